@@ -1,0 +1,257 @@
+"""The film as data: every structure an agent reads or writes, serialisable to JSON.
+
+State holds paths to frames and clips, never pixels, so checkpoints stay small.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tools.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay
+
+SCHEMA_VERSION = 1
+
+class ShotStatus(StrEnum):
+    PLANNED = "planned"
+    DESIGNED = "designed"
+    RENDERED = "rendered"
+    FAILED = "failed"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StyleBible(Model):
+    """The look every shot shares."""
+
+    palette: list[Annotated[str, Field(pattern=HEX_COLOUR)]] = Field(
+        default_factory=lambda: ["#1d3557", "#457b9d", "#a8dadc", "#f1faee", "#e63946"]
+    )
+    era: str = "present day"
+    lens: str = "35mm"
+    aspect: Literal["16:9", "2.39:1", "4:3", "1:1", "9:16"] = "16:9"
+    fps: int = Field(default=12, ge=6, le=60)
+    width: int = Field(default=640, ge=64, le=4096)
+    height: int = Field(default=360, ge=64, le=4096)
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError("width and height must be even for H.264")
+        return value
+
+
+class Character(Model):
+    id: str
+    name: str
+    look: str = Field(description="Face, hair, wardrobe: words an image generator can use.")
+    signature_color: str = Field(default="#e63946", pattern=HEX_COLOUR)
+    voice: str = ""
+    reference_images: list[str] = Field(default_factory=list)
+
+
+class Setting(Model):
+    id: str
+    name: str
+    look: str
+    time_of_day: TimeOfDay = TimeOfDay.DAY
+    interior: bool = False
+    palette: list[Annotated[str, Field(pattern=HEX_COLOUR)]] = Field(default_factory=list)
+    reference_images: list[str] = Field(default_factory=list)
+
+
+class DialogueLine(Model):
+    character_id: str
+    text: str
+    parenthetical: str = ""
+
+
+class Take(Model):
+    """One rendering of a shot: files, who made them, and what determined them."""
+
+    shot_id: str
+    content_hash: str
+    keyframe: str
+    clip: str
+    audio: str = ""
+    image_backend: str
+    video_backend: str
+    model: str = ""
+    seed: int
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    duration: float
+    render_seconds: float = 0.0
+    cache_hit: bool = False
+
+
+class Shot(Model):
+    id: str
+    scene_id: str
+    order: int
+    framing: Framing = Framing.MEDIUM
+    camera_move: CameraMove = CameraMove.STATIC
+    duration: float = Field(default=3.0, gt=0.5, le=30.0)
+    action: str = ""
+    dialogue: DialogueLine | None = None
+    character_ids: list[str] = Field(default_factory=list)
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int = 0
+    status: ShotStatus = ShotStatus.PLANNED
+    direction: str = Field(default="", description="Extra direction added by the critic or a note.")
+    takes: list[Take] = Field(default_factory=list)
+
+    @property
+    def take(self) -> Take | None:
+        return self.takes[-1] if self.takes else None
+
+
+class Scene(Model):
+    id: str
+    number: int
+    heading: str = ""
+    setting_id: str
+    character_ids: list[str] = Field(default_factory=list)
+    summary: str = ""
+    action: list[str] = Field(default_factory=list)
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    transition: str = ""
+    shots: list[Shot] = Field(default_factory=list)
+
+
+class ShotChange(Model):
+    """The concrete change a critic asks for when it sends a shot back."""
+
+    kind: Literal["new_seed", "new_prompt", "new_framing"]
+    seed: int | None = None
+    direction: str = ""
+    framing: Framing | None = None
+
+
+class ShotVerdict(Model):
+    shot_id: str
+    passed: bool
+    score: float = Field(ge=0.0, le=1.0)
+    reasons: list[str] = Field(default_factory=list)
+    change: ShotChange | None = None
+
+
+class Review(Model):
+    round: int
+    passed: bool
+    verdicts: list[ShotVerdict] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    rubric: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def flagged(self) -> list[str]:
+        return [v.shot_id for v in self.verdicts if not v.passed]
+
+
+class Film(Model):
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    title: str = "Untitled"
+    logline: str = ""
+    premise: str = ""
+    screenplay: str = Field(default="", description="Fountain source, when the film came from a script.")
+    style: StyleBible = Field(default_factory=StyleBible)
+    target_seconds: float = Field(default=45.0, ge=5.0, le=1800.0)
+    characters: list[Character] = Field(default_factory=list)
+    settings: list[Setting] = Field(default_factory=list)
+    scenes: list[Scene] = Field(default_factory=list)
+    review_rounds: list[Review] = Field(default_factory=list)
+    feedback: list[str] = Field(default_factory=list)
+
+    def shots(self) -> list[Shot]:
+        return [shot for scene in self.scenes for shot in scene.shots]
+
+    def shot(self, shot_id: str) -> Shot:
+        for shot in self.shots():
+            if shot.id == shot_id:
+                return shot
+        raise KeyError(f"no shot {shot_id!r} in film {self.id!r}")
+
+    def character(self, character_id: str) -> Character:
+        for character in self.characters:
+            if character.id == character_id:
+                return character
+        raise KeyError(f"no character {character_id!r} in film {self.id!r}")
+
+    def setting(self, setting_id: str) -> Setting:
+        for setting in self.settings:
+            if setting.id == setting_id:
+                return setting
+        raise KeyError(f"no setting {setting_id!r} in film {self.id!r}")
+
+
+class RenderTask(BaseModel):
+    """What one `render_shot` task receives through `Send`."""
+
+    film_id: str
+    spec: ShotSpec
+
+
+class CutFiles(Model):
+    """Where the editor put the cut and its sidecars."""
+
+    video: str
+    subtitles: str
+    timeline: str
+    manifest: str
+    duration: float
+    shot_ids: list[str]
+
+
+def merge_takes(left: dict[str, Take], right: dict[str, Take]) -> dict[str, Take]:
+    """Reducer for takes rendered in parallel: later takes for a shot replace earlier ones."""
+    return {**left, **right}
+
+
+class RunInput(Model):
+    """What a person gives to start a run."""
+
+    film_id: str
+    premise: str = ""
+    screenplay: str = ""
+    target_seconds: float = Field(default=45.0, ge=5.0, le=1800.0)
+    max_review_rounds: int = Field(default=2, ge=1, le=10)
+
+
+class RunState(BaseModel):
+    """The graph's state: the film plus the bookkeeping of one run."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    film_id: str
+    premise: str = ""
+    screenplay: str = ""
+    target_seconds: float = 45.0
+    max_review_rounds: int = 2
+    film: Film | None = None
+    dirty: list[str] = Field(default_factory=list, description="Shot ids the next render pass must render.")
+    rendered: Annotated[dict[str, Take], merge_takes] = Field(default_factory=dict)
+    cut: CutFiles | None = None
+    review: Review | None = None
+    log: Annotated[list[str], operator.add] = Field(default_factory=list)
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, fallback: str = "item", max_length: int = 40) -> str:
+    """A filesystem- and id-safe slug: lowercase ascii words joined by hyphens."""
+    slug = _SLUG.sub("-", text.lower()).strip("-")[:max_length].strip("-")
+    return slug or fallback
+
+
+def is_safe_id(value: str) -> bool:
+    """True when `value` can name a project folder without escaping its parent."""
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", value)) and Path(value).name == value
