@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import operator
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -215,6 +216,12 @@ def merge_takes(left: dict[str, Take], right: dict[str, Take]) -> dict[str, Take
     return {**left, **right}
 
 
+def merge_failures(left: dict[str, str], right: dict[str, str]) -> dict[str, str]:
+    """Reducer for render failures: an empty message clears a shot's earlier failure."""
+    merged = {**left, **right}
+    return {shot_id: message for shot_id, message in merged.items() if message}
+
+
 class RunInput(Model):
     """What a person gives to start a run."""
 
@@ -238,6 +245,7 @@ class RunState(BaseModel):
     film: Film | None = None
     dirty: list[str] = Field(default_factory=list, description="Shot ids the next render pass must render.")
     rendered: Annotated[dict[str, Take], merge_takes] = Field(default_factory=dict)
+    failed: Annotated[dict[str, str], merge_failures] = Field(default_factory=dict)
     cut: CutFiles | None = None
     review: Review | None = None
     log: Annotated[list[str], operator.add] = Field(default_factory=list)

@@ -11,6 +11,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from tools.settings import Settings
 from tools.spec import ShotSpec
 
 
@@ -69,3 +70,23 @@ class VideoBackend(Protocol):
 
 class BackendError(RuntimeError):
     """A backend could not make a take; the critic treats it as a failed shot, never a crash."""
+
+
+def image_backend_from_settings(settings: Settings) -> ImageBackend:
+    """The image backend named in settings; heavy backends are imported only when chosen."""
+    name = settings.render.image_backend
+    if name == "animatic":
+        from tools.images import AnimaticImageBackend
+
+        return AnimaticImageBackend.from_settings(settings)
+    raise BackendError(f"unknown image backend {name!r}: set DIRECTOR_RENDER__IMAGE_BACKEND to one of: animatic")
+
+
+def video_backend_from_settings(settings: Settings) -> VideoBackend:
+    """The video backend named in settings; heavy backends are imported only when chosen."""
+    name = settings.render.video_backend
+    if name == "animatic":
+        from tools.video import AnimaticVideoBackend
+
+        return AnimaticVideoBackend.from_settings(settings)
+    raise BackendError(f"unknown video backend {name!r}: set DIRECTOR_RENDER__VIDEO_BACKEND to one of: animatic")

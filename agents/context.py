@@ -1,0 +1,25 @@
+"""What every node receives besides the state: settings, the project folder, the LLM, memory, backends.
+
+Passed through LangGraph's `context_schema`, never held in module globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tools.llm import StructuredLLM
+
+from agents.project import Project
+from memory.store import MemoryStore
+from tools.backends import ImageBackend, VideoBackend
+from tools.settings import Settings
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    project: Project
+    llm: StructuredLLM
+    memory: MemoryStore
+    images: ImageBackend
+    video: VideoBackend

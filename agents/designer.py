@@ -1,0 +1,153 @@
+"""The designer: keeps looks in memory and builds every dirty shot's prompt from memory.
+
+Because prompts are composed from the memory records, not from whatever the writer said in passing, a
+character carries the same look words into every shot they are in, and a setting into every shot there.
+"""
+
+from __future__ import annotations
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from agents.context import Context
+from agents.director import stable_seed
+from agents.state import Character, Film, Review, RunState, Scene, Setting, Shot, ShotStatus, StyleBible
+from memory.store import CharacterRecord, MemoryStore, SettingRecord, ShotRecord
+from tools.spec import CastMember, Framing, ShotSpec
+
+NEGATIVE_PROMPT = "blurry, deformed hands, extra limbs, distorted face, watermark, text artifacts, low quality"
+_FRAMING_WORDS = {
+    Framing.WIDE: "wide establishing shot, full figures in the space",
+    Framing.MEDIUM: "medium shot, waist up",
+    Framing.CLOSE_UP: "close-up on the face",
+    Framing.INSERT: "insert shot, detail",
+}
+
+
+def design_shots(state: RunState, runtime: Runtime[Context]) -> dict:
+    """Store looks in memory, apply the critic's changes to flagged shots, and prompt every dirty shot."""
+    assert state.film is not None, "design_shots runs after plan_shots"
+    emit = get_stream_writer()
+    emit({"stage": "design", "status": "start", "shots": len(state.dirty)})
+    memory = runtime.context.memory
+    film = state.film.model_copy(deep=True)
+    remember_looks(film, memory)
+    round_number = len(film.review_rounds)
+    for shot_id in state.dirty:
+        shot = film.shot(shot_id)
+        if state.review is not None:
+            apply_change(shot, state.review, film.id, round_number)
+        scene = scene_of(film, shot)
+        shot.prompt = compose_prompt(shot, scene, film.style, memory)
+        shot.negative_prompt = NEGATIVE_PROMPT
+        shot.status = ShotStatus.DESIGNED
+        memory.upsert_shot(
+            ShotRecord(
+                id=shot.id,
+                scene_id=scene.id,
+                prompt=shot.prompt,
+                negative_prompt=shot.negative_prompt,
+                character_ids=shot.character_ids,
+                setting_id=scene.setting_id,
+                framing=str(shot.framing),
+                camera_move=str(shot.camera_move),
+                seed=shot.seed,
+                action=shot.action,
+            )
+        )
+    emit({"stage": "design", "status": "done", "shots": len(state.dirty)})
+    return {"film": film, "log": [f"designer: prompted {len(state.dirty)} shots from memory"]}
+
+
+def remember_looks(film: Film, memory: MemoryStore) -> None:
+    for character in film.characters:
+        memory.upsert_character(
+            CharacterRecord(
+                id=character.id,
+                name=character.name,
+                look=character.look,
+                signature_color=character.signature_color,
+                voice=character.voice,
+                reference_images=character.reference_images,
+            )
+        )
+    for setting in film.settings:
+        memory.upsert_setting(
+            SettingRecord(
+                id=setting.id,
+                name=setting.name,
+                look=setting.look,
+                time_of_day=str(setting.time_of_day),
+                interior=setting.interior,
+                palette=setting.palette,
+                reference_images=setting.reference_images,
+            )
+        )
+
+
+def apply_change(shot: Shot, review: Review, film_id: str, round_number: int) -> None:
+    verdict = next((v for v in review.verdicts if v.shot_id == shot.id and v.change is not None), None)
+    if verdict is None or verdict.change is None:
+        return
+    change = verdict.change
+    if change.kind == "new_seed":
+        shot.seed = change.seed if change.seed is not None else stable_seed(film_id, shot.id, str(round_number))
+    elif change.kind == "new_prompt":
+        shot.direction = change.direction[:200]
+    elif change.kind == "new_framing" and change.framing is not None:
+        shot.framing = change.framing
+
+
+def scene_of(film: Film, shot: Shot) -> Scene:
+    return next(scene for scene in film.scenes if scene.id == shot.scene_id)
+
+
+def compose_prompt(shot: Shot, scene: Scene, style: StyleBible, memory: MemoryStore) -> str:
+    """A generator-ready prompt: framing, place, people with their remembered looks, action, style."""
+    setting = memory.get_setting(scene.setting_id)
+    parts = [f"{_FRAMING_WORDS[shot.framing]}, camera {shot.camera_move}"]
+    if setting is not None:
+        inside = "interior" if setting.interior else "exterior"
+        parts.append(f"{setting.name} ({inside}, {setting.time_of_day}): {setting.look}")
+    for character_id in shot.character_ids:
+        record = memory.get_character(character_id)
+        if record is not None:
+            parts.append(f"{record.name}: {record.look}")
+    if shot.action:
+        parts.append(shot.action)
+    if shot.direction:
+        parts.append(shot.direction)
+    parts.append(f"{style.era}, {style.lens} lens, cinematic storyboard")
+    return ". ".join(part.strip().rstrip(".") for part in parts if part.strip()) + "."
+
+
+def shot_spec(film: Film, shot: Shot) -> ShotSpec:
+    """The render request for a shot: everything that determines its take, and nothing else."""
+    scene = scene_of(film, shot)
+    setting: Setting = film.setting(scene.setting_id)
+    cast: list[Character] = [film.character(cid) for cid in shot.character_ids]
+    return ShotSpec(
+        shot_id=shot.id,
+        scene_number=scene.number,
+        shot_number=shot.order,
+        prompt=shot.prompt,
+        negative_prompt=shot.negative_prompt,
+        width=film.style.width,
+        height=film.style.height,
+        seed=shot.seed,
+        fps=film.style.fps,
+        duration=shot.duration,
+        framing=shot.framing,
+        camera_move=shot.camera_move,
+        time_of_day=setting.time_of_day,
+        interior=setting.interior,
+        palette=setting.palette or film.style.palette,
+        setting_name=setting.name,
+        cast=[
+            CastMember(
+                id=c.id, name=c.name, look=c.look, color=c.signature_color, reference_images=c.reference_images
+            )
+            for c in cast
+        ],
+        caption=shot.action,
+    )

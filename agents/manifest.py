@@ -1,0 +1,98 @@
+"""manifest.json: how a film was made — every model, prompt, seed, take and timing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from agents.project import Project, write_model
+from agents.state import CutFiles, Film, Review
+
+
+class ModelUse(BaseModel):
+    role: str
+    backend: str
+    model: str
+
+
+class ShotRecordEntry(BaseModel):
+    shot_id: str
+    scene: int
+    order: int
+    framing: str
+    camera_move: str
+    duration: float
+    prompt: str
+    negative_prompt: str
+    seed: int
+    take: str | None = None
+    keyframe: str | None = None
+    clip: str | None = None
+    render_seconds: float | None = None
+    cache_hit: bool | None = None
+    takes_rendered: int = 0
+
+
+class Manifest(BaseModel):
+    schema_version: int = 1
+    tool: str = "Director (agent-director)"
+    film_id: str
+    title: str
+    logline: str
+    written_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    source: str
+    models: list[ModelUse]
+    shots: list[ShotRecordEntry]
+    cut: CutFiles | None = None
+    llm_usage: dict = Field(default_factory=dict)
+    review_rounds: list[Review] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+def build_manifest(
+    film: Film,
+    cut: CutFiles | None,
+    models: list[ModelUse],
+    llm_usage: dict,
+    timings: dict[str, float] | None = None,
+) -> Manifest:
+    shots = []
+    for scene in film.scenes:
+        for shot in scene.shots:
+            take = shot.take
+            shots.append(
+                ShotRecordEntry(
+                    shot_id=shot.id,
+                    scene=scene.number,
+                    order=shot.order,
+                    framing=str(shot.framing),
+                    camera_move=str(shot.camera_move),
+                    duration=shot.duration,
+                    prompt=shot.prompt,
+                    negative_prompt=shot.negative_prompt,
+                    seed=shot.seed,
+                    take=take.content_hash if take else None,
+                    keyframe=take.keyframe if take else None,
+                    clip=take.clip if take else None,
+                    render_seconds=take.render_seconds if take else None,
+                    cache_hit=take.cache_hit if take else None,
+                    takes_rendered=sum(1 for t in shot.takes if not t.cache_hit),
+                )
+            )
+    return Manifest(
+        film_id=film.id,
+        title=film.title,
+        logline=film.logline,
+        source="screenplay" if film.screenplay else "premise",
+        models=models,
+        shots=shots,
+        cut=cut,
+        llm_usage=llm_usage,
+        review_rounds=film.review_rounds,
+        timings=timings or {},
+    )
+
+
+def write_manifest(project: Project, manifest: Manifest) -> None:
+    write_model(project.manifest_file, manifest)

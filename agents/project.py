@@ -1,0 +1,167 @@
+"""A film's folder: where every file of a project lives, and atomic reads and writes of its state."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from agents.state import Film, RunInput, is_safe_id, slugify
+
+
+class ProjectError(ValueError):
+    """A project id or folder that cannot be used, with what to do instead."""
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write through a temporary file and rename, so a killed process never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_model(path: Path, model: BaseModel) -> None:
+    write_atomic(path, model.model_dump_json(indent=2))
+
+
+def new_film_id(hint: str) -> str:
+    """A readable, unique id: a slug of the premise or title plus a short random tail."""
+    return f"{slugify(hint, fallback='film', max_length=32)}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Project:
+    """The folder `projects/<film-id>/` and the names of everything in it."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, projects_dir: Path, film_id: str) -> Project:
+        if not is_safe_id(film_id):
+            raise ProjectError(
+                f"{film_id!r} is not a run id: ids are lowercase letters, digits and hyphens, "
+                "as printed by `director make` and listed by `director list`."
+            )
+        return cls(projects_dir.resolve() / film_id)
+
+    @property
+    def film_id(self) -> str:
+        return self.root.name
+
+    @property
+    def exists(self) -> bool:
+        return self.run_input_file.is_file()
+
+    @property
+    def run_input_file(self) -> Path:
+        return self.root / "run.json"
+
+    @property
+    def film_file(self) -> Path:
+        return self.root / "film.json"
+
+    @property
+    def memory_dir(self) -> Path:
+        return self.root / "memory"
+
+    @property
+    def checkpoints_file(self) -> Path:
+        return self.root / "checkpoints.sqlite"
+
+    @property
+    def takes_dir(self) -> Path:
+        return self.root / "takes"
+
+    @property
+    def cut_dir(self) -> Path:
+        return self.root / "cut"
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def review_file(self) -> Path:
+        return self.root / "review.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    def take_dir(self, content_hash: str) -> Path:
+        return self.takes_dir / content_hash[:2] / content_hash
+
+    def create(self, run_input: RunInput) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_model(self.run_input_file, run_input)
+
+    def run_input(self) -> RunInput:
+        try:
+            return RunInput.model_validate_json(self.run_input_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ProjectError(
+                f"no run {self.film_id!r} in {self.root.parent}: see `director list` for the runs there."
+            ) from None
+
+    def save_film(self, film: Film) -> None:
+        write_model(self.film_file, film)
+
+    def load_film(self) -> Film | None:
+        if not self.film_file.is_file():
+            return None
+        return Film.model_validate_json(self.film_file.read_text(encoding="utf-8"))
+
+
+class ProjectSummary(BaseModel):
+    film_id: str
+    title: str
+    shots: int
+    finished: bool
+    modified: datetime
+
+
+def list_projects(projects_dir: Path) -> list[ProjectSummary]:
+    """Every run in `projects_dir`, newest first."""
+    summaries = []
+    if not projects_dir.is_dir():
+        return summaries
+    for folder in projects_dir.iterdir():
+        project = Project(folder.resolve())
+        if not project.exists:
+            continue
+        try:
+            film = project.load_film()
+        except ValueError:
+            film = None
+        modified = datetime.fromtimestamp(project.run_input_file.stat().st_mtime, tz=UTC)
+        if project.film_file.is_file():
+            modified = datetime.fromtimestamp(project.film_file.stat().st_mtime, tz=UTC)
+        summaries.append(
+            ProjectSummary(
+                film_id=project.film_id,
+                title=film.title if film else "(not written yet)",
+                shots=len(film.shots()) if film else 0,
+                finished=(project.cut_dir / "film.mp4").is_file() and project.review_file.is_file(),
+                modified=modified,
+            )
+        )
+    return sorted(summaries, key=lambda s: s.modified, reverse=True)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,103 @@
+"""Render: one task per shot, cached by the content hash of everything that determines the take."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from agents.context import Context
+from agents.designer import shot_spec
+from agents.project import Project, write_model
+from agents.state import RenderTask, RunState, Take
+from tools.backends import ImageBackend, VideoBackend
+from tools.spec import ShotSpec
+
+RENDERER_CACHE_VERSION = 1
+
+
+def route_renders(state: RunState) -> list[Send] | str:
+    """Fan out one `render_shot` task per dirty shot; with nothing dirty, go straight to the cut."""
+    assert state.film is not None
+    if not state.dirty:
+        return "assemble_cut"
+    return [
+        Send("render_shot", RenderTask(film_id=state.film_id, spec=shot_spec(state.film, state.film.shot(shot_id))))
+        for shot_id in state.dirty
+    ]
+
+
+def take_hash(spec: ShotSpec, images: ImageBackend, video: VideoBackend) -> str:
+    """The cache key: the spec plus the backends and models that turn it into pixels."""
+    key = {
+        "spec": spec.model_dump(mode="json"),
+        "image": [images.name, images.model],
+        "video": [video.name, video.model],
+        "version": RENDERER_CACHE_VERSION,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def cached_take(project: Project, content_hash: str) -> Take | None:
+    """A finished take from an earlier pass or run, if its files are all still there."""
+    record = project.take_dir(content_hash) / "take.json"
+    try:
+        take = Take.model_validate_json(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files_ok = all((project.root / path).is_file() and (project.root / path).stat().st_size > 0
+                   for path in (take.keyframe, take.clip))
+    return take.model_copy(update={"cache_hit": True, "render_seconds": 0.0}) if files_ok else None
+
+
+def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
+    """Make (or reuse) the take for one shot. A backend failure marks the shot failed; it never ends the run."""
+    context = runtime.context
+    spec = task.spec
+    emit = get_stream_writer()
+    content_hash = take_hash(spec, context.images, context.video)
+    take = cached_take(context.project, content_hash)
+    if take is not None:
+        emit({"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": True})
+        return {
+            "rendered": {spec.shot_id: take},
+            "failed": {spec.shot_id: ""},
+            "log": [f"render: {spec.shot_id} reused take {content_hash[:12]}"],
+        }
+    emit({"stage": "render", "shot": spec.shot_id, "status": "start"})
+    folder = context.project.take_dir(content_hash)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        image = context.images.generate(spec, folder / "keyframe.png")
+        clip = context.video.animate(spec, image.path, folder / "clip.mp4")
+    except Exception as error:  # noqa: BLE001 - any backend failure becomes a reviewable shot failure
+        shutil.rmtree(folder, ignore_errors=True)
+        emit({"stage": "render", "shot": spec.shot_id, "status": "failed", "error": str(error)})
+        return {"failed": {spec.shot_id: f"{type(error).__name__}: {error}"}, "log": [f"render: {spec.shot_id} failed"]}
+    take = Take(
+        shot_id=spec.shot_id,
+        content_hash=content_hash,
+        keyframe=str(image.path.relative_to(context.project.root)),
+        clip=str(clip.path.relative_to(context.project.root)),
+        image_backend=context.images.name,
+        video_backend=context.video.name,
+        model=" + ".join(dict.fromkeys(m for m in (image.model, clip.model) if m)),
+        seed=spec.seed,
+        parameters={"width": spec.width, "height": spec.height, "fps": spec.fps, "num_frames": spec.num_frames},
+        duration=clip.duration,
+        render_seconds=round(time.perf_counter() - started, 3),
+    )
+    write_model(folder / "take.json", take)
+    emit({"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": False,
+          "seconds": take.render_seconds})
+    return {
+        "rendered": {spec.shot_id: take},
+        "failed": {spec.shot_id: ""},
+        "log": [f"render: {spec.shot_id} took {take.render_seconds:.2f} s"],
+    }

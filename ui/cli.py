@@ -1,0 +1,185 @@
+"""`director`: make, resume and list films from the command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="Director: a crew of agents that turns a premise or a screenplay into a short film.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console(stderr=True)
+
+STAGES = {
+    "write": "Writer: story, characters, places",
+    "plan": "Director: shot list",
+    "design": "Designer: looks and prompts from memory",
+    "render": "Render: shots",
+    "cut": "Editor: the cut",
+    "review": "Critic: review",
+}
+
+
+class StageProgress:
+    """Turns the graph's progress events into Rich bars: one per stage, and one per shot while rendering."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+        self.round = 0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        stage, status = event.get("stage"), event.get("status")
+        if stage == "run":
+            verb = "Resuming" if status == "resume" else "Starting" if status == "start" else "Finished"
+            self.progress.console.print(f"[bold]{verb}[/] run [cyan]{event.get('film_id')}[/]")
+            return
+        if stage == "render":
+            self._render(event)
+            return
+        if stage == "design" and status == "start":
+            self.round += 1
+            self._restart("render", f"{STAGES['render']} (pass {self.round})", total=event.get("shots", 0))
+        label = STAGES.get(str(stage), str(stage))
+        if status == "start":
+            self._restart(str(stage), label, total=None)
+        elif status == "done":
+            detail = ", ".join(f"{k} {v}" for k, v in event.items() if k not in ("stage", "status"))
+            task = self.tasks.get(str(stage))
+            if task is not None:
+                self.progress.update(task, total=1, completed=1, description=f"{label} [dim]{detail}[/]")
+
+    def _restart(self, key: str, label: str, total: int | None) -> None:
+        if key in self.tasks:
+            self.progress.update(self.tasks[key], description=label, total=total, completed=0)
+        else:
+            self.tasks[key] = self.progress.add_task(label, total=total)
+
+    def _render(self, event: dict[str, Any]) -> None:
+        task = self.tasks.get("render")
+        if task is None or event.get("status") == "start":
+            return
+        note = "reused" if event.get("cache_hit") else event.get("status")
+        self.progress.update(task, advance=1)
+        self.progress.console.print(f"  shot [cyan]{event.get('shot')}[/] {note}", highlight=False)
+
+
+def settings_for(projects_dir: Path | None, seconds: float | None, rounds: int | None):  # noqa: ANN201
+    from tools.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if projects_dir is not None:
+        overrides["projects_dir"] = projects_dir
+    if seconds is not None:
+        overrides["target_seconds"] = seconds
+    if rounds is not None:
+        overrides["max_review_rounds"] = rounds
+    return Settings(**overrides)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def run_with_progress(settings: Any, project: Any) -> None:
+    from agents.run import run_film
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            outcome = run_film(settings, project, on_event=StageProgress(progress))
+    except KeyboardInterrupt:
+        raise fail(f"interrupted; nothing finished is lost. Resume with: director resume {project.film_id}",
+                   130) from None
+    except Exception as error:  # noqa: BLE001 - every failure ends with the way back in
+        raise fail(f"{error}\nThe run is saved; after fixing the cause, resume with: "
+                   f"director resume {project.film_id}", 1) from error
+    show_outcome(outcome)
+
+
+def show_outcome(outcome: Any) -> None:
+    root = Path(outcome.project_dir)
+    table = Table(title=outcome.film.title if outcome.film else outcome.film_id, show_header=False)
+    table.add_row("run", outcome.film_id)
+    if outcome.cut is not None:
+        table.add_row("film", str(root / outcome.cut.video))
+        table.add_row("subtitles", str(root / outcome.cut.subtitles))
+        table.add_row("manifest", str(root / outcome.cut.manifest))
+        table.add_row("length", f"{outcome.cut.duration:.1f} s, {len(outcome.cut.shot_ids)} shots")
+    if outcome.review is not None:
+        verdict = "passed" if outcome.review.passed else f"still flagged: {', '.join(outcome.review.flagged)}"
+        table.add_row("review", f"round {outcome.review.round}, {verdict}")
+    Console().print(table)
+
+
+@app.command()
+def make(
+    premise: Annotated[str | None, typer.Argument(help="The film in a sentence.")] = None,
+    script: Annotated[Path | None, typer.Option("--script", "-s", help="A Fountain screenplay to film.")] = None,
+    seconds: Annotated[float | None, typer.Option(help="Target length in seconds.")] = None,
+    rounds: Annotated[int | None, typer.Option(help="Review rounds at most (reshoots = rounds - 1).")] = None,
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Make a film from a PREMISE or from a screenplay (--script)."""
+    from agents.project import ProjectError
+    from agents.run import new_run
+    from agents.screenplay import ScreenplayError, read_screenplay
+
+    if premise and script:
+        raise fail("give a premise or --script, not both.")
+    screenplay = ""
+    try:
+        if script is not None:
+            read_screenplay(script)
+            screenplay = script.read_text(encoding="utf-8")
+        settings = settings_for(projects_dir, seconds, rounds)
+        project = new_run(settings, premise=premise or "", screenplay=screenplay)
+    except (ScreenplayError, ProjectError, ValueError) as error:
+        raise fail(str(error)) from None
+    run_with_progress(settings, project)
+
+
+@app.command()
+def resume(
+    run: Annotated[str, typer.Argument(help="The run id printed by `director make`.")],
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Finish a run that was interrupted, re-rendering nothing that was finished."""
+    from agents.project import Project, ProjectError
+
+    settings = settings_for(projects_dir, None, None)
+    try:
+        project = Project.open(settings.projects_dir, run)
+        project.run_input()
+    except ProjectError as error:
+        raise fail(str(error)) from None
+    run_with_progress(settings, project)
+
+
+@app.command("list")
+def list_runs(
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """List the runs in the projects folder, newest first."""
+    from agents.project import list_projects
+
+    settings = settings_for(projects_dir, None, None)
+    runs = list_projects(settings.projects_dir)
+    if not runs:
+        console.print(f"no runs in {settings.projects_dir.resolve()}; start one with `director make \"PREMISE\"`")
+        return
+    table = Table("run", "title", "shots", "state", "modified")
+    for summary in runs:
+        table.add_row(summary.film_id, summary.title, str(summary.shots),
+                      "finished" if summary.finished else "resumable", f"{summary.modified:%Y-%m-%d %H:%M}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    app()
