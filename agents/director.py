@@ -42,13 +42,19 @@ def plan_shots(state: RunState, runtime: Runtime[Context]) -> dict:
 
 
 def shots_per_scene(film: Film) -> dict[str, int]:
-    """Share the shot budget (about one shot per 3.5 s) by each scene's weight: its lines, plus one."""
+    """Share the shot budget (about one shot per 3.5 s) by each scene's weight: its lines, plus one.
+
+    A scene gets at least an establishing shot plus one shot per spoken line.
+    """
     budget = max(len(film.scenes), round(film.target_seconds / 3.5))
     weights = {scene.id: len(scene.dialogue) + 1 for scene in film.scenes}
     total_weight = sum(weights.values()) or 1
     return {
-        scene_id: max(1, min(MAX_SHOTS_PER_SCENE, round(budget * weight / total_weight)))
-        for scene_id, weight in weights.items()
+        scene.id: max(
+            min(MAX_SHOTS_PER_SCENE, round(budget * weights[scene.id] / total_weight)),
+            len(scene.dialogue) + 1 if scene.dialogue else 1,
+        )
+        for scene in film.scenes
     }
 
 
@@ -58,8 +64,6 @@ def plan_scene(film: Film, scene: Scene, count: int, base_seconds: float, llm: S
     Establish wide first, give each spoken line its own shot on the speaker, and keep durations long enough
     to read the line.
     """
-    if scene.dialogue:
-        count = max(count, len(scene.dialogue) + 1)
     setting = film.setting(scene.setting_id)
     names = [film.character(cid).name for cid in scene.character_ids]
     answer, _ = ask(

@@ -25,9 +25,9 @@ MAX_BYTES = 1024 * 1024
 MAX_SCENES = 60
 HEADING_EXAMPLE = "INT. KITCHEN - NIGHT"
 
-TimeOfDay = Literal["dawn", "day", "dusk", "night"]
+TimeOfDayName = Literal["dawn", "day", "dusk", "night"]
 
-_TIME_PATTERNS: tuple[tuple[TimeOfDay, re.Pattern[str]], ...] = (
+_TIME_PATTERNS: tuple[tuple[TimeOfDayName, re.Pattern[str]], ...] = (
     ("dawn", re.compile(r"\b(DAWN|SUNRISE|DAYBREAK|FIRST LIGHT)\b")),
     ("dusk", re.compile(r"\b(DUSK|SUNSET|SUNDOWN|EVENING|TWILIGHT|NIGHTFALL|MAGIC HOUR|GOLDEN HOUR)\b")),
     ("night", re.compile(r"\b(NIGHT|MIDNIGHT|NIGHTTIME)\b")),
@@ -69,7 +69,7 @@ class ScriptScene(_Model):
     heading: str
     location: str
     interior: bool
-    time_of_day: TimeOfDay
+    time_of_day: TimeOfDayName
     action: list[str] = Field(default_factory=list)
     dialogue: list[ScriptLine] = Field(default_factory=list)
     characters: list[str] = Field(default_factory=list, description="In order of first appearance.")
@@ -209,7 +209,7 @@ def _checked_source(text: str) -> str:
         )
     sample = text[:65536]
     odd = sum(1 for ch in sample if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v"))
-    if "\x00" in text or odd > len(sample) // 100:
+    if "\x00" in text or odd > max(2, len(sample) // 100):
         raise ScreenplayError(
             "The screenplay looks like binary data, not text: if it is a PDF, Final Draft or Word file, "
             "export it as Fountain (.fountain) or plain text first."
@@ -406,7 +406,7 @@ def _build_scenes(drafts: list[_SceneDraft]) -> list[ScriptScene]:
     speakers = list(dict.fromkeys(name for draft in drafts for kind, name in draft.events if kind == "speaker"))
     mention = _mention_pattern(speakers)
     scenes: list[ScriptScene] = []
-    previous: TimeOfDay = "day"
+    previous: TimeOfDayName = "day"
     for number, draft in enumerate(drafts, start=1):
         if not draft.action and not draft.dialogue:
             raise ScreenplayError(
@@ -448,7 +448,7 @@ def _appearances(
         yield from (name for _, name in sorted(found))
 
 
-def parse_heading(heading: str, previous: TimeOfDay = "day") -> tuple[bool, str, TimeOfDay]:
+def parse_heading(heading: str, previous: TimeOfDayName = "day") -> tuple[bool, str, TimeOfDayName]:
     """Split a scene heading into (interior, location, time of day).
 
     'CONTINUOUS', 'LATER' and the like keep the previous scene's time; an unknown time is day. A forced
@@ -456,10 +456,10 @@ def parse_heading(heading: str, previous: TimeOfDay = "day") -> tuple[bool, str,
     """
     heading = " ".join(heading.upper().split())
     prefix = _HEADING_PREFIX.match(heading)
-    interior = bool(prefix) and prefix.group(1).replace(" ", "") in _INTERIOR_PREFIXES
+    interior = bool(prefix) and prefix.group(1) in _INTERIOR_PREFIXES
     rest = heading[prefix.end() :] if prefix else heading
     segments = [segment.strip(" .-") for segment in _SEGMENT_SPLIT.split(rest)]
-    time_of_day: TimeOfDay | None = None
+    time_of_day: TimeOfDayName | None = None
     continuous = False
     while len(segments) > 1:
         words = re.sub(r"\([^)]*\)", " ", segments[-1])

@@ -1,0 +1,164 @@
+"""The film loop's routing with a scripted fake LLM, on real Chroma, real animatic renders and real ffmpeg."""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+
+import pytest
+
+from agents.project import Project
+from agents.run import new_run, run_film
+from agents.state import Film
+from tests.fake_llm import FakeLLM
+from tools.settings import Settings
+
+PREMISE = "A lighthouse keeper and a stray dog wait out the last storm"
+GOOD = {
+    "title": {"title": "Last Light", "logline": "A keeper and a stray dog wait out the final storm together."},
+    "cast": {
+        "characters": [
+            {"name": "Agnes", "look": "grey braid, yellow oilskin coat, rubber boots", "color": "yellow"},
+            {"name": "Biscuit", "look": "scruffy brown terrier, torn red collar", "color": "brown"},
+        ]
+    },
+    "settings": {
+        "settings": [
+            {"name": "Lamp room", "look": "brass lamp, salt-streaked glass, iron stairs", "time_of_day": "night",
+             "interior": True, "colors": ["navy", "yellow"]},
+            {"name": "Rocky shore", "look": "black rocks, white surf, bent grass", "time_of_day": "dusk",
+             "interior": False, "colors": ["grey", "teal"]},
+        ]
+    },
+    "shots": {"shots": [{"framing": "wide", "camera_move": "pan", "action": "waves hit the tower"},
+                        {"framing": "close-up", "camera_move": "push-in", "action": "she listens to the wind"}]},
+    "rubric": {"story": 4, "continuity": 5, "note": "clear and consistent"},
+    "weakest_shot": {"shot": "none", "change": "new_seed", "reason": "nothing to fix"},
+    "logline": {"logline": "A ferry captain makes one last crossing before the bridge opens."},
+    "character_look": {"look": "short grey hair, navy wool coat, silver ring", "color": "navy"},
+    "setting_look": {"look": "wet planks, rope coils, a single lamp", "colors": ["grey", "orange"]},
+}
+
+
+def scene_answer(schema: type) -> dict:
+    """A valid scene: the first place and speaker the per-request enums allow."""
+    fields = schema.model_fields
+    setting = typing.get_args(fields["setting"].annotation)[0]
+    speaker = typing.get_args(fields["speaker"].annotation)[0]
+    return {"setting": setting, "characters": [speaker], "summary": "The storm rises over the tower.",
+            "speaker": speaker, "line": "Hold on, Biscuit."}
+
+
+def crew(overrides: dict[str, list] | None = None) -> FakeLLM:
+    """Good answers for every task; `overrides` queues answers per task that are used first."""
+    queued = {task: list(answers) for task, answers in (overrides or {}).items()}
+
+    def respond(task: str, schema: type):
+        if queued.get(task):
+            return queued[task].pop(0)
+        return scene_answer(schema) if task == "scene" else GOOD[task]
+
+    return FakeLLM(respond)
+
+
+def film_run(tmp_path: Path, make_context, llm: FakeLLM, rounds: int = 2, **source: str):
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=12, max_review_rounds=rounds)
+    project = new_run(settings, **(source or {"premise": PREMISE}))
+    outcome = run_film(settings, project, context=make_context(llm, project, settings))
+    return project, outcome
+
+
+def rendered_hashes(project: Project) -> dict[str, list[str]]:
+    """Every take actually rendered (not reused) per shot, from the film's take history."""
+    film = Film.model_validate_json(project.film_file.read_text())
+    return {shot.id: [t.content_hash for t in shot.takes if not t.cache_hit] for shot in film.shots()}
+
+
+def test_a_premise_becomes_a_reviewed_cut_in_one_round(tmp_path, make_context):
+    llm = crew()
+    project, outcome = film_run(tmp_path, make_context, llm)
+    film = outcome.film
+    assert outcome.finished and outcome.review.passed
+    assert len(film.review_rounds) == 1
+    assert [c.name for c in film.characters] == ["Agnes", "Biscuit"]
+    assert (project.root / outcome.cut.video).stat().st_size > 0
+    assert json.loads(project.review_file.read_text())["passed"] is True
+    assert "render_shot" in outcome.timings
+    for shot in film.shots():
+        assert len(shot.takes) == 1
+        for character_id in shot.character_ids:
+            character = film.character(character_id)
+            assert character.name in shot.prompt and character.look in shot.prompt
+    saved = Film.model_validate_json(project.film_file.read_text())
+    assert saved.review_rounds == film.review_rounds
+    manifest = json.loads(project.manifest_file.read_text())
+    assert {s["shot_id"] for s in manifest["shots"]} == {s.id for s in film.shots()}
+    assert manifest["llm_usage"]["calls"] == len(llm.history)
+
+
+def test_the_critic_sends_back_one_shot_and_only_it_is_rendered_again(tmp_path, make_context):
+    flagged = "s02-01"
+    llm = crew({
+        "rubric": [{"story": 2, "continuity": 2, "note": "the middle drags"}],
+        "weakest_shot": [{"shot": flagged, "change": "new_seed", "reason": "too dark to read"}],
+    })
+    project, outcome = film_run(tmp_path, make_context, llm)
+    film = outcome.film
+    assert [r.passed for r in film.review_rounds] == [False, True]
+    assert film.review_rounds[0].flagged == [flagged]
+    change = film.review_rounds[0].verdicts[[v.shot_id for v in film.review_rounds[0].verdicts].index(flagged)]
+    assert change.change.kind == "new_seed"
+    hashes = rendered_hashes(project)
+    assert len(hashes[flagged]) == 2 and hashes[flagged][0] != hashes[flagged][1]
+    assert all(len(h) == 1 for shot_id, h in hashes.items() if shot_id != flagged)
+    assert film.shot(flagged).seed == change.change.seed
+
+
+def test_reshoots_stop_at_the_round_limit(tmp_path, make_context):
+    low = {"story": 1, "continuity": 1, "note": "weak"}
+    llm = crew({
+        "rubric": [low] * 5,
+        "weakest_shot": [{"shot": "s01-02", "change": "new_framing", "reason": "wrong size"}] * 5,
+    })
+    _, outcome = film_run(tmp_path, make_context, llm, rounds=3)
+    assert len(outcome.film.review_rounds) == 3
+    assert not outcome.review.passed
+    assert outcome.finished
+    assert llm.tasks().count("rubric") == 3
+
+
+def test_broken_answers_are_repaired_then_replaced_by_defaults(tmp_path, make_context):
+    llm = crew({
+        "title": ['```json\n{"title": "Fenced", "logline": "A title wrapped in a markdown fence works."}\n```'],
+        "cast": ["not json at all", '{"characters": []}', "{{{"],
+    })
+    _, outcome = film_run(tmp_path, make_context, llm)
+    assert outcome.film.title == "Fenced"
+    cast_calls = [call for call in llm.history if call.task == "cast"]
+    assert len(cast_calls) == 1 and len(cast_calls[0].answers) == 3
+    names = [c.name for c in outcome.film.characters]
+    assert names == ["The Lighthouse Keeper", "The Stray Dog"]
+    for shot in outcome.film.shots():
+        assert any(name in shot.prompt for name in names) or not shot.character_ids
+
+
+def test_a_screenplay_keeps_its_scenes_and_people(tmp_path, make_context):
+    script = (Path(__file__).parents[1] / "examples" / "the_last_ferry.fountain").read_text()
+    llm = crew()
+    _, outcome = film_run(tmp_path, make_context, llm, screenplay=script)
+    film = outcome.film
+    assert film.title == "The Last Ferry"
+    assert len(film.scenes) == 8
+    assert {c.name for c in film.characters} >= {"Margit", "Noor"}
+    assert "scene" not in llm.tasks() and "character_look" in llm.tasks()
+    spoken = [line.text for scene in film.scenes for line in scene.dialogue]
+    assert spoken and all(any(s.dialogue and s.dialogue.text == text for s in film.shots()) for text in spoken)
+
+
+@pytest.mark.parametrize("premise", ["", "   ", "short"])
+def test_an_empty_or_tiny_premise_is_refused_before_anything_is_made(tmp_path, premise):
+    settings = Settings(projects_dir=tmp_path / "projects")
+    with pytest.raises(ValueError, match="premise|nothing to film"):
+        new_run(settings, premise=premise)
+    assert not (tmp_path / "projects").exists()

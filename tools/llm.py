@@ -1,0 +1,704 @@
+"""The one LLM path: structured answers from any OpenAI-compatible endpoint, or from the bundled SmolLM2.
+
+Agents depend on `StructuredLLM` only. `LLMClient` is the real implementation over the `openai` SDK; the
+parsing, repair and retry loop (`answer_structured`) is shared with the scripted fake in `tests/`, so both
+treat a broken answer the same way. Two errors reach callers: `LLMAnswerError` (the model answered, but never
+validly; fall back to a default) and `LLMUnavailableError` (the endpoint cannot be used; stop, resumably).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Protocol, Self, TypeVar, get_origin, runtime_checkable
+from urllib.parse import urlsplit
+
+import openai
+from pydantic import BaseModel, Field, ValidationError
+
+from tools.llama_server import BundledModelServer, BundledServerError
+from tools.settings import LLMSettings
+
+T = TypeVar("T", bound=BaseModel)
+D = TypeVar("D")
+Flavour = Literal["openai", "llama.cpp", "ollama", "vllm"]
+Message = dict[str, str]
+
+
+class LLMError(Exception):
+    """Base of the two errors an LLM call can end with."""
+
+
+class LLMAnswerError(LLMError):
+    """The model answered, but no answer fit the schema after every retry; the caller may use a default.
+
+    Attributes:
+        task: The task name given to `structured`.
+        last_error: Why the last answer was rejected.
+        raw_answer: The last answer, verbatim.
+    """
+
+    def __init__(self, task: str, last_error: str, raw_answer: str, *, attempts: int = 1) -> None:
+        self.task = task
+        self.last_error = last_error
+        self.raw_answer = raw_answer
+        self.attempts = attempts
+        shown = raw_answer if len(raw_answer) <= 300 else raw_answer[:300] + "…"
+        super().__init__(
+            f"The LLM gave no valid answer for task {task!r} after {attempts} attempt(s): {last_error}. "
+            f"Last answer: {shown!r}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_answer_error, (self.task, self.last_error, self.raw_answer, self.attempts))
+
+
+def _rebuild_answer_error(task: str, last_error: str, raw_answer: str, attempts: int) -> LLMAnswerError:
+    return LLMAnswerError(task, last_error, raw_answer, attempts=attempts)
+
+
+class LLMUnavailableError(LLMError):
+    """The endpoint could not be used (down, unreachable, refused, misconfigured); the run should stop.
+
+    Attributes:
+        endpoint: The base URL that failed, or None for the bundled server before it had one.
+    """
+
+    def __init__(self, message: str, *, endpoint: str | None = None) -> None:
+        self.endpoint = endpoint
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_unavailable_error, (str(self), self.endpoint))
+
+
+def _rebuild_unavailable_error(message: str, endpoint: str | None) -> LLMUnavailableError:
+    return LLMUnavailableError(message, endpoint=endpoint)
+
+
+class InvalidAnswer(ValueError):
+    """One answer that does not parse or validate; its message is shown to the model when re-asking."""
+
+
+class TaskUsage(BaseModel):
+    calls: int = Field(default=0, description="Requests sent to the model, re-asks included.")
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = Field(default=0.0, description="Wall time spent waiting for answers.")
+    retries: int = Field(default=0, description="Re-asks after an invalid answer.")
+    failures: int = Field(default=0, description="`structured` calls that raised instead of answering.")
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class LLMUsage(TaskUsage):
+    """Token and time accounting for one client, in total and per task."""
+
+    tasks: dict[str, TaskUsage] = Field(default_factory=dict)
+
+
+class UsageMeter:
+    """Thread-safe accumulation of `LLMUsage`; renders may call the model from several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._usage = LLMUsage()
+
+    def _add(self, task: str, **amounts: float) -> None:
+        with self._lock:
+            per_task = self._usage.tasks.setdefault(task, TaskUsage())
+            for target in (self._usage, per_task):
+                for name, amount in amounts.items():
+                    setattr(target, name, getattr(target, name) + amount)
+
+    def record_call(self, task: str, *, prompt_tokens: int, completion_tokens: int, seconds: float) -> None:
+        self._add(task, calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, seconds=seconds)
+
+    def record_retry(self, task: str) -> None:
+        self._add(task, retries=1)
+
+    def record_failure(self, task: str) -> None:
+        self._add(task, failures=1)
+
+    def snapshot(self) -> LLMUsage:
+        with self._lock:
+            return self._usage.model_copy(deep=True)
+
+
+@runtime_checkable
+class StructuredLLM(Protocol):
+    """What agents need from an LLM: one schema-shaped answer per question, and the bill."""
+
+    @property
+    def usage(self) -> LLMUsage: ...
+
+    def structured(self, *, system: str, user: str, schema: type[T], task: str) -> T: ...
+
+
+def complete_structured_or(
+    llm: StructuredLLM,
+    default_factory: Callable[[], D],
+    *,
+    system: str,
+    user: str,
+    schema: type[T],
+    task: str,
+) -> tuple[T | D, bool]:
+    """Ask `llm`, falling back to `default_factory()` when it never answers validly.
+
+    Returns:
+        The answer (or the default) and whether the default was used. `LLMUnavailableError` still propagates:
+        a run whose endpoint is down must stop resumably, not film defaults.
+    """
+    try:
+        return llm.structured(system=system, user=user, schema=schema, task=task), False
+    except LLMAnswerError:
+        return default_factory(), True
+
+
+_SCHEMA_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems",
+        "enum", "const", "anyOf", "oneOf", "allOf", "minLength", "maxLength", "pattern", "format", "description",
+    }
+)  # fmt: skip
+_GRAMMAR_FORMATS = frozenset({"date", "time", "date-time", "uuid", "uuid1", "uuid2", "uuid3", "uuid4", "uuid5"})
+
+
+def grammar_safe_schema(
+    schema: type[BaseModel] | Mapping[str, Any], *, max_length_cap: int = 400, max_items_cap: int = 64
+) -> dict[str, Any]:
+    """A JSON schema that llama.cpp's schema-to-grammar converter turns into the intended grammar.
+
+    `$ref`s are inlined (a recursive reference becomes a plain object), and only keywords the converter uses
+    are kept: `minimum`/`maximum`, `multipleOf`, `uniqueItems`, titles and defaults go, as do patterns it cannot
+    parse (unanchored or with `(?` groups) and formats it does not know, which would otherwise make it throw and
+    silently fall back to unconstrained JSON. Very large `maxLength`/`maxItems` are dropped too, since each unit
+    becomes one nested grammar rule. Pydantic still validates the full constraints afterwards.
+    """
+    root = schema.model_json_schema() if isinstance(schema, type) else dict(schema)
+    definitions = {**root.get("definitions", {}), **root.get("$defs", {})}
+
+    def resolve(reference: str, seen: frozenset[str]) -> dict[str, Any]:
+        match = re.fullmatch(r"#/(?:\$defs|definitions)/(.+)", reference)
+        if not match or match.group(1) not in definitions:
+            raise ValueError(f"cannot inline the JSON-schema reference {reference!r}")
+        name = match.group(1)
+        if name in seen:
+            return {"type": "object"}
+        return simplify(definitions[name], seen | {name})
+
+    def simplify(node: Any, seen: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [simplify(item, seen) for item in node]
+        if not isinstance(node, Mapping):
+            return node
+        out: dict[str, Any] = {}
+        if isinstance(node.get("$ref"), str):
+            out.update(resolve(node["$ref"], seen))
+        for key, value in node.items():
+            if key not in _SCHEMA_KEYWORDS:
+                continue
+            if key == "properties":
+                out[key] = {name: simplify(sub, seen) for name, sub in value.items()}
+            elif key in ("items", "additionalProperties", "prefixItems", "anyOf", "oneOf", "allOf"):
+                out[key] = simplify(value, seen)
+            elif key == "pattern":
+                if isinstance(value, str) and value.startswith("^") and value.endswith("$") and "(?" not in value:
+                    out[key] = value
+            elif key == "format":
+                if value in _GRAMMAR_FORMATS:
+                    out[key] = value
+            elif key == "maxLength" and value > max_length_cap or key == "maxItems" and value > max_items_cap:
+                continue
+            else:
+                out[key] = value
+        if out.get("additionalProperties") is True and "properties" in out:
+            del out["additionalProperties"]
+        for combinator in ("allOf", "anyOf", "oneOf"):
+            parts = out.get(combinator)
+            if isinstance(parts, list) and len(parts) == 1 and isinstance(parts[0], dict):
+                del out[combinator]
+                out = {**parts[0], **out}
+        return out
+
+    return simplify({key: value for key, value in root.items() if key not in ("$defs", "definitions")}, frozenset())
+
+
+def resolve_flavour(flavour: str, base_url: str | None) -> Flavour:
+    """The structured-output dialect to speak: as configured, else guessed from the URL.
+
+    No URL means the bundled llama-cpp-python server; port 11434 or "ollama" in the host means Ollama;
+    anything else is treated as OpenAI (`json_schema`), which vLLM and llama.cpp's own server also accept.
+    """
+    if flavour != "auto":
+        if flavour not in ("openai", "llama.cpp", "ollama", "vllm"):
+            raise ValueError(f"unknown LLM flavour {flavour!r}; use auto, openai, llama.cpp, ollama or vllm")
+        return flavour  # type: ignore[return-value]
+    if base_url is None:
+        return "llama.cpp"
+    parts = urlsplit(base_url if "//" in base_url else f"http://{base_url}")
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if host == "api.openai.com" or host.endswith(".openai.com"):
+        return "openai"
+    if port == 11434 or "ollama" in host:
+        return "ollama"
+    return "openai"
+
+
+def _schema_name(schema: type[BaseModel]) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", schema.__name__)[:64] or "answer"
+
+
+def structured_request_options(flavour: Flavour, schema: type[BaseModel]) -> dict[str, Any]:
+    """The keyword arguments for `chat.completions.create` that ask `flavour` for JSON matching `schema`."""
+    if flavour == "llama.cpp":
+        return {"response_format": {"type": "json_object", "schema": grammar_safe_schema(schema)}}
+    if flavour == "ollama":
+        json_schema = {"name": _schema_name(schema), "schema": grammar_safe_schema(schema)}
+        return {"response_format": {"type": "json_schema", "json_schema": json_schema}}
+    if flavour == "vllm":
+        return {"extra_body": {"guided_json": schema.model_json_schema()}}
+    json_schema = {"name": _schema_name(schema), "schema": schema.model_json_schema(), "strict": False}
+    return {"response_format": {"type": "json_schema", "json_schema": json_schema}}
+
+
+def structured_messages(
+    *, system: str, user: str, schema: type[BaseModel], include_schema: bool = False
+) -> list[Message]:
+    """The conversation for one structured question: the caller's prompts plus an instruction to answer in JSON.
+
+    The schema is written into the prompt only where the endpoint constrains output without showing the model
+    the schema (Ollama, vLLM). A grammar-constrained small model (llama.cpp) does better without it: SmolLM2
+    135M copies schema words ("type", "items", field descriptions) into its answers.
+    """
+    instructions = "Answer with one JSON object, and nothing else."
+    if include_schema:
+        compact = json.dumps(grammar_safe_schema(schema), separators=(",", ":"), ensure_ascii=False)
+        instructions = f"Answer with one JSON object, and nothing else, that matches this JSON schema:\n{compact}"
+    system = system.strip()
+    return [
+        {"role": "system", "content": f"{system}\n\n{instructions}" if system else instructions},
+        {"role": "user", "content": user},
+    ]
+
+
+_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def _balanced_object(text: str, start: int) -> str | None:
+    depth = 0
+    in_string = False
+    escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start : index + 1]
+    return None
+
+
+def extract_json(text: str) -> str:
+    """The JSON object in a model's answer, past ```json fences and any chatter before or after it.
+
+    Returns the first balanced `{...}` that parses, else the first balanced one, else the text from the first
+    `{` (a truncated answer), else the stripped text.
+    """
+    stripped = text.strip()
+    fence = _FENCE.search(stripped)
+    if fence and "{" in fence.group(1):
+        stripped = fence.group(1).strip()
+    first: str | None = None
+    start = stripped.find("{")
+    while start != -1:
+        candidate = _balanced_object(stripped, start)
+        if candidate is not None:
+            try:
+                json.loads(candidate, strict=False)
+                return candidate
+            except json.JSONDecodeError:
+                first = first or candidate
+        start = stripped.find("{", start + 1)
+    if first is not None:
+        return first
+    brace = stripped.find("{")
+    return stripped[brace:] if brace != -1 else stripped
+
+
+def describe_validation_error(error: ValidationError, *, limit: int = 6) -> str:
+    """A short, model-readable list of what was wrong, without pydantic's URLs."""
+    lines = []
+    for item in error.errors(include_url=False)[:limit]:
+        where = ".".join(str(part) for part in item["loc"]) or "(the object)"
+        got = json.dumps(item.get("input"), ensure_ascii=False, default=str)
+        got = got if len(got) <= 60 else got[:57] + "..."
+        lines.append(f"{where}: {item['msg']} (got {got})")
+    more = error.error_count() - limit
+    if more > 0:
+        lines.append(f"and {more} more")
+    return "; ".join(lines)
+
+
+def _repairs(data: Any, schema: type[BaseModel]) -> list[Any]:
+    """Common small-model slips: a bare list for a one-list object, or the object wrapped under one key."""
+    fields = schema.model_fields
+    candidates = []
+    if isinstance(data, list):
+        lists = [name for name, field in fields.items() if get_origin(field.annotation) is list]
+        if len(lists) == 1:
+            candidates.append({lists[0]: data})
+    if isinstance(data, dict) and len(data) == 1:
+        ((key, inner),) = data.items()
+        if key not in fields and isinstance(inner, dict):
+            candidates.append(inner)
+    return candidates
+
+
+def parse_answer(raw: str, schema: type[T]) -> T:
+    """Parse one raw answer into `schema`, raising `InvalidAnswer` with a message fit to show the model."""
+    candidate = extract_json(raw)
+    if not candidate:
+        raise InvalidAnswer("the answer was empty")
+    try:
+        data = json.loads(candidate, strict=False)
+    except json.JSONDecodeError as error:
+        truncated = candidate.startswith("{") and _balanced_object(candidate, 0) is None
+        cut = "; it looks cut off, so keep it shorter" if truncated else ""
+        raise InvalidAnswer(f"it is not valid JSON ({error.msg}, character {error.pos}){cut}") from None
+    try:
+        return schema.model_validate_json(json.dumps(data))
+    except ValidationError as error:
+        for repaired in _repairs(data, schema):
+            try:
+                return schema.model_validate_json(json.dumps(repaired))
+            except ValidationError:
+                pass
+        raise InvalidAnswer(describe_validation_error(error)) from None
+
+
+def retry_message(problem: str) -> str:
+    return f"Your answer was invalid: {problem}. Answer again with JSON only."
+
+
+def answer_structured(
+    ask: Callable[[list[Message], int], str],
+    *,
+    system: str,
+    user: str,
+    schema: type[T],
+    task: str,
+    max_retries: int,
+    meter: UsageMeter,
+    include_schema: bool = False,
+) -> T:
+    """The ask-parse-repair loop shared by every `StructuredLLM`.
+
+    Args:
+        ask: Sends a conversation (with the attempt number, from 0) and returns the raw answer; it records the
+            call on `meter` and raises `LLMError` when it cannot answer at all.
+        system: The caller's system prompt.
+        user: The caller's question.
+        schema: The pydantic model to fill.
+        task: A name for accounting and errors.
+        max_retries: Re-asks after an invalid answer, each showing the model its previous answer and the error.
+        meter: Where retries and failures are counted.
+        include_schema: Write the JSON schema into the prompt (see `structured_messages`).
+
+    Raises:
+        LLMAnswerError: No answer validated.
+        LLMUnavailableError: `ask` could not reach the model.
+    """
+    base = structured_messages(system=system, user=user, schema=schema, include_schema=include_schema)
+    messages = base
+    problem, raw = "no answer", ""
+    attempts = max_retries + 1
+    try:
+        for attempt in range(attempts):
+            if attempt:
+                meter.record_retry(task)
+            raw = ask(messages, attempt)
+            try:
+                return parse_answer(raw, schema)
+            except InvalidAnswer as error:
+                problem = str(error)
+            messages = [
+                *base,
+                {"role": "assistant", "content": raw[:2000]},
+                {"role": "user", "content": retry_message(problem)},
+            ]
+        raise LLMAnswerError(task, problem, raw, attempts=attempts)
+    except LLMError:
+        meter.record_failure(task)
+        raise
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (four characters a token) for endpoints and fakes that report none."""
+    return max(1, (len(text) + 3) // 4) if text else 0
+
+
+class LLMClient:
+    """Structured answers from an OpenAI-compatible endpoint, through the `openai` SDK.
+
+    Thread-safe. Transport failures (refused, timeout, 429, 5xx) are retried by the SDK (`max_retries`),
+    then raised as `LLMUnavailableError`; invalid answers are re-asked `max_retries` times, then raised as
+    `LLMAnswerError`. No `openai` exception leaves this class.
+
+    Args:
+        client: A configured `openai.OpenAI`.
+        model: The model name; empty asks the endpoint for its first model.
+        flavour: How to request structured output (see `resolve_flavour`).
+        temperature: Sampling temperature.
+        max_tokens: Answer length limit.
+        max_retries: Re-asks after an invalid answer.
+        server: A bundled server this client owns and stops on `close()`.
+        call_log: A JSON-lines file receiving every request and answer, for debugging prompts.
+    """
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        *,
+        model: str = "",
+        flavour: Flavour = "openai",
+        temperature: float = 0.4,
+        max_tokens: int = 512,
+        max_retries: int = 2,
+        server: BundledModelServer | None = None,
+        call_log: Path | None = None,
+    ) -> None:
+        self._client = client
+        self._model = model
+        self.flavour: Flavour = flavour
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.max_retries = max_retries
+        self.server = server
+        self.call_log = call_log
+        self._meter = UsageMeter()
+        self._lock = threading.Lock()
+        host = (urlsplit(self.endpoint).hostname or "").lower()
+        self._length_parameter = "max_completion_tokens" if host.endswith("openai.com") else "max_tokens"
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings, log_dir: Path | None = None) -> LLMClient:
+        """Build a client for `settings`, starting (and owning) the bundled server when no URL is set.
+
+        Args:
+            settings: The LLM settings.
+            log_dir: Where the bundled server's log (`llama-server.log`) and the call log (`llm-calls.jsonl`)
+                go; None keeps the server log in a temporary file and writes no call log.
+
+        Raises:
+            LLMUnavailableError: The bundled server could not be started.
+        """
+        server = None
+        base_url = settings.base_url
+        api_key = settings.api_key.get_secret_value()
+        model = settings.model
+        if base_url is None:
+            server = BundledModelServer(
+                context_size=settings.context_size,
+                start_timeout=settings.server_start_timeout,
+                log_path=log_dir / "llama-server.log" if log_dir else None,
+            )
+            try:
+                server.start()
+            except BundledServerError as error:
+                raise LLMUnavailableError(f"The bundled model could not be started. {error}") from error
+            base_url, api_key, model = server.base_url, server.api_key, model or server.model
+        client = openai.OpenAI(
+            base_url=base_url, api_key=api_key, timeout=settings.timeout, max_retries=settings.max_retries
+        )
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            client,
+            model=model,
+            flavour=resolve_flavour(settings.flavour, settings.base_url),
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            max_retries=settings.max_retries,
+            server=server,
+            call_log=log_dir / "llm-calls.jsonl" if log_dir else None,
+        )
+
+    @property
+    def endpoint(self) -> str:
+        return str(self._client.base_url)
+
+    @property
+    def usage(self) -> LLMUsage:
+        """A snapshot of the accounting so far."""
+        return self._meter.snapshot()
+
+    @property
+    def model(self) -> str:
+        """The model name in use, asking the endpoint for its first model when none was configured."""
+        with self._lock:
+            if not self._model:
+                try:
+                    models = [entry.id for entry in self._client.models.list()]
+                except openai.OpenAIError as error:
+                    raise self._unavailable(error) from error
+                if not models:
+                    raise LLMUnavailableError(
+                        f"The LLM endpoint {self.endpoint} lists no models; set DIRECTOR_LLM__MODEL.",
+                        endpoint=self.endpoint,
+                    )
+                self._model = models[0]
+            return self._model
+
+    def structured(self, *, system: str, user: str, schema: type[T], task: str) -> T:
+        """Ask one question and return the answer as a validated `schema` instance.
+
+        Raises:
+            LLMAnswerError: The model never answered validly (the caller may use a default).
+            LLMUnavailableError: The endpoint could not be used (the run should stop).
+        """
+        options = structured_request_options(self.flavour, schema)
+
+        def ask(messages: list[Message], attempt: int) -> str:
+            return self._request(messages, options, task=task, attempt=attempt)
+
+        return answer_structured(
+            ask,
+            system=system,
+            user=user,
+            schema=schema,
+            task=task,
+            max_retries=self.max_retries,
+            meter=self._meter,
+            include_schema=self.flavour in ("ollama", "vllm"),
+        )
+
+    def complete_structured_or(
+        self, default_factory: Callable[[], D], *, system: str, user: str, schema: type[T], task: str
+    ) -> tuple[T | D, bool]:
+        """`structured`, or `default_factory()` after an invalid answer; see `complete_structured_or`."""
+        return complete_structured_or(self, default_factory, system=system, user=user, schema=schema, task=task)
+
+    def _request(self, messages: list[Message], options: dict[str, Any], *, task: str, attempt: int) -> str:
+        model = self.model
+        begun = time.monotonic()
+        try:
+            response = self._client.chat.completions.create(
+                model=model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=self.temperature,
+                **{self._length_parameter: self.max_tokens},
+                **options,
+            )
+        except openai.BadRequestError as error:
+            if _is_context_overflow(error):
+                raise LLMAnswerError(
+                    task, f"the prompt does not fit the model's context: {error.message}", ""
+                ) from error
+            raise self._unavailable(error) from error
+        except openai.OpenAIError as error:
+            raise self._unavailable(error) from error
+        seconds = time.monotonic() - begun
+        choice = response.choices[0] if response.choices else None
+        raw = (choice.message.content if choice else None) or ""
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else estimate_tokens("".join(m["content"] for m in messages))
+        completion_tokens = usage.completion_tokens if usage else estimate_tokens(raw)
+        self._meter.record_call(task, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, seconds=seconds)
+        if self.call_log is not None:
+            self._log_call(
+                task=task, attempt=attempt, model=model, messages=messages, answer=raw, seconds=round(seconds, 3),
+                prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                finish_reason=choice.finish_reason if choice else None,
+            )  # fmt: skip
+        return raw
+
+    def _log_call(self, **record: Any) -> None:
+        assert self.call_log is not None
+        line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}, ensure_ascii=False, default=str)
+        with self._lock, self.call_log.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    def _unavailable(self, error: openai.OpenAIError) -> LLMUnavailableError:
+        where = f"the bundled model server at {self.endpoint}" if self.server else f"the LLM endpoint {self.endpoint}"
+        if self.server and self.server.log_path:
+            check = f"see its log {self.server.log_path}"
+        elif self.server:
+            check = "the server may have crashed"
+        else:
+            check = (
+                "check that it is running and that DIRECTOR_LLM__BASE_URL is right, "
+                "or unset DIRECTOR_LLM__BASE_URL to use the bundled model"
+            )
+        if isinstance(error, openai.APITimeoutError):
+            message = f"{where} did not answer within the timeout (raise DIRECTOR_LLM__TIMEOUT, or {check})"
+        elif isinstance(error, openai.APIConnectionError):
+            message = f"Could not connect to {where}; {check}"
+        elif isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
+            message = f"{where} refused the API key ({error.message}); check DIRECTOR_LLM__API_KEY"
+        elif isinstance(error, openai.NotFoundError):
+            message = (
+                f"{where} has no model {self._model!r} or no chat endpoint ({error.message}); check "
+                "DIRECTOR_LLM__MODEL and that DIRECTOR_LLM__BASE_URL ends in /v1"
+            )
+        elif isinstance(error, openai.RateLimitError):
+            message = f"{where} kept rate-limiting us after {self._client.max_retries} retries; try again later"
+        elif isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError):
+            message = (
+                f"{where} rejected the request ({error.message}); if it does not support the "
+                f"{self.flavour!r} structured-output format, set DIRECTOR_LLM__FLAVOUR"
+            )
+        elif isinstance(error, openai.APIStatusError) and "response_format" in str(error.message):
+            message = (
+                f"{where} rejected the structured-output request (HTTP {error.status_code}: {error.message}); "
+                f"set DIRECTOR_LLM__FLAVOUR to the server's kind (now {self.flavour!r})"
+            )
+        elif isinstance(error, openai.APIStatusError):
+            message = f"{where} failed with HTTP {error.status_code} ({error.message}); {check}"
+        else:
+            message = f"{where} could not be used: {error}"
+        return LLMUnavailableError(message, endpoint=self.endpoint)
+
+    def close(self) -> None:
+        """Close the HTTP client and stop the bundled server if this client owns one."""
+        self._client.close()
+        if self.server is not None:
+            self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LLMClient({self.endpoint}, model={self._model or '?'}, flavour={self.flavour})"
+
+
+def _is_context_overflow(error: openai.BadRequestError) -> bool:
+    text = str(error.message).lower()
+    return "context" in text and any(word in text for word in ("length", "window", "exceed", "too long"))

@@ -1,0 +1,254 @@
+"""The animatic video backend: camera moves cut out of an overscanned keyframe, encoded with ffmpeg.
+
+The shot's frame is the centred `1 / OVERSCAN` part of the keyframe (see `tools.images`); a move slides or
+scales a crop window over the rest. Seeded weather and a faint light flicker keep even a static shot alive,
+and the slate and caption are drawn on top in screen space, so they never move with the camera.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import imageio_ffmpeg
+import numpy as np
+from PIL import Image, ImageDraw
+
+from tools.backends import BackendError, ClipResult
+from tools.images import MIN_LEVEL, MODEL, OVERSCAN, font, printable, temp_path_for, wrap_text
+from tools.settings import Settings
+from tools.spec import CameraMove, ShotSpec, TimeOfDay
+
+Box = tuple[float, float, float, float]
+
+PUSH_ZOOM = 1.25
+BAND_FILL = (12, 14, 22, 205)
+SLATE_FILL = (12, 14, 22, 180)
+TEXT_FILL = (244, 244, 240, 255)
+
+
+def ease(t: float) -> float:
+    """Ease in and out: slow start, fastest mid-shot, slow landing."""
+    return 0.5 - 0.5 * math.cos(math.pi * min(1.0, max(0.0, t)))
+
+
+def camera_windows(
+    move: CameraMove, keyframe_size: tuple[int, int], frame_size: tuple[int, int], num_frames: int
+) -> list[Box]:
+    """The crop box `(left, top, right, bottom)` in keyframe pixels for every frame of the move.
+
+    The full window is the largest box of the frame's aspect inside the keyframe; the shot's framing is that
+    box shrunk by `OVERSCAN` (snapped to the frame's own size when within two pixels, so a static shot is a
+    plain crop). Push-in goes from the full window to `PUSH_ZOOM` tighter than the framing,
+    pull-out the reverse; pan travels left to right and tilt top to bottom across the overscan.
+    """
+    kw, kh = keyframe_size
+    aspect = frame_size[0] / frame_size[1]
+    full_w = min(kw, kh * aspect)
+    shot_w = full_w / OVERSCAN
+    if abs(shot_w - frame_size[0]) <= 2 and frame_size[1] <= kh:
+        shot_w = frame_size[0]
+    widths = {CameraMove.PUSH_IN: (full_w, shot_w / PUSH_ZOOM), CameraMove.PULL_OUT: (shot_w / PUSH_ZOOM, full_w)}
+    boxes = []
+    for i in range(num_frames):
+        t = ease(i / (num_frames - 1)) if num_frames > 1 else 0.0
+        start, end = widths.get(move, (shot_w, shot_w))
+        w = start + (end - start) * t
+        h = w / aspect
+        cx, cy = kw / 2, kh / 2
+        if move is CameraMove.PAN:
+            cx = w / 2 + (kw - w) * t
+        elif move is CameraMove.TILT:
+            cy = h / 2 + (kh - h) * t
+        boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    return boxes
+
+
+@dataclass(frozen=True)
+class Weather:
+    """Particles drifting across the frame: rain streaks, snowflakes or dust motes in the light."""
+
+    kind: str
+    x: np.ndarray
+    y: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    size: np.ndarray
+    colour: tuple[int, int, int]
+    alpha: float
+
+    @classmethod
+    def for_shot(cls, spec: ShotSpec, rng: np.random.Generator) -> Weather:
+        """Pick the weather from the shot's words (rain, snow), else dust; positions from the seed."""
+        words = f"{spec.prompt} {spec.caption} {spec.setting_name}".lower()
+        kind = "rain" if "rain" in words or "storm" in words else "snow" if "snow" in words else "dust"
+        w, h = spec.width, spec.height
+        count = {"rain": 140, "snow": 90, "dust": 45}[kind] * w * h // (640 * 360)
+        count = max(8, count)
+        speed = {"rain": (0.08 * w, 1.6 * h), "snow": (0.04 * w, 0.18 * h), "dust": (0.03 * w, 0.02 * h)}[kind]
+        night = spec.time_of_day is TimeOfDay.NIGHT
+        colour = (200, 210, 235) if kind == "rain" else (250, 250, 250) if kind == "snow" else (255, 236, 196)
+        return cls(
+            kind=kind,
+            x=rng.uniform(0, w, count),
+            y=rng.uniform(0, h, count),
+            vx=rng.normal(speed[0] * (0.6 if kind == "rain" else 0.0), speed[0], count),
+            vy=rng.normal(speed[1], speed[1] * 0.25, count),
+            size=rng.uniform(1.0, 2.6, count) * max(1.0, h / 360),
+            colour=colour,
+            alpha={"rain": 0.35, "snow": 0.75, "dust": 0.5}[kind] * (0.7 if night and kind == "dust" else 1.0),
+        )
+
+    def draw(self, frame: np.ndarray, seconds: float) -> None:
+        """Blend the particles into `frame` (float RGB, modified in place) as they are at `seconds`."""
+        h, w = frame.shape[:2]
+        xs = np.mod(self.x + self.vx * seconds, w)
+        ys = np.mod(self.y + self.vy * seconds, h)
+        colour = np.asarray(self.colour, np.float32)
+        streak = max(2, round(0.035 * h)) if self.kind == "rain" else 0
+        for x, y, s in zip(xs.astype(int), ys.astype(int), self.size, strict=True):
+            r = max(1, round(s))
+            patch = frame[y : y + (streak or r), x : x + (1 if streak else r)]
+            patch += (colour - patch) * self.alpha
+
+
+def _flicker(spec: ShotSpec, rng: np.random.Generator) -> np.ndarray:
+    """Per-frame light gain: a slow breath plus a little grain, stronger at night (lamps, moonlit cloud)."""
+    n = spec.num_frames
+    t = np.arange(n) / spec.fps
+    depth = 0.02 if spec.time_of_day is TimeOfDay.NIGHT else 0.012
+    phase = rng.uniform(0, 2 * np.pi)
+    return 1.0 + depth * np.sin(2 * np.pi * 0.7 * t + phase) + rng.normal(0, depth / 4, n)
+
+
+def caption_text(spec: ShotSpec) -> str:
+    """The caption as shown: the speaker's name before a spoken line."""
+    if spec.speaker and spec.caption:
+        return f"{spec.speaker}: {spec.caption}"
+    return spec.caption
+
+
+def slate_text(spec: ShotSpec) -> str:
+    return f"SC {spec.scene_number} / SH {spec.shot_number} · {spec.framing.value} · {spec.camera_move.value}"
+
+
+def render_overlay(spec: ShotSpec) -> Image.Image:
+    """The screen-space layer of a frame: the slate top-left and the caption band at the bottom (RGBA)."""
+    w, h = spec.width, spec.height
+    overlay = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    slate_face = font(h * 0.036)
+    pad = max(3, round(h * 0.014))
+    slate = printable(slate_text(spec))
+    left, top, right, bottom = slate_face.getbbox(slate)
+    draw.rounded_rectangle([pad, pad, pad * 3 + right - left, pad * 3 + bottom - top], radius=pad, fill=SLATE_FILL)
+    draw.text((pad * 2 - left, pad * 2 - top), slate, font=slate_face, fill=TEXT_FILL)
+    face = font(h * 0.052)
+    lines = wrap_text(caption_text(spec), face, w - 6 * pad, max_lines=3)
+    if lines:
+        line_h = round(face.size * 1.3)
+        band_top = h - len(lines) * line_h - 2 * pad
+        draw.rectangle([0, band_top, w, h], fill=BAND_FILL)
+        for i, line in enumerate(lines):
+            draw.text((w / 2, band_top + pad + i * line_h + line_h / 2), line, font=face, fill=TEXT_FILL, anchor="mm")
+    return overlay
+
+
+def render_frames(spec: ShotSpec, keyframe: Image.Image) -> Iterator[np.ndarray]:
+    """Yield every frame of the shot as `height x width x 3` uint8 RGB."""
+    size = (spec.width, spec.height)
+    rng = np.random.default_rng(spec.seed)
+    weather = Weather.for_shot(spec, rng)
+    gains = _flicker(spec, rng)
+    overlay = np.asarray(render_overlay(spec), np.float32)
+    alpha = overlay[..., 3:] / 255
+    ink = overlay[..., :3] * alpha
+    keep = 1 - alpha
+    windows = camera_windows(spec.camera_move, keyframe.size, size, spec.num_frames)
+    for index, box in enumerate(windows):
+        crop = keyframe.resize(size, Image.Resampling.BILINEAR, box=box)
+        frame = np.asarray(crop, np.float32) * gains[index]
+        weather.draw(frame, index / spec.fps)
+        frame = frame * keep + ink
+        yield np.clip(frame, MIN_LEVEL, 255).astype(np.uint8)
+
+
+class AnimaticVideoBackend:
+    """Animates any keyframe as a camera move with ffmpeg's H.264; needs no model and no GPU."""
+
+    name: ClassVar[str] = "animatic"
+    supports_reference_image: ClassVar[bool] = True
+
+    def __init__(self, preset: str = "veryfast", crf: int = 20) -> None:
+        self.preset = preset
+        self.crf = crf
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnimaticVideoBackend:
+        return cls()
+
+    @property
+    def model(self) -> str:
+        return MODEL
+
+    def animate(self, spec: ShotSpec, keyframe: Path, out: Path) -> ClipResult:
+        """Render `spec` as an H.264 MP4 at `out`, `spec.num_frames` frames at `spec.fps`.
+
+        Written to a temporary file beside `out` and moved into place, so `out` is either whole or absent.
+
+        Raises:
+            BackendError: the keyframe is missing or unreadable, the size is odd, or ffmpeg failed.
+        """
+        out = Path(out)
+        if spec.width % 2 or spec.height % 2:
+            raise BackendError(
+                f"shot {spec.shot_id}: H.264 in yuv420p needs an even size, got {spec.width}x{spec.height}; "
+                "ask for an even width and height"
+            )
+        try:
+            with Image.open(keyframe) as opened:
+                image = opened.convert("RGB")
+        except (OSError, ValueError) as error:
+            raise BackendError(f"shot {spec.shot_id}: cannot read keyframe {keyframe}: {error}") from error
+        out.parent.mkdir(parents=True, exist_ok=True)
+        temp = temp_path_for(out.with_suffix(".mp4"))
+        try:
+            self._encode(render_frames(spec, image), temp, spec)
+            os.replace(temp, out)
+        except OSError as error:
+            raise BackendError(f"shot {spec.shot_id}: ffmpeg could not write {out}: {error}") from error
+        finally:
+            temp.unlink(missing_ok=True)
+        return ClipResult(
+            path=out,
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            num_frames=spec.num_frames,
+            duration=spec.num_frames / spec.fps,
+            backend=self.name,
+            model=self.model,
+        )
+
+    def _encode(self, frames: Iterator[np.ndarray], path: Path, spec: ShotSpec) -> None:
+        writer = imageio_ffmpeg.write_frames(
+            str(path),
+            (spec.width, spec.height),
+            fps=spec.fps,
+            codec="libx264",
+            pix_fmt_out="yuv420p",
+            quality=None,
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-preset", self.preset, "-crf", str(self.crf), "-movflags", "+faststart"],
+        )
+        writer.send(None)
+        try:
+            for frame in frames:
+                writer.send(np.ascontiguousarray(frame))
+        finally:
+            writer.close()
