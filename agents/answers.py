@@ -33,8 +33,20 @@ ColourName = Literal[
     "white", "black",
 ]
 
-Name = Annotated[str, Field(min_length=2, max_length=24)]
-Look = Annotated[str, Field(min_length=8, max_length=110)]
+
+
+PLAIN_CHARACTERS = "A-Za-z0-9 ,.;:'!?-"
+
+
+def words(min_length: int, max_length: int) -> Any:
+    """A plain-words string: a regex the llama.cpp grammar enforces, so no braces or JSON leak into text."""
+    return Annotated[str, Field(pattern=rf"^[A-Za-z][{PLAIN_CHARACTERS}]{{{min_length - 1},{max_length - 1}}}$")]
+
+
+Name = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z' -]{1,23}$")]
+Look = words(8, 110)
+Sentence = words(10, 160)
+Score = Literal[1, 2, 3, 4, 5]
 
 
 class Answer(BaseModel):
@@ -42,13 +54,13 @@ class Answer(BaseModel):
 
 
 class TitleAnswer(Answer):
-    title: str = Field(min_length=2, max_length=60)
-    logline: str = Field(min_length=10, max_length=200)
+    title: words(2, 60)
+    logline: words(10, 200)
 
 
 class CharacterIdea(Answer):
     name: Name
-    look: Look = Field(description="Face, hair and clothes in a few words.")
+    look: Look
     color: ColourName
 
 
@@ -57,7 +69,7 @@ class CastAnswer(Answer):
 
 
 class SettingIdea(Answer):
-    name: str = Field(min_length=3, max_length=40)
+    name: words(3, 40)
     look: Look
     time_of_day: TimeOfDay
     interior: bool
@@ -79,13 +91,13 @@ class SettingLookAnswer(Answer):
 
 
 class LoglineAnswer(Answer):
-    logline: str = Field(min_length=10, max_length=200)
+    logline: words(10, 200)
 
 
 class ShotIdea(Answer):
     framing: Framing
     camera_move: CameraMove
-    action: str = Field(min_length=4, max_length=100)
+    action: words(4, 100)
 
 
 class ShotsAnswer(Answer):
@@ -93,9 +105,9 @@ class ShotsAnswer(Answer):
 
 
 class RubricAnswer(Answer):
-    story: int = Field(ge=1, le=5)
-    continuity: int = Field(ge=1, le=5)
-    note: str = Field(min_length=3, max_length=160)
+    story: Score
+    continuity: Score
+    note: Sentence
 
 
 def choice_of(values: list[str]) -> Any:
@@ -112,9 +124,9 @@ def scene_answer_model(setting_names: list[str], character_names: list[str]) -> 
         __base__=Answer,
         setting=(setting, ...),
         characters=(list[speaker], Field(min_length=1, max_length=3)),
-        summary=(str, Field(min_length=10, max_length=160)),
+        summary=(Sentence, ...),
         speaker=(speaker, ...),
-        line=(str, Field(min_length=2, max_length=90)),
+        line=(words(2, 90), ...),
     )
 
 
@@ -125,5 +137,5 @@ def weakest_shot_model(shot_ids: list[str]) -> type[Answer]:
         __base__=Answer,
         shot=(choice_of([*shot_ids, "none"]), ...),
         change=(Literal["new_seed", "new_prompt", "new_framing"], ...),
-        reason=(str, Field(min_length=3, max_length=120)),
+        reason=(words(3, 120), ...),
     )

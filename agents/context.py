@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.llm import StructuredLLM
-
 from agents.project import Project
 from memory.store import MemoryStore
 from tools.backends import ImageBackend, VideoBackend
+from tools.llm import StructuredLLM
 from tools.settings import Settings
 
 

@@ -10,7 +10,6 @@ import json
 import re
 from pathlib import Path
 
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agents import defaults
@@ -40,7 +39,7 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     """Judge the cut; flag the shots to reshoot, each with a reason and a concrete change."""
     assert state.film is not None and state.cut is not None, "review_cut runs after assemble_cut"
     context = runtime.context
-    emit = get_stream_writer()
+    emit = runtime.stream_writer
     emit({"stage": "review", "status": "start"})
     film = state.film.model_copy(deep=True)
     round_number = len(film.review_rounds) + 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from agents.answers import (
+    PLAIN_CHARACTERS,
     CastAnswer,
     CharacterIdea,
     LookAnswer,
@@ -23,24 +24,28 @@ from tools.spec import CameraMove, Framing, TimeOfDay
 
 _NOUN_PHRASE = re.compile(r"\b(?:a|an)\s+((?:[a-z'-]+\s+){0,1}[a-z'-]+)", re.IGNORECASE)
 _NIGHT_WORDS = ("night", "storm", "dark", "midnight", "moon")
-_INTERIOR_WORDS = ("room", "kitchen", "house", "office", "bar", "cabin", "lighthouse", "car", "train", "shop")
+_INTERIOR_WORDS = ("lighthouse", "room", "kitchen", "house", "office", "cabin", "train", "shop", "ship", "car")
 _BEATS = ("the set-up", "the trouble begins", "things get worse", "the turn", "the climax", "the ending")
 _FALLBACK_COLOURS = ("red", "teal", "yellow")
 
 
+def plain(text: str, limit: int, fallback: str) -> str:
+    """Text reduced to the characters answers allow, starting with a letter; `fallback` if too little is left."""
+    kept = " ".join(re.sub(rf"[^{PLAIN_CHARACTERS}]", " ", text).split())
+    kept = re.sub(r"^[^A-Za-z]+", "", kept)[:limit].rstrip()
+    return kept if len(kept) >= 10 else fallback
+
+
 def first_sentence(text: str, limit: int = 180) -> str:
     sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-    return sentence[:limit].rstrip()
+    return plain(sentence, limit, "A short film about people in trouble.")
 
 
 def title_from_premise(premise: str) -> TitleAnswer:
     words = re.findall(r"[A-Za-z']+", premise)
     content = [w for w in words if w.lower() not in {"a", "an", "the", "and", "of", "to", "in", "on", "at"}]
     title = " ".join(content[-3:]).title() if content else "Untitled"
-    logline = first_sentence(premise) or "A short film."
-    if len(logline) < 10:
-        logline = f"A short film: {logline}"
-    return TitleAnswer(title=title[:60] or "Untitled", logline=logline[:200])
+    return TitleAnswer(title=title[:60] or "Untitled", logline=first_sentence(premise))
 
 
 def characters_from_premise(premise: str, count: int = 2) -> list[str]:
@@ -60,7 +65,11 @@ def cast_from_premise(premise: str) -> CastAnswer:
     names = characters_from_premise(premise)
     return CastAnswer(
         characters=[
-            CharacterIdea(name=name, look=f"{name.lower()}, weathered face, plain working clothes", color=colour)
+            CharacterIdea(
+                name=name,
+                look=plain(f"{name.lower()}, weathered face, plain working clothes", 110, "weathered face"),
+                color=colour,
+            )
             for name, colour in zip(names, _FALLBACK_COLOURS, strict=False)
         ]
     )
@@ -72,7 +81,7 @@ def settings_from_premise(premise: str) -> SettingsAnswer:
     place = next((word for word in _INTERIOR_WORDS if word in lowered), "")
     outside = SettingIdea(
         name=f"Outside the {place}" if place else "Open country",
-        look=first_sentence(premise, 100).lower().rstrip(".") + ", wide sky",
+        look=first_sentence(premise, 96).lower().rstrip(".") + ", wide sky",
         time_of_day=TimeOfDay.DUSK if night else TimeOfDay.DAY,
         interior=False,
         colors=["navy", "grey", "yellow"] if night else ["blue", "green", "white"],
@@ -102,7 +111,7 @@ def scene_from_premise(
     return {
         "setting": setting_names[(number - 1) % len(setting_names)],
         "characters": character_names[:3],
-        "summary": f"Scene {number}, {beat(number, total)}: {first_sentence(premise, 120)}",
+        "summary": f"Scene {number}, {beat(number, total)}: {first_sentence(premise, 110)}",
         "speaker": speaker,
         "line": ("We wait." if number < total else "It's over."),
     }
@@ -110,14 +119,15 @@ def scene_from_premise(
 
 def look_for(name: str, index: int) -> LookAnswer:
     return LookAnswer(
-        look=f"{name.lower()}, plain clothes, tired eyes",
+        look=plain(f"{name.lower()}, plain clothes, tired eyes", 110, "plain clothes, tired eyes"),
         color=_FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)],
     )
 
 
 def setting_look_for(heading: str, interior: bool) -> SettingLookAnswer:
-    look = f"{heading.lower()}, " + ("lamp light and shadows" if interior else "open sky and weather")
-    return SettingLookAnswer(look=look[:110], colors=["brown", "orange"] if interior else ["blue", "grey"])
+    light = "lamp light and shadows" if interior else "open sky and weather"
+    look = plain(f"{heading.lower()}, {light}", 110, light)
+    return SettingLookAnswer(look=look, colors=["brown", "orange"] if interior else ["blue", "grey"])
 
 
 def shots_for_scene(count: int, summary: str) -> ShotsAnswer:
@@ -127,9 +137,7 @@ def shots_for_scene(count: int, summary: str) -> ShotsAnswer:
         (Framing.CLOSE_UP, CameraMove.STATIC),
         (Framing.INSERT, CameraMove.TILT),
     ]
-    action = (summary or "the scene unfolds")[:100]
-    if len(action) < 4:
-        action = "the scene unfolds"
+    action = plain(summary, 100, "the scene unfolds")
     return ShotsAnswer(
         shots=[ShotIdea(framing=f, camera_move=m, action=action) for f, m in patterns[: max(1, min(count, 4))]]
     )

@@ -6,7 +6,6 @@ character carries the same look words into every shot they are in, and a setting
 
 from __future__ import annotations
 
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agents.context import Context
@@ -27,7 +26,7 @@ _FRAMING_WORDS = {
 def design_shots(state: RunState, runtime: Runtime[Context]) -> dict:
     """Store looks in memory, apply the critic's changes to flagged shots, and prompt every dirty shot."""
     assert state.film is not None, "design_shots runs after plan_shots"
-    emit = get_stream_writer()
+    emit = runtime.stream_writer
     emit({"stage": "design", "status": "start", "shots": len(state.dirty)})
     memory = runtime.context.memory
     film = state.film.model_copy(deep=True)

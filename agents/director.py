@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
-from tools.llm import StructuredLLM
 
 from agents import defaults
 from agents.answers import ShotIdea, ShotsAnswer
 from agents.context import Context
 from agents.prompting import ask
 from agents.state import DialogueLine, Film, RunState, Scene, Shot, ShotStatus
+from tools.llm import StructuredLLM
 from tools.spec import CameraMove, Framing
 
 MIN_SHOT_SECONDS = 2.0
@@ -24,7 +23,7 @@ MAX_SHOTS_PER_SCENE = 4
 def plan_shots(state: RunState, runtime: Runtime[Context]) -> dict:
     """Break every scene into shots; every shot starts dirty, to be designed and rendered."""
     assert state.film is not None, "plan_shots runs after write_script"
-    emit = get_stream_writer()
+    emit = runtime.stream_writer
     emit({"stage": "plan", "status": "start"})
     film = state.film.model_copy(deep=True)
     counts = shots_per_scene(film)
@@ -113,7 +112,7 @@ def shot_from_idea(
         duration = max(duration, 1.0 + SECONDS_PER_WORD * len(line.text.split()))
     duration = round(max(MIN_SHOT_SECONDS, min(MAX_SHOT_SECONDS, duration)), 2)
     shot_id = f"{scene.id}-{order:02d}"
-    action = " ".join(idea.action.split())
+    action = usable_action(idea.action, scene)
     return Shot(
         id=shot_id,
         scene_id=scene.id,
@@ -127,6 +126,15 @@ def shot_from_idea(
         seed=stable_seed(film.id, shot_id),
         status=ShotStatus.PLANNED,
     )
+
+
+def usable_action(action: str, scene: Scene) -> str:
+    """The idea's action, unless it is only camera talk ("push-in") or a word; then the scene's own action."""
+    words = action.lower().replace("/", " ").split()
+    camera_talk = {str(v) for v in (*Framing, *CameraMove)} | {"shot", "camera", "pull-in", "zoom", "cut"}
+    if len(words) >= 2 and not set(words) <= camera_talk:
+        return " ".join(action.split())
+    return (scene.action[0] if scene.action else scene.summary)[:160]
 
 
 def stable_seed(*parts: str) -> int:

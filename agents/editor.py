@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agents.context import Context
@@ -18,7 +17,7 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     """Cut every shot that has a take, in story order, and write film.mp4, film.srt, timeline and manifest."""
     assert state.film is not None, "assemble_cut runs after the renders"
     context = runtime.context
-    emit = get_stream_writer()
+    emit = runtime.stream_writer
     emit({"stage": "cut", "status": "start"})
     film = fold_takes(state.film, state.rendered, state.failed)
     plan = cut_plan(film, context.project.root)

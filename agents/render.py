@@ -7,7 +7,6 @@ import json
 import shutil
 import time
 
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
@@ -59,7 +58,7 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     """Make (or reuse) the take for one shot. A backend failure marks the shot failed; it never ends the run."""
     context = runtime.context
     spec = task.spec
-    emit = get_stream_writer()
+    emit = runtime.stream_writer
     content_hash = take_hash(spec, context.images, context.video)
     take = cached_take(context.project, content_hash)
     if take is not None:

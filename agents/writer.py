@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
-from tools.llm import StructuredLLM
 
 from agents import defaults
 from agents.answers import (
@@ -23,6 +21,7 @@ from agents.context import Context
 from agents.prompting import ask
 from agents.screenplay import ParsedScript, ScriptScene, parse_fountain
 from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, StyleBible, slugify
+from tools.llm import StructuredLLM
 from tools.spec import TimeOfDay
 
 _NAME_CHARS = re.compile(r"[^A-Za-z' .-]")
@@ -30,7 +29,7 @@ _NAME_CHARS = re.compile(r"[^A-Za-z' .-]")
 
 def write_script(state: RunState, runtime: Runtime[Context]) -> dict:
     """Premise or screenplay in, a film with characters, settings and scenes out."""
-    emit = get_stream_writer()
+    emit = runtime.stream_writer
     emit({"stage": "write", "status": "start"})
     llm = runtime.context.llm
     if state.screenplay.strip():
@@ -135,7 +134,7 @@ def scenes_from_premise(
     setting_by_name = {s.name: s for s in settings}
     scenes: list[Scene] = []
     for number in range(1, total + 1):
-        story_so_far = " ".join(f"({s.number}) {s.summary}" for s in scenes[-3:]) or "nothing yet"
+        story_so_far = " ".join(f"({s.number}) {s.summary}" for s in scenes[-3:]) or "(this is the first scene)"
 
         def fallback(number: int = number) -> object:
             return schema.model_validate(
@@ -202,7 +201,8 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
         llm,
         "logline",
         LoglineAnswer,
-        lambda: LoglineAnswer(logline=f"{title}: a short film in {len(scenes)} scenes."),
+        lambda: LoglineAnswer(logline=defaults.plain(f"{title}: a short film in {len(scenes)} scenes.", 200,
+                                                     f"A short film in {len(scenes)} scenes.")),
         title=title,
         scenes=summaries,
     )

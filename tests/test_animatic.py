@@ -22,7 +22,7 @@ from tools.images import (
 )
 from tools.settings import Settings
 from tools.spec import CameraMove, CastMember, Framing, ShotSpec, TimeOfDay
-from tools.video import AnimaticVideoBackend, camera_windows, caption_text, ease
+from tools.video import AnimaticVideoBackend, Weather, camera_windows, caption_text, ease
 
 RED = (217, 79, 61)
 BLUE = (61, 125, 217)
@@ -231,6 +231,14 @@ def test_long_text_wraps_and_ends_with_an_ellipsis() -> None:
     assert len(lines) == 3 and lines[-1].endswith("...")
     assert all(face.getlength(line) <= 200 for line in lines)
     assert wrap_text("Café — ok", face, 200, max_lines=2) == ["Cafe - ok"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kind"),
+    [("rain on a city street", "rain"), ("before the trains leave", "dust"), ("a snowy pass", "snow")],
+)
+def test_weather_is_read_from_whole_words(prompt: str, kind: str) -> None:
+    assert Weather.for_shot(make_spec(prompt=prompt), np.random.default_rng(0)).kind == kind
 
 
 def test_caption_names_the_speaker() -> None:

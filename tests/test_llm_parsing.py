@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 import httpx2
@@ -30,7 +30,7 @@ from tools.llm import (
 )
 
 
-class Mood(str, Enum):
+class Mood(StrEnum):
     calm = "calm"
     tense = "tense"
 
@@ -188,7 +188,7 @@ def test_fake_scripts_per_task_and_by_callable_and_records_history() -> None:
     assert llm.tasks() == ["cast", "title"]
     assert llm.remaining() == 0
     with pytest.raises(ValueError, match="name the task"):
-        llm.add(Title(title="x"))
+        llm.add(Title(title="xy"))
 
     by_schema = FakeLLM(lambda task, schema: schema.model_validate({"title": task}))
     assert by_schema.structured(system="", user="", schema=Title, task="Dusk").title == "Dusk"
@@ -248,7 +248,12 @@ def test_grammar_safe_schema_inlines_and_keeps_what_the_grammar_uses() -> None:
     assert props["mood"] == {"type": "string", "enum": ["calm", "tense"], "description": "How they feel."}
     wardrobe = props["wardrobe"]["properties"]
     assert wardrobe["colour"]["enum"] == ["red", "blue"]
-    assert wardrobe["items"] == {"type": "array", "items": {"type": "string", "maxLength": 20}, "minItems": 1, "maxItems": 3}
+    assert wardrobe["items"] == {
+        "type": "array",
+        "items": {"type": "string", "maxLength": 20},
+        "minItems": 1,
+        "maxItems": 3,
+    }
     assert props["spare"]["anyOf"][0]["properties"]["colour"]["enum"] == ["red", "blue"]
     assert props["spare"]["anyOf"][1] == {"type": "null"}
     assert props["age"] == {"type": "integer"}
@@ -259,7 +264,8 @@ def test_grammar_safe_schema_inlines_and_keeps_what_the_grammar_uses() -> None:
 
 def test_grammar_safe_schema_cuts_recursion() -> None:
     schema = grammar_safe_schema(Node)
-    assert schema["properties"]["children"]["items"]["properties"]["children"]["items"] == {"type": "object"}
+    assert schema["properties"]["label"] == {"type": "string"}
+    assert schema["properties"]["children"] == {"type": "array", "items": {"type": "object"}}
 
 
 def test_grammar_safe_schema_converts_where_the_raw_schema_would_fall_back() -> None:
@@ -330,9 +336,7 @@ def _completion(content: str | None, *, usage: bool = True) -> dict[str, object]
         "object": "chat.completion",
         "created": 0,
         "model": "m",
-        "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-        ],
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
     }
     if usage:
         body["usage"] = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
@@ -369,6 +373,8 @@ def test_client_sends_the_flavours_format_and_counts_usage(flavour: str) -> None
         assert body["response_format"] == structured_request_options(flavour, Title)["response_format"]
     assert (usage.calls, usage.prompt_tokens, usage.completion_tokens) == (1, 11, 7)
     assert usage.tasks["title"].calls == 1
+    system = body["messages"][0]["content"]  # type: ignore[index]
+    assert ('"maxLength":40' in system) == (flavour != "llama.cpp")
 
 
 def test_client_re_asks_then_raises_answer_error() -> None:
@@ -407,6 +413,7 @@ def test_openai_itself_gets_max_completion_tokens() -> None:
 
     _client(handler, url="https://api.openai.com/v1").structured(system="s", user="u", schema=Title, task="t")
     assert seen[0]["max_completion_tokens"] == 64 and "max_tokens" not in seen[0]
+    assert "maxLength" not in seen[0]["messages"][0]["content"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize(

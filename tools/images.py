@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
@@ -46,19 +47,21 @@ _SKY_LIGHT: dict[TimeOfDay, RGB] = {
     TimeOfDay.DUSK: (236, 142, 92),
     TimeOfDay.NIGHT: (30, 42, 92),
 }
-_CITY_WORDS = ("street", "city", "town", "road", "alley", "roof", "market", "station", "avenue", "square")
+_CITY_WORDS = frozenset(
+    "street streets city town road alley roof rooftop rooftops market station avenue square downtown".split()
+)
 _PROPS = {
-    "letter": ("letter", "note", "paper", "envelope", "page", "map", "photo"),
-    "cup": ("cup", "coffee", "tea", "mug", "glass", "drink"),
-    "key": ("key", "lock", "door"),
-    "phone": ("phone", "call", "text", "message", "screen"),
+    "letter": frozenset("letter letters note notes paper papers envelope page map photo photograph".split()),
+    "cup": frozenset("cup cups coffee tea mug glass drink drinks".split()),
+    "key": frozenset("key keys lock locked unlocks door".split()),
+    "phone": frozenset("phone phones call calls text texts message messages screen".split()),
 }
 _TEXT_REPLACEMENTS = str.maketrans({"—": "-", "–": "-", "…": "...", "‘": "'", "’": "'", "\n": " "})
 
 
 @dataclass(frozen=True)
-class Frame:
-    """The shot's own frame inside the larger keyframe, in keyframe pixels."""
+class Viewport:
+    """The shot's own frame inside the larger keyframe, in keyframe pixels; `at` maps fractions of it."""
 
     x: float
     y: float
@@ -159,6 +162,11 @@ def printable(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).strip()
 
 
+def words_of(*texts: str) -> set[str]:
+    """The lower-case words of `texts`, for matching whole words ("trains" is not "rain")."""
+    return set(re.findall(r"[a-z]+", " ".join(texts).lower()))
+
+
 def font(size: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=max(8, round(size)))
 
@@ -218,7 +226,7 @@ def _grade(canvas: np.ndarray, time_of_day: TimeOfDay) -> np.ndarray:
 
 
 def _paint_exterior(
-    spec: ShotSpec, frame: Frame, size: tuple[int, int], rng: np.random.Generator
+    spec: ShotSpec, frame: Viewport, size: tuple[int, int], rng: np.random.Generator
 ) -> tuple[Image.Image, Image.Image]:
     """Sky, far hills or skyline, and ground; returns the picture and a mask of the open sky."""
     sky, ground, accent = _palette(spec)
@@ -231,8 +239,7 @@ def _paint_exterior(
     open_sky = Image.new("L", size, 0)
     ImageDraw.Draw(open_sky).rectangle([0, 0, width, horizon - 1], fill=255)
     draw, mask = ImageDraw.Draw(image), ImageDraw.Draw(open_sky)
-    words = f"{spec.setting_name} {spec.prompt}".lower()
-    far = _skyline if any(w in words for w in _CITY_WORDS) else _hills
+    far = _skyline if words_of(spec.setting_name, spec.prompt) & _CITY_WORDS else _hills
     for polygon, tone in far(width, horizon, frame.h, rng):
         draw.polygon(polygon, fill=_shade(accent, tone))
         mask.polygon(polygon, fill=0)
@@ -268,7 +275,7 @@ def _skyline(width: int, horizon: int, scale: float, rng: np.random.Generator) -
 
 
 def _paint_interior(
-    spec: ShotSpec, frame: Frame, size: tuple[int, int], rng: np.random.Generator
+    spec: ShotSpec, frame: Viewport, size: tuple[int, int], rng: np.random.Generator
 ) -> tuple[Image.Image, Image.Image]:
     """Panelled wall, skirting, boards and a door; returns the picture and a mask of its window onto the sky."""
     wall, floor, accent = _palette(spec)
@@ -301,7 +308,7 @@ def _paint_interior(
 
 
 def _sky_lights(
-    frame: Frame, size: tuple[int, int], time_of_day: TimeOfDay, rng: np.random.Generator
+    frame: Viewport, size: tuple[int, int], time_of_day: TimeOfDay, rng: np.random.Generator
 ) -> tuple[Image.Image, Image.Image]:
     """Sky seen through a window, with sun, moon or stars for the time of day; and a mask of those bodies.
 
@@ -330,8 +337,10 @@ def _disc(draws: tuple[ImageDraw.ImageDraw, ImageDraw.ImageDraw], centre: Point,
     draws[1].ellipse(box, fill=255)
 
 
-def _paint_table(image: Image.Image, sky: Image.Image, spec: ShotSpec, frame: Frame, rng: np.random.Generator) -> str:
-    """An insert's tabletop and prop; returns which prop, chosen from the caption's words or the seed."""
+def _paint_table(
+    image: Image.Image, sky: Image.Image, spec: ShotSpec, frame: Viewport, rng: np.random.Generator
+) -> None:
+    """An insert's tabletop and a prop named in the caption (letter, cup, key, phone), else one the seed picks."""
     _, ground, accent = _palette(spec)
     draw = ImageDraw.Draw(image)
     top = frame.at(0, 0.42)[1]
@@ -340,11 +349,10 @@ def _paint_table(image: Image.Image, sky: Image.Image, spec: ShotSpec, frame: Fr
     ImageDraw.Draw(sky).rectangle([0, top, image.width, image.height], fill=0)
     for y in np.sort(rng.uniform(top, image.height, 9)):
         draw.line([(0, y), (image.width, y + rng.uniform(-4, 4))], fill=_shade(surface, 0.86), width=2)
-    words = f"{spec.caption} {spec.prompt}".lower()
-    prop = next((name for name, keys in _PROPS.items() if any(k in words for k in keys)), None)
+    words = words_of(spec.caption, spec.prompt)
+    prop = next((name for name, keys in _PROPS.items() if words & keys), None)
     prop = prop or ("letter", "cup", "key", "phone")[int(rng.integers(0, 4))]
     _draw_prop(draw, prop, frame.at(0.42, 0.62), frame.h, accent)
-    return prop
 
 
 def _draw_prop(draw: ImageDraw.ImageDraw, prop: str, centre: Point, scale: float, accent: RGB) -> None:
@@ -383,7 +391,7 @@ def _draw_prop(draw: ImageDraw.ImageDraw, prop: str, centre: Point, scale: float
         draw.rectangle([x - 0.085 * s, y - 0.17 * s, x + 0.085 * s, y + 0.13 * s], fill=(120, 170, 220))
 
 
-def _draw_hand(draw: ImageDraw.ImageDraw, frame: Frame, colour: RGB, right_edge: float) -> None:
+def _draw_hand(draw: ImageDraw.ImageDraw, frame: Viewport, colour: RGB, right_edge: float) -> None:
     """A sleeve and hand reaching in from the right, the insert's trace of the character."""
     s = frame.h
     wrist = frame.at(0.6, 0.66)
@@ -472,7 +480,7 @@ def _draw_headwear(draw: ImageDraw.ImageDraw, s: Silhouette, p: Callable[[float,
         draw.rectangle([p(-s.head_w * 0.48, -0.045), p(s.head_w * 0.48, s.head_h * 0.2)], fill=hair)
 
 
-def _draw_label(draw: ImageDraw.ImageDraw, text: str, anchor: Point, frame: Frame, colour: RGB) -> None:
+def _draw_label(draw: ImageDraw.ImageDraw, text: str, anchor: Point, frame: Viewport, colour: RGB) -> None:
     """A name tag centred on `anchor`, kept inside the shot's frame."""
     face = font(frame.h * 0.042)
     label = _fit(printable(text), face, frame.w * 0.3)
@@ -498,7 +506,7 @@ class _Placement:
     label: Point
 
 
-def _placements(spec: ShotSpec, frame: Frame) -> list[_Placement]:
+def _placements(spec: ShotSpec, frame: Viewport) -> list[_Placement]:
     """Where each visible cast member stands for the framing: full figures, waist-up, or head and shoulders."""
     cast = spec.cast[: MAX_FIGURES[spec.framing]]
     placed = []
@@ -520,7 +528,7 @@ def _placements(spec: ShotSpec, frame: Frame) -> list[_Placement]:
     return placed
 
 
-def _paint_cast(image: Image.Image, spec: ShotSpec, frame: Frame) -> None:
+def _paint_cast(image: Image.Image, spec: ShotSpec, frame: Viewport) -> None:
     draw = ImageDraw.Draw(image)
     if spec.framing is Framing.INSERT:
         if spec.cast:
@@ -537,7 +545,7 @@ def render_keyframe(spec: ShotSpec) -> Image.Image:
     """Paint `spec`'s keyframe: background for the setting and time of day, then the cast for the framing."""
     size = keyframe_size(spec.width, spec.height)
     inner_w, inner_h = size[0] / OVERSCAN, size[1] / OVERSCAN
-    frame = Frame((size[0] - inner_w) / 2, (size[1] - inner_h) / 2, inner_w, inner_h)
+    frame = Viewport((size[0] - inner_w) / 2, (size[1] - inner_h) / 2, inner_w, inner_h)
     rng = np.random.default_rng(spec.seed)
     paint = _paint_interior if spec.interior else _paint_exterior
     image, sky = paint(spec, frame, size, rng)

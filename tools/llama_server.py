@@ -113,7 +113,8 @@ class BundledModelServer:
         context_size: The server's `n_ctx`.
         n_threads: CPU threads for generation and prompt processing; small, since renders share the CPU.
         start_timeout: Seconds to wait for `GET /v1/models` to answer.
-        log_path: Where the server's output goes; defaults to a temporary file removed on `stop()`.
+        log_path: Where the server's output goes; defaults to a temporary file, removed on `stop()` but kept
+            (and named in the error) when the server fails to start.
         alias: The model name clients ask for.
     """
 

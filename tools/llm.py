@@ -280,8 +280,8 @@ def structured_messages(
     """The conversation for one structured question: the caller's prompts plus an instruction to answer in JSON.
 
     The schema is written into the prompt only where the endpoint constrains output without showing the model
-    the schema (Ollama, vLLM). A grammar-constrained small model (llama.cpp) does better without it: SmolLM2
-    135M copies schema words ("type", "items", field descriptions) into its answers.
+    the schema (Ollama, vLLM, most OpenAI-compatible servers). A grammar-constrained small model does better
+    without it: SmolLM2 135M copies schema words ("type", "items", field descriptions) into its answers.
     """
     instructions = "Answer with one JSON object, and nothing else."
     if include_schema:
@@ -476,6 +476,9 @@ class LLMClient:
         max_retries: Re-asks after an invalid answer.
         server: A bundled server this client owns and stops on `close()`.
         call_log: A JSON-lines file receiving every request and answer, for debugging prompts.
+        include_schema: Write the JSON schema into the prompt; None decides by endpoint: not for the
+            grammar-constrained bundled model (it copies schema words) nor for OpenAI (which shows the model
+            the schema itself), yes for everything else.
     """
 
     def __init__(
@@ -489,6 +492,7 @@ class LLMClient:
         max_retries: int = 2,
         server: BundledModelServer | None = None,
         call_log: Path | None = None,
+        include_schema: bool | None = None,
     ) -> None:
         self._client = client
         self._model = model
@@ -500,8 +504,11 @@ class LLMClient:
         self.call_log = call_log
         self._meter = UsageMeter()
         self._lock = threading.Lock()
-        host = (urlsplit(self.endpoint).hostname or "").lower()
-        self._length_parameter = "max_completion_tokens" if host.endswith("openai.com") else "max_tokens"
+        is_openai = (urlsplit(self.endpoint).hostname or "").lower().endswith("openai.com")
+        self._length_parameter = "max_completion_tokens" if is_openai else "max_tokens"
+        if include_schema is None:
+            include_schema = flavour != "llama.cpp" and not is_openai
+        self.include_schema = include_schema
 
     @classmethod
     def from_settings(cls, settings: LLMSettings, log_dir: Path | None = None) -> LLMClient:
@@ -592,7 +599,7 @@ class LLMClient:
             task=task,
             max_retries=self.max_retries,
             meter=self._meter,
-            include_schema=self.flavour in ("ollama", "vllm"),
+            include_schema=self.include_schema,
         )
 
     def complete_structured_or(

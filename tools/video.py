@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tools.backends import BackendError, ClipResult
-from tools.images import MIN_LEVEL, MODEL, OVERSCAN, font, printable, temp_path_for, wrap_text
+from tools.images import MIN_LEVEL, MODEL, OVERSCAN, font, printable, temp_path_for, words_of, wrap_text
 from tools.settings import Settings
 from tools.spec import CameraMove, ShotSpec, TimeOfDay
 
@@ -29,6 +29,8 @@ PUSH_ZOOM = 1.25
 BAND_FILL = (12, 14, 22, 205)
 SLATE_FILL = (12, 14, 22, 180)
 TEXT_FILL = (244, 244, 240, 255)
+_RAIN_WORDS = frozenset("rain raining rainy rains rainfall storm stormy downpour drizzle".split())
+_SNOW_WORDS = frozenset("snow snowing snowy snowfall blizzard snowflakes".split())
 
 
 def ease(t: float) -> float:
@@ -84,12 +86,12 @@ class Weather:
     @classmethod
     def for_shot(cls, spec: ShotSpec, rng: np.random.Generator) -> Weather:
         """Pick the weather from the shot's words (rain, snow), else dust; positions from the seed."""
-        words = f"{spec.prompt} {spec.caption} {spec.setting_name}".lower()
-        kind = "rain" if "rain" in words or "storm" in words else "snow" if "snow" in words else "dust"
+        words = words_of(spec.prompt, spec.caption, spec.setting_name)
+        kind = "rain" if words & _RAIN_WORDS else "snow" if words & _SNOW_WORDS else "dust"
         w, h = spec.width, spec.height
         count = {"rain": 140, "snow": 90, "dust": 45}[kind] * w * h // (640 * 360)
         count = max(8, count)
-        speed = {"rain": (0.08 * w, 1.6 * h), "snow": (0.04 * w, 0.18 * h), "dust": (0.03 * w, 0.02 * h)}[kind]
+        speed = {"rain": (0.08 * w, 1.6 * h), "snow": (0.04 * w, 0.18 * h), "dust": (0.05 * w, 0.04 * h)}[kind]
         night = spec.time_of_day is TimeOfDay.NIGHT
         colour = (200, 210, 235) if kind == "rain" else (250, 250, 250) if kind == "snow" else (255, 236, 196)
         return cls(
@@ -150,7 +152,7 @@ def render_overlay(spec: ShotSpec) -> Image.Image:
     face = font(h * 0.052)
     lines = wrap_text(caption_text(spec), face, w - 6 * pad, max_lines=3)
     if lines:
-        line_h = round(face.size * 1.3)
+        line_h = round((face.getbbox("Ag")[3] - face.getbbox("Ag")[1]) * 1.5)
         band_top = h - len(lines) * line_h - 2 * pad
         draw.rectangle([0, band_top, w, h], fill=BAND_FILL)
         for i, line in enumerate(lines):
