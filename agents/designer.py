@@ -148,5 +148,5 @@ def shot_spec(film: Film, shot: Shot) -> ShotSpec:
             )
             for c in cast
         ],
-        caption=shot.action,
+        caption="" if shot.dialogue else shot.action,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from langgraph.runtime import Runtime
 
@@ -130,9 +131,10 @@ def shot_from_idea(
 
 def usable_action(action: str, scene: Scene) -> str:
     """The idea's action, unless it is only camera talk ("push-in") or a word; then the scene's own action."""
-    words = action.lower().replace("/", " ").split()
-    camera_talk = {str(v) for v in (*Framing, *CameraMove)} | {"shot", "camera", "pull-in", "zoom", "cut"}
-    if len(words) >= 2 and not set(words) <= camera_talk:
+    camera_talk = {str(v) for v in (*Framing, *CameraMove)} | {"shot", "camera", "pull-in", "zoom", "cut", "close"}
+    filler = {"a", "an", "the", "or", "and", "then", "with", "of", "to", "in", "on", "up", "out", "slow", "slowly"}
+    words = [w for w in re.findall(r"[a-z-]+", action.lower()) if w not in camera_talk | filler]
+    if len(words) >= 2:
         return " ".join(action.split())
     return (scene.action[0] if scene.action else scene.summary)[:160]
 

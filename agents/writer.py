@@ -206,6 +206,9 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
         title=title,
         scenes=summaries,
     )
+    if not acceptable_text(logline.logline, title):
+        synopsis = next((scene.synopsis for scene in script.scenes if scene.synopsis), "")
+        logline = LoglineAnswer(logline=defaults.plain(synopsis, 200, logline.logline))
     settings_list = list(settings.values())
     return Film(
         id=state.film_id,
@@ -225,23 +228,49 @@ def display_name(cue: str) -> str:
 
 
 def characters_from_script(script: ParsedScript, title: str, llm: StructuredLLM) -> dict[str, Character]:
+    """Looks come from the script where it describes someone ('MARGIT (60s, yellow oilskin coat)'), else the LLM."""
     characters: dict[str, Character] = {}
     used_colours: set[str] = set()
     for index, cue in enumerate(script.characters):
         name = display_name(cue)
+        described = script_description(script, cue)
         lines = [line.text for scene in script.scenes for line in scene.dialogue if line.character == cue]
-        context = " / ".join(lines[:2])[:240] or "appears in the film"
+        context = described or " / ".join(lines[:2])[:240] or "appears in the film"
         answer, _ = ask(
             llm, "character_look", LookAnswer, lambda n=name, i=index: defaults.look_for(n, i),
             title=title, name=name, context=context,
         )
+        look = described or (answer.look if acceptable_text(answer.look, title, name) else defaults.look_for(
+            name, index).look)
         colour = answer.color if answer.color not in used_colours else next(c for c in COLOURS if c not in used_colours)
         used_colours.add(colour)
         identifier = slugify(name, fallback=f"character-{index + 1}")
         characters[cue] = Character(
-            id=identifier, name=name, look=" ".join(answer.look.split()), signature_color=COLOURS[colour]
+            id=identifier, name=name, look=" ".join(look.split()), signature_color=COLOURS[colour]
         )
     return characters
+
+
+def script_description(script: ParsedScript, cue: str) -> str:
+    """The parenthetical a script gives a character at first mention in action: 'NOOR (30s, grey coat)'."""
+    pattern = re.compile(rf"\b{re.escape(cue)}\s*\(([^)]{{6,160}})\)")
+    for scene in script.scenes:
+        for paragraph in scene.action:
+            match = pattern.search(paragraph)
+            if match:
+                return " ".join(match.group(1).split())
+    return ""
+
+
+def acceptable_text(text: str, *echoes: str) -> bool:
+    """A usable description: a few words, and not just the title or name the question contained."""
+    lowered = text.lower().strip(" .")
+    return len(lowered.split()) >= 3 and not any(echo and echo.lower() in lowered for echo in echoes)
+
+
+def first_sentence_of(scene: ScriptScene) -> str:
+    text = scene.action[0] if scene.action else ""
+    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0][:160]
 
 
 def setting_key(scene: ScriptScene) -> tuple[str, bool, str]:
@@ -267,11 +296,12 @@ def settings_from_script(
                 title=title, heading=scene.heading, context=context,
             )
         look = looks[place]
+        description = look.look if acceptable_text(look.look, title) else first_sentence_of(scene) or look.look
         identifier = slugify(f"{scene.location} {scene.time_of_day}", fallback=f"setting-{len(settings) + 1}")
         settings[key] = Setting(
             id=identifier,
             name=display_name(scene.location) or scene.heading,
-            look=" ".join(look.look.split()),
+            look=" ".join(description.split()),
             time_of_day=TimeOfDay(scene.time_of_day),
             interior=scene.interior,
             palette=[COLOURS[c] for c in dict.fromkeys(look.colors)],

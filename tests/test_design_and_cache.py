@@ -11,7 +11,7 @@ from agents.project import Project
 from agents.render import render_shot, take_hash
 from agents.state import Character, DialogueLine, Film, RenderTask, Scene, Setting, Shot
 from memory.store import CharacterRecord
-from tests.fake_llm import FakeLLM
+from fake_llm import FakeLLM
 from tools.spec import Framing, TimeOfDay
 
 

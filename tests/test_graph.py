@@ -11,7 +11,7 @@ import pytest
 from agents.project import Project
 from agents.run import new_run, run_film
 from agents.state import Film
-from tests.fake_llm import FakeLLM
+from fake_llm import FakeLLM
 from tools.settings import Settings
 
 PREMISE = "A lighthouse keeper and a stray dog wait out the last storm"
@@ -116,7 +116,7 @@ def test_the_critic_sends_back_one_shot_and_only_it_is_rendered_again(tmp_path, 
 
 
 def test_reshoots_stop_at_the_round_limit(tmp_path, make_context):
-    low = {"story": 1, "continuity": 1, "note": "weak"}
+    low = {"story": 1, "continuity": 1, "note": "weak and hard to follow"}
     llm = crew({
         "rubric": [low] * 5,
         "weakest_shot": [{"shot": "s01-02", "change": "new_framing", "reason": "wrong size"}] * 5,

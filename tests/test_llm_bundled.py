@@ -178,13 +178,18 @@ def test_closing_the_client_stops_its_server() -> None:
 def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
     script = (
         "import os, signal, sys\n"
+        "from pathlib import Path\n"
         "from tools.llama_server import BundledModelServer\n"
-        "server = BundledModelServer(start_timeout=60).start()\n"
+        "server = BundledModelServer(start_timeout=60, log_path=Path(sys.argv[1])).start()\n"
         "print(server.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[1]
+        [sys.executable, "-c", script, str(tmp_path / "server.log")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[1],
     )
     assert result.returncode == -9, result.stderr
     pid = int(result.stdout.strip())

@@ -534,18 +534,17 @@ def test_read_screenplay_prefixes_parse_errors_with_the_path(tmp_path: Path) -> 
         read_screenplay(path)
 
 
-def test_read_screenplay_unreadable_file(tmp_path: Path) -> None:
+def test_read_screenplay_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root reads any file, so the permission failure is raised by a stand-in for `Path.read_bytes`."""
     path = tmp_path / "locked.fountain"
     path.write_text(fountain("INT. A - DAY", "One."), encoding="utf-8")
-    path.chmod(0)
-    try:
-        if path.read_bytes():
-            pytest.skip("running as a user who can read any file")
-    except PermissionError:
-        with pytest.raises(ScreenplayError, match=rf"Cannot read {path}.*permissions"):
-            read_screenplay(path)
-    finally:
-        path.chmod(0o644)
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(ScreenplayError, match=rf"Cannot read {path}.*permissions"):
+        read_screenplay(path)
 
 
 # The example screenplay

