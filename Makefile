@@ -38,7 +38,7 @@ test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(VENV)/bin/ruff check agents tools memory ui tests bench
+	$(VENV)/bin/ruff check agents tools memory ui tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

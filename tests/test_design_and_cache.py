@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from fake_llm import FakeLLM
 from langgraph.runtime import Runtime
 
 from agents.designer import compose_prompt, remember_looks, shot_spec
@@ -11,7 +12,6 @@ from agents.project import Project
 from agents.render import render_shot, take_hash
 from agents.state import Character, DialogueLine, Film, RenderTask, Scene, Setting, Shot
 from memory.store import CharacterRecord
-from fake_llm import FakeLLM
 from tools.spec import Framing, TimeOfDay
 
 

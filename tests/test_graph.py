@@ -7,11 +7,11 @@ import typing
 from pathlib import Path
 
 import pytest
+from fake_llm import FakeLLM
 
 from agents.project import Project
 from agents.run import new_run, run_film
 from agents.state import Film
-from fake_llm import FakeLLM
 from tools.settings import Settings
 
 PREMISE = "A lighthouse keeper and a stray dog wait out the last storm"
