@@ -32,6 +32,7 @@ def plan_shots(state: RunState, runtime: Runtime[Context]) -> dict:
     for scene in film.scenes:
         scene.shots = plan_scene(film, scene, counts[scene.id], base, runtime.context.llm)
     shots = film.shots()
+    fit_durations(shots, film.target_seconds)
     emit({"stage": "plan", "status": "done", "shots": len(shots)})
     total = sum(shot.duration for shot in shots)
     return {
@@ -108,10 +109,7 @@ def shot_from_idea(
         cast = scene.character_ids[:1]
     else:
         cast = list(scene.character_ids)
-    duration = base_seconds
-    if line is not None:
-        duration = max(duration, 1.0 + SECONDS_PER_WORD * len(line.text.split()))
-    duration = round(max(MIN_SHOT_SECONDS, min(MAX_SHOT_SECONDS, duration)), 2)
+    duration = round(max(base_seconds, shortest_duration(line)), 2)
     shot_id = f"{scene.id}-{order:02d}"
     action = usable_action(idea.action, scene)
     return Shot(
@@ -127,6 +125,32 @@ def shot_from_idea(
         seed=stable_seed(film.id, shot_id),
         status=ShotStatus.PLANNED,
     )
+
+
+def shortest_duration(line: DialogueLine | None) -> float:
+    """Long enough to read the line, and never shorter than a cross-fade in and out need."""
+    if line is None:
+        return MIN_SHOT_SECONDS
+    return min(MAX_SHOT_SECONDS, max(MIN_SHOT_SECONDS, 1.0 + SECONDS_PER_WORD * len(line.text.split())))
+
+
+def fit_durations(shots: list[Shot], target_seconds: float) -> None:
+    """Stretch or squeeze shot durations toward the target.
+
+    No shot goes below its reading time or above the longest shot, so a script with more lines than the
+    target allows runs long rather than unreadable.
+    """
+    floors = [shortest_duration(shot.dialogue) for shot in shots]
+    total = sum(shot.duration for shot in shots)
+    if total > target_seconds:
+        slack = sum(shot.duration - floor for shot, floor in zip(shots, floors, strict=True))
+        keep = max(0.0, 1 - (total - target_seconds) / slack) if slack > 0 else 1.0
+        for shot, floor in zip(shots, floors, strict=True):
+            shot.duration = round(floor + (shot.duration - floor) * keep, 2)
+    elif total < target_seconds:
+        scale = target_seconds / total
+        for shot in shots:
+            shot.duration = round(min(MAX_SHOT_SECONDS, shot.duration * scale), 2)
 
 
 def usable_action(action: str, scene: Scene) -> str:
