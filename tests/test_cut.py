@@ -8,6 +8,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from clips import write_clip
 from pydantic import ValidationError
 
 from tools.cut import (
@@ -28,18 +29,6 @@ RED, GREEN, BLUE = (220, 40, 40), (40, 200, 60), (40, 60, 220)
 TOP = (slice(5, 40), slice(30, 130))
 SUBTITLE_BAND = (slice(60, 88), slice(20, 140))
 COLOUR_TOL = 10
-
-
-def write_clip(path: Path, frames: list[np.ndarray], fps: int = FPS) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = imageio_ffmpeg.write_frames(
-        str(path), (width, height), fps=fps, macro_block_size=2, ffmpeg_log_level="error"
-    )
-    writer.send(None)
-    for frame in frames:
-        writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
-    writer.close()
-    return path
 
 
 def solid(rgb: tuple[int, int, int], n: int, size: tuple[int, int] = (W, H)) -> list[np.ndarray]:

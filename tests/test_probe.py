@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
+from clips import write_clip
 from PIL import Image
 
 from tools.probe import (
@@ -19,18 +19,6 @@ from tools.probe import (
 )
 
 W, H, FPS = 160, 90, 12
-
-
-def write_clip(path: Path, frames: list[np.ndarray], fps: int = FPS) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = imageio_ffmpeg.write_frames(
-        str(path), (width, height), fps=fps, macro_block_size=2, ffmpeg_log_level="error"
-    )
-    writer.send(None)
-    for frame in frames:
-        writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
-    writer.close()
-    return path
 
 
 def solid(rgb: tuple[int, int, int], n: int) -> list[np.ndarray]:
