@@ -25,6 +25,24 @@ from tools.llm import StructuredLLM
 from tools.spec import TimeOfDay
 
 _NAME_CHARS = re.compile(r"[^A-Za-z' .-]")
+_COLOUR_WORDS = {
+    **{name: name for name in COLOURS},
+    "gray": "grey", "silver": "grey", "gold": "yellow", "golden": "yellow", "crimson": "red", "scarlet": "red",
+    "maroon": "red", "violet": "purple", "emerald": "green", "turquoise": "teal", "tan": "brown",
+}  # fmt: skip
+_HARD_TO_SEE = {"black", "navy"}
+
+
+def signature_colour(look: str, suggested: str, used: set[str]) -> str:
+    """A character's colour: the first colour their look names, else the model's pick.
+
+    A yellow coat makes a yellow figure; colours stay distinct, and none vanishes against a night sky.
+    """
+    named = next((_COLOUR_WORDS[w] for w in re.findall(r"[a-z]+", look.lower()) if w in _COLOUR_WORDS), None)
+    for candidate in (named, suggested):
+        if candidate and candidate not in used and candidate not in _HARD_TO_SEE:
+            return candidate
+    return next(c for c in COLOURS if c not in used and c not in _HARD_TO_SEE)
 
 
 def write_script(state: RunState, runtime: Runtime[Context]) -> dict:
@@ -90,7 +108,7 @@ def cast_from_answer(answer: CastAnswer) -> list[Character]:
         identifier = slugify(name, fallback="")
         if len(name) < 2 or not identifier or any(c.id == identifier for c in characters):
             continue
-        colour = idea.color if idea.color not in used_colours else next(c for c in COLOURS if c not in used_colours)
+        colour = signature_colour(idea.look, idea.color, used_colours)
         used_colours.add(colour)
         characters.append(
             Character(id=identifier, name=name, look=" ".join(idea.look.split()), signature_color=COLOURS[colour])
@@ -240,9 +258,10 @@ def characters_from_script(script: ParsedScript, title: str, llm: StructuredLLM)
             llm, "character_look", LookAnswer, lambda n=name, i=index: defaults.look_for(n, i),
             title=title, name=name, context=context,
         )
-        look = described or (answer.look if acceptable_text(answer.look, title, name) else defaults.look_for(
-            name, index).look)
-        colour = answer.color if answer.color not in used_colours else next(c for c in COLOURS if c not in used_colours)
+        look = described or (
+            answer.look if acceptable_text(answer.look, title, name, *lines) else defaults.look_for(name, index).look
+        )
+        colour = signature_colour(look, answer.color, used_colours)
         used_colours.add(colour)
         identifier = slugify(name, fallback=f"character-{index + 1}")
         characters[cue] = Character(
@@ -265,7 +284,8 @@ def script_description(script: ParsedScript, cue: str) -> str:
 def acceptable_text(text: str, *echoes: str) -> bool:
     """A usable description: a few words, and not just the title or name the question contained."""
     lowered = text.lower().strip(" .")
-    return len(lowered.split()) >= 3 and not any(echo and echo.lower() in lowered for echo in echoes)
+    echoed = any(echo and (echo.lower() in lowered or lowered in echo.lower()) for echo in echoes)
+    return len(lowered.split()) >= 3 and not echoed
 
 
 def first_sentence_of(scene: ScriptScene) -> str:
