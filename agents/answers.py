@@ -38,14 +38,21 @@ ColourName = Literal[
 PLAIN_CHARACTERS = "A-Za-z0-9 ,.;:'!?-"
 
 
-def words(min_length: int, max_length: int) -> Any:
-    """A plain-words string: a regex the llama.cpp grammar enforces, so no braces or JSON leak into text."""
-    return Annotated[str, Field(pattern=rf"^[A-Za-z][{PLAIN_CHARACTERS}]{{{min_length - 1},{max_length - 1}}}$")]
+def words(min_words: int, max_words: int) -> Any:
+    """Plain words, as a regex the llama.cpp grammar enforces.
+
+    No braces or JSON leak into the text, and the word count keeps a small model from answering with one
+    word or rambling on.
+    """
+    word = "[A-Za-z0-9,.;:'!?-]{1,16}"
+    return Annotated[
+        str, Field(pattern=rf"^[A-Za-z][A-Za-z0-9,.;:'!?-]{{0,15}}( {word}){{{min_words - 1},{max_words - 1}}}$")
+    ]
 
 
 Name = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z' -]{1,23}$")]
-Look = words(8, 110)
-Sentence = words(10, 160)
+Look = words(3, 14)
+Sentence = words(5, 24)
 Score = Literal[1, 2, 3, 4, 5]
 
 
@@ -54,8 +61,8 @@ class Answer(BaseModel):
 
 
 class TitleAnswer(Answer):
-    title: words(2, 60)
-    logline: words(10, 200)
+    title: words(1, 8)
+    logline: words(6, 30)
 
 
 class CharacterIdea(Answer):
@@ -69,7 +76,7 @@ class CastAnswer(Answer):
 
 
 class SettingIdea(Answer):
-    name: words(3, 40)
+    name: words(1, 5)
     look: Look
     time_of_day: TimeOfDay
     interior: bool
@@ -91,13 +98,13 @@ class SettingLookAnswer(Answer):
 
 
 class LoglineAnswer(Answer):
-    logline: words(10, 200)
+    logline: words(6, 30)
 
 
 class ShotIdea(Answer):
     framing: Framing
     camera_move: CameraMove
-    action: words(4, 100)
+    action: words(3, 14)
 
 
 class ShotsAnswer(Answer):
@@ -126,7 +133,7 @@ def scene_answer_model(setting_names: list[str], character_names: list[str]) -> 
         characters=(list[speaker], Field(min_length=1, max_length=3)),
         summary=(Sentence, ...),
         speaker=(speaker, ...),
-        line=(words(2, 90), ...),
+        line=(words(2, 14), ...),
     )
 
 
@@ -137,5 +144,5 @@ def weakest_shot_model(shot_ids: list[str]) -> type[Answer]:
         __base__=Answer,
         shot=(choice_of([*shot_ids, "none"]), ...),
         change=(Literal["new_seed", "new_prompt", "new_framing"], ...),
-        reason=(words(3, 120), ...),
+        reason=(words(2, 16), ...),
     )

@@ -29,23 +29,27 @@ _BEATS = ("the set-up", "the trouble begins", "things get worse", "the turn", "t
 _FALLBACK_COLOURS = ("red", "teal", "yellow")
 
 
-def plain(text: str, limit: int, fallback: str) -> str:
-    """Text reduced to the characters answers allow, starting with a letter; `fallback` if too little is left."""
-    kept = " ".join(re.sub(rf"[^{PLAIN_CHARACTERS}]", " ", text).split())
-    kept = re.sub(r"^[^A-Za-z]+", "", kept)[:limit].rstrip()
-    return kept if len(kept) >= 10 else fallback
+def plain(text: str, max_words: int, fallback: str, min_words: int = 3) -> str:
+    """Text reduced to what an answer field allows, or `fallback` when too little is left.
+
+    Plain characters, words of at most 16 characters, starting with a letter, `min_words` to `max_words` words.
+    """
+    words = [word[:16] for word in re.sub(rf"[^{PLAIN_CHARACTERS}]", " ", text).split()]
+    while words and not words[0][0].isalpha():
+        words.pop(0)
+    return " ".join(words[:max_words]) if len(words) >= min_words else fallback
 
 
-def first_sentence(text: str, limit: int = 180) -> str:
+def first_sentence(text: str, max_words: int = 24) -> str:
     sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-    return plain(sentence, limit, "A short film about people in trouble.")
+    return plain(sentence, max_words, "A short film about people in trouble and what they do.", min_words=6)
 
 
 def title_from_premise(premise: str) -> TitleAnswer:
     words = re.findall(r"[A-Za-z']+", premise)
     content = [w for w in words if w.lower() not in {"a", "an", "the", "and", "of", "to", "in", "on", "at"}]
     title = " ".join(content[-3:]).title() if content else "Untitled"
-    return TitleAnswer(title=title[:60] or "Untitled", logline=first_sentence(premise))
+    return TitleAnswer(title=plain(title, 8, "Untitled", min_words=1), logline=first_sentence(premise))
 
 
 def characters_from_premise(premise: str, count: int = 2) -> list[str]:
@@ -67,7 +71,7 @@ def cast_from_premise(premise: str) -> CastAnswer:
         characters=[
             CharacterIdea(
                 name=name,
-                look=plain(f"{name.lower()}, weathered face, plain working clothes", 110, "weathered face"),
+                look=plain(f"{name.lower()}, weathered face, plain working clothes", 14, "weathered face, old coat"),
                 color=colour,
             )
             for name, colour in zip(names, _FALLBACK_COLOURS, strict=False)
@@ -81,7 +85,7 @@ def settings_from_premise(premise: str) -> SettingsAnswer:
     place = next((word for word in _INTERIOR_WORDS if word in lowered), "")
     outside = SettingIdea(
         name=f"Outside the {place}" if place else "Open country",
-        look=first_sentence(premise, 96).lower().rstrip(".") + ", wide sky",
+        look=plain(f"{first_sentence(premise, 10).lower().rstrip('.')}, wide sky", 14, "open ground under a wide sky"),
         time_of_day=TimeOfDay.DUSK if night else TimeOfDay.DAY,
         interior=False,
         colors=["navy", "grey", "yellow"] if night else ["blue", "green", "white"],
@@ -111,7 +115,7 @@ def scene_from_premise(
     return {
         "setting": setting_names[(number - 1) % len(setting_names)],
         "characters": character_names[:3],
-        "summary": f"Scene {number}, {beat(number, total)}: {first_sentence(premise, 110)}",
+        "summary": plain(f"Scene {number}, {beat(number, total)}: {premise}", 24, "The story goes on here.", 5),
         "speaker": speaker,
         "line": ("We wait." if number < total else "It's over."),
     }
@@ -119,14 +123,14 @@ def scene_from_premise(
 
 def look_for(name: str, index: int) -> LookAnswer:
     return LookAnswer(
-        look=plain(f"{name.lower()}, plain clothes, tired eyes", 110, "plain clothes, tired eyes"),
+        look=plain(f"{name.lower()}, plain clothes, tired eyes", 14, "plain clothes, tired eyes"),
         color=_FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)],
     )
 
 
 def setting_look_for(heading: str, interior: bool) -> SettingLookAnswer:
     light = "lamp light and shadows" if interior else "open sky and weather"
-    look = plain(f"{heading.lower()}, {light}", 110, light)
+    look = plain(f"{heading.lower()}, {light}", 14, light)
     return SettingLookAnswer(look=look, colors=["brown", "orange"] if interior else ["blue", "grey"])
 
 
@@ -137,7 +141,7 @@ def shots_for_scene(count: int, summary: str) -> ShotsAnswer:
         (Framing.CLOSE_UP, CameraMove.STATIC),
         (Framing.INSERT, CameraMove.TILT),
     ]
-    action = plain(summary, 100, "the scene unfolds")
+    action = plain(summary, 14, "the scene unfolds slowly")
     return ShotsAnswer(
         shots=[ShotIdea(framing=f, camera_move=m, action=action) for f, m in patterns[: max(1, min(count, 4))]]
     )

@@ -62,9 +62,7 @@ def write_script(state: RunState, runtime: Runtime[Context]) -> dict:
 def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
     premise = state.premise.strip()
     titled, _ = ask(llm, "title", TitleAnswer, lambda: defaults.title_from_premise(premise), premise=premise)
-    cast_answer, _ = ask(
-        llm, "cast", CastAnswer, lambda: defaults.cast_from_premise(premise), premise=premise, count=2
-    )
+    cast_answer, _ = ask(llm, "cast", CastAnswer, lambda: defaults.cast_from_premise(premise), premise=premise, count=2)
     characters = cast_from_answer(cast_answer) or cast_from_answer(defaults.cast_from_premise(premise))
     cast_words = ", ".join(f"{c.name} ({c.look})" for c in characters)
     settings_answer, _ = ask(
@@ -75,7 +73,10 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
         premise=premise,
         characters=cast_words,
     )
-    settings = settings_from_answer(settings_answer) or settings_from_answer(defaults.settings_from_premise(premise))
+    names = [c.name for c in characters]
+    settings = settings_from_answer(settings_answer, names) or settings_from_answer(
+        defaults.settings_from_premise(premise)
+    )
     scenes = scenes_from_premise(premise, scene_count(state.target_seconds), characters, settings, llm)
     return Film(
         id=state.film_id,
@@ -99,6 +100,14 @@ def clean_name(raw: str) -> str:
     return name[:24].strip(" .-'")
 
 
+PROMPT_EXAMPLES = (
+    "curly red hair, green apron, flour on her hands",
+    "wet cobbles, a flickering shop sign",
+    "face, hair, clothes",
+    "the harbour wall, a small kitchen",
+)
+
+
 def cast_from_answer(answer: CastAnswer) -> list[Character]:
     """Characters with distinct names, ids and signature colours; unusable entries are dropped."""
     characters: list[Character] = []
@@ -108,20 +117,27 @@ def cast_from_answer(answer: CastAnswer) -> list[Character]:
         identifier = slugify(name, fallback="")
         if len(name) < 2 or not identifier or any(c.id == identifier for c in characters):
             continue
-        colour = signature_colour(idea.look, idea.color, used_colours)
+        look = idea.look if acceptable_text(idea.look, name, *PROMPT_EXAMPLES) else defaults.look_for(name, 0).look
+        colour = signature_colour(look, idea.color, used_colours)
         used_colours.add(colour)
         characters.append(
-            Character(id=identifier, name=name, look=" ".join(idea.look.split()), signature_color=COLOURS[colour])
+            Character(id=identifier, name=name, look=" ".join(look.split()), signature_color=COLOURS[colour])
         )
     return characters
 
 
-def settings_from_answer(answer: SettingsAnswer) -> list[Setting]:
+def settings_from_answer(answer: SettingsAnswer, character_names: list[str] = ()) -> list[Setting]:
+    """Places with distinct names and usable looks; a place named after a character is no place."""
     settings: list[Setting] = []
+    taken = {name.lower() for name in character_names}
     for idea in answer.settings:
         name = " ".join(idea.name.split())[:40]
         identifier = slugify(name, fallback="")
         if len(name) < 3 or not identifier or any(s.id == identifier for s in settings):
+            continue
+        if name.lower().removeprefix("the ") in {t.removeprefix("the ") for t in taken}:
+            continue
+        if not acceptable_text(idea.look, name, *PROMPT_EXAMPLES):
             continue
         settings.append(
             Setting(
@@ -155,9 +171,7 @@ def scenes_from_premise(
         story_so_far = " ".join(f"({s.number}) {s.summary}" for s in scenes[-3:]) or "(this is the first scene)"
 
         def fallback(number: int = number) -> object:
-            return schema.model_validate(
-                defaults.scene_from_premise(premise, number, total, setting_names, names)
-            )
+            return schema.model_validate(defaults.scene_from_premise(premise, number, total, setting_names, names))
 
         answer, _ = ask(
             llm,
@@ -175,6 +189,11 @@ def scenes_from_premise(
         speaker = by_name[answer.speaker]
         present = list(dict.fromkeys([speaker.id, *(by_name[n].id for n in answer.characters)]))
         line = " ".join(answer.line.split()).strip("\"' ")
+        summary = " ".join(answer.summary.split())
+        if any(summary[:48].lower() == earlier.summary[:48].lower() for earlier in scenes):
+            summary = fallback().summary
+        if not spoken_line_usable(line, [*names, *setting_names]):
+            line = ""
         scenes.append(
             Scene(
                 id=f"s{number:02d}",
@@ -182,12 +201,20 @@ def scenes_from_premise(
                 heading=setting_by_name[answer.setting].name.upper(),
                 setting_id=setting_by_name[answer.setting].id,
                 character_ids=present,
-                summary=" ".join(answer.summary.split()),
-                action=[" ".join(answer.summary.split())],
-                dialogue=[DialogueLine(character_id=speaker.id, text=line)] if len(line) >= 2 else [],
+                summary=summary,
+                action=[summary],
+                dialogue=[DialogueLine(character_id=speaker.id, text=line)] if line else [],
             )
         )
     return scenes
+
+
+def spoken_line_usable(line: str, names: list[str]) -> bool:
+    """A line someone could say: not a bare name or place, not the question read back, not trailing off."""
+    lowered = line.lower().strip(" .!?")
+    if len(lowered) < 2 or lowered in {name.lower() for name in names}:
+        return False
+    return not any(marker in line.lower() for marker in ("one sentence", "scene ", "...", "story so far"))
 
 
 def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredLLM) -> Film:
@@ -219,14 +246,17 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
         llm,
         "logline",
         LoglineAnswer,
-        lambda: LoglineAnswer(logline=defaults.plain(f"{title}: a short film in {len(scenes)} scenes.", 200,
-                                                     f"A short film in {len(scenes)} scenes.")),
+        lambda: LoglineAnswer(
+            logline=defaults.plain(
+                f"{title}: a short film in {len(scenes)} scenes.", 30, "A short film told in a few scenes.", 6
+            )
+        ),
         title=title,
         scenes=summaries,
     )
     if not acceptable_text(logline.logline, title):
         synopsis = next((scene.synopsis for scene in script.scenes if scene.synopsis), "")
-        logline = LoglineAnswer(logline=defaults.plain(synopsis, 200, logline.logline))
+        logline = LoglineAnswer(logline=defaults.plain(synopsis, 30, logline.logline, min_words=6))
     settings_list = list(settings.values())
     return Film(
         id=state.film_id,
@@ -255,12 +285,16 @@ def characters_from_script(script: ParsedScript, title: str, llm: StructuredLLM)
         lines = [line.text for scene in script.scenes for line in scene.dialogue if line.character == cue]
         context = described or " / ".join(lines[:2])[:240] or "appears in the film"
         answer, _ = ask(
-            llm, "character_look", LookAnswer, lambda n=name, i=index: defaults.look_for(n, i),
-            title=title, name=name, context=context,
+            llm,
+            "character_look",
+            LookAnswer,
+            lambda n=name, i=index: defaults.look_for(n, i),
+            title=title,
+            name=name,
+            context=context,
         )
-        look = described or (
-            answer.look if acceptable_text(answer.look, title, name, *lines) else defaults.look_for(name, index).look
-        )
+        usable = acceptable_text(answer.look, title, name, *lines, *PROMPT_EXAMPLES)
+        look = described or (answer.look if usable else defaults.look_for(name, index).look)
         colour = signature_colour(look, answer.color, used_colours)
         used_colours.add(colour)
         identifier = slugify(name, fallback=f"character-{index + 1}")
@@ -311,12 +345,17 @@ def settings_from_script(
         if place not in looks:
             context = " ".join(scene.action)[:240] or scene.heading
             looks[place], _ = ask(
-                llm, "setting_look", SettingLookAnswer,
+                llm,
+                "setting_look",
+                SettingLookAnswer,
                 lambda s=scene: defaults.setting_look_for(s.location, s.interior),
-                title=title, heading=scene.heading, context=context,
+                title=title,
+                heading=scene.heading,
+                context=context,
             )
         look = looks[place]
-        description = look.look if acceptable_text(look.look, title) else first_sentence_of(scene) or look.look
+        usable = acceptable_text(look.look, title, *PROMPT_EXAMPLES)
+        description = look.look if usable else first_sentence_of(scene) or look.look
         identifier = slugify(f"{scene.location} {scene.time_of_day}", fallback=f"setting-{len(settings) + 1}")
         settings[key] = Setting(
             id=identifier,
@@ -327,4 +366,3 @@ def settings_from_script(
             palette=[COLOURS[c] for c in dict.fromkeys(look.colors)],
         )
     return settings, {key: setting.id for key, setting in settings.items()}
-

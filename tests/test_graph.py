@@ -33,7 +33,7 @@ GOOD = {
     },
     "shots": {"shots": [{"framing": "wide", "camera_move": "pan", "action": "waves hit the tower"},
                         {"framing": "close-up", "camera_move": "push-in", "action": "she listens to the wind"}]},
-    "rubric": {"story": 4, "continuity": 5, "note": "clear and consistent"},
+    "rubric": {"story": 4, "continuity": 5, "note": "clear, consistent and well paced"},
     "weakest_shot": {"shot": "none", "change": "new_seed", "reason": "nothing to fix"},
     "logline": {"logline": "A ferry captain makes one last crossing before the bridge opens."},
     "character_look": {"look": "short grey hair, navy wool coat, silver ring", "color": "navy"},
@@ -94,13 +94,14 @@ def test_a_premise_becomes_a_reviewed_cut_in_one_round(tmp_path, make_context):
     assert saved.review_rounds == film.review_rounds
     manifest = json.loads(project.manifest_file.read_text())
     assert {s["shot_id"] for s in manifest["shots"]} == {s.id for s in film.shots()}
-    assert manifest["llm_usage"]["calls"] == len(llm.history)
+    assert manifest["llm_usage"]["calls"] == sum(len(call.answers) for call in llm.history)
+    assert manifest["llm_usage"]["retries"] == 0
 
 
 def test_the_critic_sends_back_one_shot_and_only_it_is_rendered_again(tmp_path, make_context):
     flagged = "s02-01"
     llm = crew({
-        "rubric": [{"story": 2, "continuity": 2, "note": "the middle drags"}],
+        "rubric": [{"story": 2, "continuity": 2, "note": "the middle of the film drags"}],
         "weakest_shot": [{"shot": flagged, "change": "new_seed", "reason": "too dark to read"}],
     })
     project, outcome = film_run(tmp_path, make_context, llm)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from agents import defaults
+from agents.answers import scene_answer_model
 from agents.screenplay import read_screenplay
 from agents.writer import acceptable_text, script_description, signature_colour
 
@@ -29,3 +33,45 @@ def test_the_script_describes_its_people_at_first_mention():
     script = read_screenplay(EXAMPLE)
     assert script_description(script, "MARGIT") == "60s, yellow oilskin coat, silver braid"
     assert script_description(script, "BENNO") == ""
+
+
+@pytest.mark.parametrize(
+    "premise",
+    [
+        "A lighthouse keeper and a stray dog wait out the last storm",
+        "Two rival bakers must share one oven on the night before the village fair, and neither will give an inch "
+        "while the whole town waits for bread",
+        "Ünïcødé — «quotes» & symbols #1: a robot, an owl, and 42 {braces} [brackets]!",
+        "x" * 300,
+        "12345 67890",
+    ],
+)
+def test_defaults_derived_from_any_premise_are_valid_answers(premise):
+    """The safety net must never fail itself: every default validates against the answer schemas."""
+    titled = defaults.title_from_premise(premise)
+    cast = defaults.cast_from_premise(premise)
+    places = defaults.settings_from_premise(premise)
+    names = [c.name for c in cast.characters]
+    schema = scene_answer_model([p.name for p in places.settings], names)
+    for number in (1, 3):
+        schema.model_validate(defaults.scene_from_premise(premise, number, 3, [p.name for p in places.settings], names))
+    defaults.shots_for_scene(3, premise)
+    defaults.setting_look_for(premise[:60], True)
+    assert titled.title and cast.characters and places.settings
+
+
+@pytest.mark.parametrize(
+    ("line", "usable"),
+    [
+        ("Hold on, Biscuit.", True),
+        ("We wait.", True),
+        ("Inside the lighthouse", False),
+        ("Ava", False),
+        ("In one sentence: the fair begins", False),
+        ("and then he said...", False),
+    ],
+)
+def test_lines_that_read_back_the_question_are_not_spoken(line, usable):
+    from agents.writer import spoken_line_usable
+
+    assert spoken_line_usable(line, ["Ava", "Ethan", "Inside the lighthouse"]) is usable
