@@ -84,6 +84,9 @@ def new_run(settings: Settings, *, premise: str = "", screenplay: str = "", film
             screenplay=screenplay,
             target_seconds=settings.target_seconds,
             max_review_rounds=settings.max_review_rounds,
+            width=settings.render.width,
+            aspect=settings.render.aspect,
+            fps=settings.render.fps,
         )
     )
     return project

@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tools.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay
 
@@ -28,18 +28,34 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+Aspect = Literal["16:9", "2.39:1", "1.85:1", "4:3", "1:1", "9:16"]
+
+
+def height_for(width: int, aspect: str) -> int:
+    """The even frame height that gives `aspect` at `width`."""
+    across, down = (float(part) for part in aspect.split(":"))
+    return max(2, round(width * down / across / 2) * 2)
+
+
 class StyleBible(Model):
-    """The look every shot shares."""
+    """The look every shot shares. The frame height follows the width and aspect unless given."""
 
     palette: list[Annotated[str, Field(pattern=HEX_COLOUR)]] = Field(
         default_factory=lambda: ["#1d3557", "#457b9d", "#a8dadc", "#f1faee", "#e63946"]
     )
     era: str = "present day"
     lens: str = "35mm"
-    aspect: Literal["16:9", "2.39:1", "4:3", "1:1", "9:16"] = "16:9"
+    aspect: Aspect = "16:9"
     fps: int = Field(default=12, ge=6, le=60)
     width: int = Field(default=640, ge=64, le=4096)
     height: int = Field(default=360, ge=64, le=4096)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _height_from_aspect(cls, data: object) -> object:
+        if isinstance(data, dict) and "height" not in data:
+            return {**data, "height": height_for(data.get("width", 640), data.get("aspect", "16:9"))}
+        return data
 
     @field_validator("width", "height")
     @classmethod
@@ -230,6 +246,9 @@ class RunInput(Model):
     screenplay: str = ""
     target_seconds: float = Field(default=45.0, ge=5.0, le=1800.0)
     max_review_rounds: int = Field(default=2, ge=1, le=10)
+    width: int = Field(default=640, ge=64, le=4096)
+    aspect: Aspect = "16:9"
+    fps: int = Field(default=12, ge=6, le=60)
 
 
 class RunState(BaseModel):
@@ -242,6 +261,9 @@ class RunState(BaseModel):
     screenplay: str = ""
     target_seconds: float = 45.0
     max_review_rounds: int = 2
+    width: int = 640
+    aspect: Aspect = "16:9"
+    fps: int = 12
     film: Film | None = None
     dirty: list[str] = Field(default_factory=list, description="Shot ids the next render pass must render.")
     rendered: Annotated[dict[str, Take], merge_takes] = Field(default_factory=dict)

@@ -83,7 +83,7 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
         title=titled.title.strip() or "Untitled",
         logline=titled.logline.strip(),
         premise=premise,
-        style=StyleBible(palette=palette_of(settings)),
+        style=style_for(state, settings),
         target_seconds=state.target_seconds,
         characters=characters,
         settings=settings,
@@ -150,6 +150,10 @@ def settings_from_answer(answer: SettingsAnswer, character_names: list[str] = ()
             )
         )
     return settings
+
+
+def style_for(state: RunState, settings: list[Setting]) -> StyleBible:
+    return StyleBible(palette=palette_of(settings), width=state.width, aspect=state.aspect, fps=state.fps)
 
 
 def palette_of(settings: list[Setting]) -> list[str]:
@@ -263,7 +267,7 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
         title=title,
         logline=" ".join(logline.logline.split()),
         screenplay=state.screenplay,
-        style=StyleBible(palette=palette_of(settings_list)),
+        style=style_for(state, settings_list),
         target_seconds=state.target_seconds,
         characters=list(characters.values()),
         settings=settings_list,

@@ -67,3 +67,10 @@ def test_resuming_an_unknown_run_says_how_to_find_runs(director, run):
 def test_listing_an_empty_projects_folder_says_how_to_start(director):
     result = director("list")
     assert result.exit_code == 0 and "director make" in result.output
+
+
+def test_an_unknown_aspect_ratio_is_refused_with_the_choices(director, tmp_path):
+    result = director("make", "A keeper and a dog wait out a storm", "--aspect", "5:4")
+    assert result.exit_code == 2
+    assert "2.39:1" in result.output
+    assert not (tmp_path / "projects").exists()

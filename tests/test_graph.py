@@ -12,6 +12,7 @@ from fake_llm import FakeLLM
 from agents.project import Project
 from agents.run import new_run, run_film
 from agents.state import Film
+from tools.probe import probe_video
 from tools.settings import Settings
 
 PREMISE = "A lighthouse keeper and a stray dog wait out the last storm"
@@ -25,14 +26,28 @@ GOOD = {
     },
     "settings": {
         "settings": [
-            {"name": "Lamp room", "look": "brass lamp, salt-streaked glass, iron stairs", "time_of_day": "night",
-             "interior": True, "colors": ["navy", "yellow"]},
-            {"name": "Rocky shore", "look": "black rocks, white surf, bent grass", "time_of_day": "dusk",
-             "interior": False, "colors": ["grey", "teal"]},
+            {
+                "name": "Lamp room",
+                "look": "brass lamp, salt-streaked glass, iron stairs",
+                "time_of_day": "night",
+                "interior": True,
+                "colors": ["navy", "yellow"],
+            },
+            {
+                "name": "Rocky shore",
+                "look": "black rocks, white surf, bent grass",
+                "time_of_day": "dusk",
+                "interior": False,
+                "colors": ["grey", "teal"],
+            },
         ]
     },
-    "shots": {"shots": [{"framing": "wide", "camera_move": "pan", "action": "waves hit the tower"},
-                        {"framing": "close-up", "camera_move": "push-in", "action": "she listens to the wind"}]},
+    "shots": {
+        "shots": [
+            {"framing": "wide", "camera_move": "pan", "action": "waves hit the tower"},
+            {"framing": "close-up", "camera_move": "push-in", "action": "she listens to the wind"},
+        ]
+    },
     "rubric": {"story": 4, "continuity": 5, "note": "clear, consistent and well paced"},
     "weakest_shot": {"shot": "none", "change": "new_seed", "reason": "nothing to fix"},
     "logline": {"logline": "A ferry captain makes one last crossing before the bridge opens."},
@@ -46,8 +61,13 @@ def scene_answer(schema: type) -> dict:
     fields = schema.model_fields
     setting = typing.get_args(fields["setting"].annotation)[0]
     speaker = typing.get_args(fields["speaker"].annotation)[0]
-    return {"setting": setting, "characters": [speaker], "summary": "The storm rises over the tower.",
-            "speaker": speaker, "line": "Hold on, Biscuit."}
+    return {
+        "setting": setting,
+        "characters": [speaker],
+        "summary": "The storm rises over the tower.",
+        "speaker": speaker,
+        "line": "Hold on, Biscuit.",
+    }
 
 
 def crew(overrides: dict[str, list] | None = None) -> FakeLLM:
@@ -62,8 +82,10 @@ def crew(overrides: dict[str, list] | None = None) -> FakeLLM:
     return FakeLLM(respond)
 
 
-def film_run(tmp_path: Path, make_context, llm: FakeLLM, rounds: int = 2, **source: str):
-    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=12, max_review_rounds=rounds)
+def film_run(tmp_path: Path, make_context, llm: FakeLLM, rounds: int = 2, render: dict | None = None, **source: str):
+    settings = Settings(
+        projects_dir=tmp_path / "projects", target_seconds=12, max_review_rounds=rounds, render=render or {}
+    )
     project = new_run(settings, **(source or {"premise": PREMISE}))
     outcome = run_film(settings, project, context=make_context(llm, project, settings))
     return project, outcome
@@ -100,10 +122,12 @@ def test_a_premise_becomes_a_reviewed_cut_in_one_round(tmp_path, make_context):
 
 def test_the_critic_sends_back_one_shot_and_only_it_is_rendered_again(tmp_path, make_context):
     flagged = "s02-01"
-    llm = crew({
-        "rubric": [{"story": 2, "continuity": 2, "note": "the middle of the film drags"}],
-        "weakest_shot": [{"shot": flagged, "change": "new_seed", "reason": "too dark to read"}],
-    })
+    llm = crew(
+        {
+            "rubric": [{"story": 2, "continuity": 2, "note": "the middle of the film drags"}],
+            "weakest_shot": [{"shot": flagged, "change": "new_seed", "reason": "too dark to read"}],
+        }
+    )
     project, outcome = film_run(tmp_path, make_context, llm)
     film = outcome.film
     assert [r.passed for r in film.review_rounds] == [False, True]
@@ -118,10 +142,12 @@ def test_the_critic_sends_back_one_shot_and_only_it_is_rendered_again(tmp_path, 
 
 def test_reshoots_stop_at_the_round_limit(tmp_path, make_context):
     low = {"story": 1, "continuity": 1, "note": "weak and hard to follow"}
-    llm = crew({
-        "rubric": [low] * 5,
-        "weakest_shot": [{"shot": "s01-02", "change": "new_framing", "reason": "wrong size"}] * 5,
-    })
+    llm = crew(
+        {
+            "rubric": [low] * 5,
+            "weakest_shot": [{"shot": "s01-02", "change": "new_framing", "reason": "wrong size"}] * 5,
+        }
+    )
     _, outcome = film_run(tmp_path, make_context, llm, rounds=3)
     assert len(outcome.film.review_rounds) == 3
     assert not outcome.review.passed
@@ -130,10 +156,12 @@ def test_reshoots_stop_at_the_round_limit(tmp_path, make_context):
 
 
 def test_broken_answers_are_repaired_then_replaced_by_defaults(tmp_path, make_context):
-    llm = crew({
-        "title": ['```json\n{"title": "Fenced", "logline": "A title wrapped in a markdown fence works."}\n```'],
-        "cast": ["not json at all", '{"characters": []}', "{{{"],
-    })
+    llm = crew(
+        {
+            "title": ['```json\n{"title": "Fenced", "logline": "A title wrapped in a markdown fence works."}\n```'],
+            "cast": ["not json at all", '{"characters": []}', "{{{"],
+        }
+    )
     _, outcome = film_run(tmp_path, make_context, llm)
     assert outcome.film.title == "Fenced"
     cast_calls = [call for call in llm.history if call.task == "cast"]
@@ -163,3 +191,11 @@ def test_an_empty_or_tiny_premise_is_refused_before_anything_is_made(tmp_path, p
     with pytest.raises(ValueError, match="premise|nothing to film"):
         new_run(settings, premise=premise)
     assert not (tmp_path / "projects").exists()
+
+
+def test_the_frame_follows_the_chosen_width_aspect_and_fps(tmp_path, make_context):
+    project, outcome = film_run(tmp_path, make_context, crew(), render={"width": 320, "aspect": "2.39:1", "fps": 8})
+    facts = probe_video(project.root / outcome.cut.video)
+    assert (facts.width, facts.height, round(facts.fps)) == (320, 134, 8)
+    take = outcome.film.shots()[0].take
+    assert probe_video(project.root / take.clip).height == 134

@@ -45,6 +45,9 @@ class MemorySettings(BaseModel):
 class RenderSettings(BaseModel):
     image_backend: str = "animatic"
     video_backend: str = "animatic"
+    width: int = Field(default=640, ge=64, le=4096, description="Frame width; the height follows the aspect.")
+    aspect: Literal["16:9", "2.39:1", "1.85:1", "4:3", "1:1", "9:16"] = "16:9"
+    fps: int = Field(default=12, ge=6, le=60)
     max_parallel: int = Field(default=2, ge=1, le=64, description="Shots rendered at once.")
 
 

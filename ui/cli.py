@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from tools.settings import Settings
 
 app = typer.Typer(help="Director: a crew of agents that turns a premise or a screenplay into a short film.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -68,17 +71,17 @@ class StageProgress:
         self.progress.console.print(f"  shot [cyan]{event.get('shot')}[/] {note}", highlight=False)
 
 
-def settings_for(projects_dir: Path | None, seconds: float | None, rounds: int | None):  # noqa: ANN201
+def settings_for(projects_dir: Path | None, **overrides: Any) -> Settings:
+    """Settings from the environment and config file, with the command line's options on top."""
     from tools.settings import Settings
 
-    overrides: dict[str, Any] = {}
-    if projects_dir is not None:
-        overrides["projects_dir"] = projects_dir
-    if seconds is not None:
-        overrides["target_seconds"] = seconds
-    if rounds is not None:
-        overrides["max_review_rounds"] = rounds
-    return Settings(**overrides)
+    settings = Settings()
+    top = {"projects_dir": projects_dir, "target_seconds": overrides.pop("seconds", None),
+           "max_review_rounds": overrides.pop("rounds", None)}
+    render = {key: value for key, value in overrides.items() if value is not None}
+    updated = settings.model_copy(update={key: value for key, value in top.items() if value is not None})
+    updated.render = settings.render.model_copy(update=render)
+    return Settings.model_validate(updated.model_dump())
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -124,6 +127,9 @@ def make(
     script: Annotated[Path | None, typer.Option("--script", "-s", help="A Fountain screenplay to film.")] = None,
     seconds: Annotated[float | None, typer.Option(help="Target length in seconds.")] = None,
     rounds: Annotated[int | None, typer.Option(help="Review rounds at most (reshoots = rounds - 1).")] = None,
+    width: Annotated[int | None, typer.Option(help="Frame width in pixels; the height follows the aspect.")] = None,
+    aspect: Annotated[str | None, typer.Option(help="16:9, 2.39:1, 1.85:1, 4:3, 1:1 or 9:16.")] = None,
+    fps: Annotated[int | None, typer.Option(help="Frames per second.")] = None,
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Make a film from a PREMISE or from a screenplay (--script)."""
@@ -138,7 +144,7 @@ def make(
         if script is not None:
             read_screenplay(script)
             screenplay = script.read_text(encoding="utf-8")
-        settings = settings_for(projects_dir, seconds, rounds)
+        settings = settings_for(projects_dir, seconds=seconds, rounds=rounds, width=width, aspect=aspect, fps=fps)
         project = new_run(settings, premise=premise or "", screenplay=screenplay)
     except (ScreenplayError, ProjectError, ValueError) as error:
         raise fail(str(error)) from None
@@ -153,7 +159,7 @@ def resume(
     """Finish a run that was interrupted, re-rendering nothing that was finished."""
     from agents.project import Project, ProjectError
 
-    settings = settings_for(projects_dir, None, None)
+    settings = settings_for(projects_dir)
     try:
         project = Project.open(settings.projects_dir, run)
         project.run_input()
@@ -169,7 +175,7 @@ def list_runs(
     """List the runs in the projects folder, newest first."""
     from agents.project import list_projects
 
-    settings = settings_for(projects_dir, None, None)
+    settings = settings_for(projects_dir)
     runs = list_projects(settings.projects_dir)
     if not runs:
         console.print(f"no runs in {settings.projects_dir.resolve()}; start one with `director make \"PREMISE\"`")
