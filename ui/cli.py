@@ -44,14 +44,18 @@ class StageProgress:
         if stage == "render":
             self._render(event)
             return
-        if stage == "design" and status == "start":
-            self.round += 1
-            self._restart("render", f"{STAGES['render']} (pass {self.round})", total=event.get("shots", 0))
         label = STAGES.get(str(stage), str(stage))
         if status == "start":
             self._restart(str(stage), label, total=None)
+        if stage == "design" and status == "start":
+            self.round += 1
+            self._restart("render", f"{STAGES['render']} (pass {self.round})", total=event.get("shots", 0))
         elif status == "done":
-            detail = ", ".join(f"{k} {v}" for k, v in event.items() if k not in ("stage", "status"))
+            detail = ", ".join(
+                f"{key.replace('_', ' ')} {value:.1f}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
+                for key, value in event.items()
+                if key not in ("stage", "status")
+            )
             task = self.tasks.get(str(stage))
             if task is not None:
                 self.progress.update(task, total=1, completed=1, description=f"{label} [dim]{detail}[/]")
@@ -66,7 +70,12 @@ class StageProgress:
         task = self.tasks.get("render")
         if task is None or event.get("status") == "start":
             return
-        note = "reused" if event.get("cache_hit") else event.get("status")
+        if event.get("cache_hit"):
+            note = "reused (unchanged)"
+        elif event.get("status") == "failed":
+            note = f"[red]failed[/]: {event.get('error')}"
+        else:
+            note = f"rendered in {event.get('seconds', 0):.1f} s"
         self.progress.update(task, advance=1)
         self.progress.console.print(f"  shot [cyan]{event.get('shot')}[/] {note}", highlight=False)
 
