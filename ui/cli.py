@@ -13,8 +13,11 @@ from rich.table import Table
 if TYPE_CHECKING:
     from tools.settings import Settings
 
-app = typer.Typer(help="Director: a crew of agents that turns a premise or a screenplay into a short film.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Director: a crew of agents that turns a premise or a screenplay into a short film.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console(stderr=True)
 
 STAGES = {
@@ -52,7 +55,9 @@ class StageProgress:
             self._restart("render", f"{STAGES['render']} (pass {self.round})", total=event.get("shots", 0))
         elif status == "done":
             detail = ", ".join(
-                f"{key.replace('_', ' ')} {value:.1f}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
+                f"{key.replace('_', ' ')} {value:.1f}"
+                if isinstance(value, float)
+                else f"{key.replace('_', ' ')} {value}"
                 for key, value in event.items()
                 if key not in ("stage", "status")
             )
@@ -85,8 +90,11 @@ def settings_for(projects_dir: Path | None, **overrides: Any) -> Settings:
     from tools.settings import Settings
 
     settings = Settings()
-    top = {"projects_dir": projects_dir, "target_seconds": overrides.pop("seconds", None),
-           "max_review_rounds": overrides.pop("rounds", None)}
+    top = {
+        "projects_dir": projects_dir,
+        "target_seconds": overrides.pop("seconds", None),
+        "max_review_rounds": overrides.pop("rounds", None),
+    }
     render = {key: value for key, value in overrides.items() if value is not None}
     updated = settings.model_copy(update={key: value for key, value in top.items() if value is not None})
     updated.render = settings.render.model_copy(update=render)
@@ -101,17 +109,24 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 def run_with_progress(settings: Any, project: Any) -> None:
     from agents.run import run_film
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     try:
         with Progress(*columns, console=console, transient=False) as progress:
             outcome = run_film(settings, project, on_event=StageProgress(progress))
     except KeyboardInterrupt:
-        raise fail(f"interrupted; nothing finished is lost. Resume with: director resume {project.film_id}",
-                   130) from None
+        raise fail(
+            f"interrupted; nothing finished is lost. Resume with: director resume {project.film_id}", 130
+        ) from None
     except Exception as error:  # noqa: BLE001 - every failure ends with the way back in
-        raise fail(f"{error}\nThe run is saved; after fixing the cause, resume with: "
-                   f"director resume {project.film_id}", 1) from error
+        raise fail(
+            f"{error}\nThe run is saved; after fixing the cause, resume with: director resume {project.film_id}", 1
+        ) from error
     show_outcome(outcome)
 
 
@@ -187,12 +202,17 @@ def list_runs(
     settings = settings_for(projects_dir)
     runs = list_projects(settings.projects_dir)
     if not runs:
-        console.print(f"no runs in {settings.projects_dir.resolve()}; start one with `director make \"PREMISE\"`")
+        console.print(f'no runs in {settings.projects_dir.resolve()}; start one with `director make "PREMISE"`')
         return
     table = Table("run", "title", "shots", "state", "modified")
     for summary in runs:
-        table.add_row(summary.film_id, summary.title, str(summary.shots),
-                      "finished" if summary.finished else "resumable", f"{summary.modified:%Y-%m-%d %H:%M}")
+        table.add_row(
+            summary.film_id,
+            summary.title,
+            str(summary.shots),
+            "finished" if summary.finished else "resumable",
+            f"{summary.modified:%Y-%m-%d %H:%M}",
+        )
     Console().print(table)
 
 
