@@ -74,3 +74,18 @@ def test_an_unknown_aspect_ratio_is_refused_with_the_choices(director, tmp_path)
     assert result.exit_code == 2
     assert "2.39:1" in result.output
     assert not (tmp_path / "projects").exists()
+
+
+def test_an_unreachable_llm_stops_the_run_where_it_can_be_resumed(director, tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setenv("DIRECTOR_LLM__BASE_URL", f"http://127.0.0.1:{closed_port}/v1")
+    monkeypatch.setenv("DIRECTOR_LLM__MAX_RETRIES", "0")
+    result = director("make", "A keeper and a dog wait out a storm")
+    assert result.exit_code == 1
+    assert "DIRECTOR_LLM__BASE_URL" in result.output and "director resume" in result.output
+    (project,) = (tmp_path / "projects").iterdir()
+    assert (project / "run.json").is_file() and not (project / "film.json").exists()
