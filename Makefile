@@ -35,6 +35,7 @@ demo: install
 	$(VENV)/bin/director make --script $(DEMO_SCRIPT)
 
 test: install-test
+	$(VENV)/bin/ruff check agents tools memory ui tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-test

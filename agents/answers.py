@@ -29,10 +29,21 @@ COLOURS: dict[str, str] = {
     "black": "#22223b",
 }
 ColourName = Literal[
-    "red", "orange", "yellow", "green", "olive", "teal", "blue", "navy", "purple", "pink", "brown", "grey",
-    "white", "black",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "olive",
+    "teal",
+    "blue",
+    "navy",
+    "purple",
+    "pink",
+    "brown",
+    "grey",
+    "white",
+    "black",
 ]
-
 
 
 PLAIN_CHARACTERS = "A-Za-z0-9 ,.;:'!?-"

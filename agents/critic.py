@@ -60,8 +60,9 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     )
     film.review_rounds.append(review)
     write_model(project.review_file, review)
-    emit({"stage": "review", "status": "done", "round": round_number, "passed": review.passed,
-          "flagged": review.flagged})
+    emit(
+        {"stage": "review", "status": "done", "round": round_number, "passed": review.passed, "flagged": review.flagged}
+    )
     return {
         "film": film,
         "review": review,
@@ -171,16 +172,26 @@ def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricA
     listing = "\n".join(f"{s.id}: {s.framing}, {s.action[:70]}" for s in shots)[:1500]
     characters = "; ".join(f"{c.name}: {c.look}" for c in film.characters)
     rubric, _ = ask(
-        context.llm, "rubric", RubricAnswer, defaults.neutral_rubric,
-        title=film.title, logline=film.logline, characters=characters, shots=listing,
+        context.llm,
+        "rubric",
+        RubricAnswer,
+        defaults.neutral_rubric,
+        title=film.title,
+        logline=film.logline,
+        characters=characters,
+        shots=listing,
     )
     if min(rubric.story, rubric.continuity) >= RUBRIC_FLAG_BELOW:
         return rubric, None
     schema = weakest_shot_model([s.id for s in shots])
     pick, used_default = ask(
-        context.llm, "weakest_shot", schema,
+        context.llm,
+        "weakest_shot",
+        schema,
         lambda: schema(shot="none", change="new_seed", reason="no answer"),
-        title=film.title, shots=listing, note=rubric.note,
+        title=film.title,
+        shots=listing,
+        note=rubric.note,
     )
     if used_default or pick.shot == "none":
         return rubric, None
@@ -193,7 +204,10 @@ def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricA
     else:
         change = ShotChange(kind="new_seed", seed=stable_seed(film.id, shot.id, f"rubric-{round_number}"))
     verdict = ShotVerdict(
-        shot_id=shot.id, passed=False, score=round(min(rubric.story, rubric.continuity) / 5, 2),
-        reasons=[f"rubric (story {rubric.story}/5, continuity {rubric.continuity}/5): {reason}"], change=change,
+        shot_id=shot.id,
+        passed=False,
+        score=round(min(rubric.story, rubric.continuity) / 5, 2),
+        reasons=[f"rubric (story {rubric.story}/5, continuity {rubric.continuity}/5): {reason}"],
+        change=change,
     )
     return rubric, verdict

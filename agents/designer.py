@@ -143,9 +143,7 @@ def shot_spec(film: Film, shot: Shot) -> ShotSpec:
         palette=setting.palette or film.style.palette,
         setting_name=setting.name,
         cast=[
-            CastMember(
-                id=c.id, name=c.name, look=c.look, color=c.signature_color, reference_images=c.reference_images
-            )
+            CastMember(id=c.id, name=c.name, look=c.look, color=c.signature_color, reference_images=c.reference_images)
             for c in cast
         ],
         caption="" if shot.dialogue else shot.action,

@@ -72,8 +72,12 @@ def cut_plan(film: Film, root: Path) -> CutPlan:
                 )
             )
     return CutPlan(
-        title=film.title, logline=film.logline, width=film.style.width, height=film.style.height,
-        fps=film.style.fps, items=items,
+        title=film.title,
+        logline=film.logline,
+        width=film.style.width,
+        height=film.style.height,
+        fps=film.style.fps,
+        items=items,
     )
 
 

@@ -34,9 +34,7 @@ class PromptTemplate:
 T = TypeVar("T", bound=BaseModel)
 
 
-def ask(
-    llm: StructuredLLM, prompt: str, schema: type[T], default: Callable[[], T], **values: object
-) -> tuple[T, bool]:
+def ask(llm: StructuredLLM, prompt: str, schema: type[T], default: Callable[[], T], **values: object) -> tuple[T, bool]:
     """Ask one narrow question from a prompt file; a weak or broken answer yields `default()`.
 
     Returns the answer and whether the default was used. An unreachable endpoint still raises, so the run

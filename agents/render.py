@@ -49,8 +49,10 @@ def cached_take(project: Project, content_hash: str) -> Take | None:
         take = Take.model_validate_json(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    files_ok = all((project.root / path).is_file() and (project.root / path).stat().st_size > 0
-                   for path in (take.keyframe, take.clip))
+    files_ok = all(
+        (project.root / path).is_file() and (project.root / path).stat().st_size > 0
+        for path in (take.keyframe, take.clip)
+    )
     return take.model_copy(update={"cache_hit": True, "render_seconds": 0.0}) if files_ok else None
 
 
@@ -93,8 +95,9 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
         render_seconds=round(time.perf_counter() - started, 3),
     )
     write_model(folder / "take.json", take)
-    emit({"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": False,
-          "seconds": take.render_seconds})
+    emit(
+        {"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": False, "seconds": take.render_seconds}
+    )
     return {
         "rendered": {spec.shot_id: take},
         "failed": {spec.shot_id: ""},

@@ -17,6 +17,7 @@ from tools.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay
 
 SCHEMA_VERSION = 1
 
+
 class ShotStatus(StrEnum):
     PLANNED = "planned"
     DESIGNED = "designed"

@@ -17,15 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from tools.llm import (
-    LLMAnswerError,
-    LLMUsage,
-    Message,
-    UsageMeter,
-    answer_structured,
-    complete_structured_or,
-    estimate_tokens,
-)
+from tools.llm import LLMAnswerError, LLMUsage, UsageMeter, answer_structured, complete_structured_or
+from tools.structured_output import Message, estimate_tokens
 
 T = TypeVar("T", bound=BaseModel)
 D = TypeVar("D")

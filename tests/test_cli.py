@@ -15,8 +15,9 @@ def director(tmp_path: Path):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(app, [*args, "--projects-dir", str(tmp_path / "projects")] if args[0] != "--help"
-                             else list(args))
+        return runner.invoke(
+            app, [*args, "--projects-dir", str(tmp_path / "projects")] if args[0] != "--help" else list(args)
+        )
 
     return invoke
 

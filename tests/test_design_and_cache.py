@@ -18,17 +18,37 @@ from tools.spec import Framing, TimeOfDay
 def small_film() -> Film:
     mai = Character(id="mai", name="Mai", look="red raincoat, short black hair", signature_color="#d62828")
     old = Character(id="tam", name="Tam", look="grey beard, fisherman's jumper", signature_color="#168aad")
-    pier = Setting(id="pier", name="The pier", look="wet planks, gulls, fog", time_of_day=TimeOfDay.DUSK,
-                   palette=["#8d99ae", "#1d4e89"])
+    pier = Setting(
+        id="pier",
+        name="The pier",
+        look="wet planks, gulls, fog",
+        time_of_day=TimeOfDay.DUSK,
+        palette=["#8d99ae", "#1d4e89"],
+    )
     shots = [
-        Shot(id="s01-01", scene_id="s01", order=1, framing=Framing.WIDE, character_ids=["mai", "tam"],
-             action="they walk to the end of the pier", seed=7),
-        Shot(id="s01-02", scene_id="s01", order=2, framing=Framing.CLOSE_UP, character_ids=["mai"],
-             action="she looks out to sea", seed=8,
-             dialogue=DialogueLine(character_id="mai", text="It's coming back.")),
+        Shot(
+            id="s01-01",
+            scene_id="s01",
+            order=1,
+            framing=Framing.WIDE,
+            character_ids=["mai", "tam"],
+            action="they walk to the end of the pier",
+            seed=7,
+        ),
+        Shot(
+            id="s01-02",
+            scene_id="s01",
+            order=2,
+            framing=Framing.CLOSE_UP,
+            character_ids=["mai"],
+            action="she looks out to sea",
+            seed=8,
+            dialogue=DialogueLine(character_id="mai", text="It's coming back."),
+        ),
     ]
-    scene = Scene(id="s01", number=1, setting_id="pier", character_ids=["mai", "tam"], summary="On the pier.",
-                  shots=shots)
+    scene = Scene(
+        id="s01", number=1, setting_id="pier", character_ids=["mai", "tam"], summary="On the pier.", shots=shots
+    )
     film = Film(id="pier-test", title="Pier", characters=[mai, old], settings=[pier], scenes=[scene])
     film.style.width, film.style.height = 320, 180
     return film

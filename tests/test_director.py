@@ -46,4 +46,3 @@ def test_every_line_gets_a_shot_after_the_establishing_one():
     film = Film(id="f", scenes=scenes, settings=[Setting(id="x", name="X", look="a room")], target_seconds=20)
     counts = shots_per_scene(film)
     assert counts["s01"] >= 4 and counts["s02"] >= 1
-

@@ -14,13 +14,15 @@ from fake_llm import FakeLLM
 from pydantic import BaseModel, Field
 
 from tools.llm import (
-    InvalidAnswer,
     LLMAnswerError,
     LLMClient,
     LLMUnavailableError,
     StructuredLLM,
     UsageMeter,
     complete_structured_or,
+)
+from tools.structured_output import (
+    InvalidAnswer,
     extract_json,
     grammar_safe_schema,
     parse_answer,

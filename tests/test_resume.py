@@ -36,8 +36,9 @@ def wait_for_takes(projects: Path, process: subprocess.Popen, timeout: float = 6
 def test_a_run_killed_mid_render_resumes_without_rendering_anything_twice(tmp_path):
     projects = tmp_path / "projects"
     env = {**os.environ, "DIRECTOR_PROJECTS_DIR": str(projects), "HF_HUB_OFFLINE": "1"}
-    maker = subprocess.Popen([DIRECTOR, "make", PREMISE], cwd=tmp_path, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    maker = subprocess.Popen(
+        [DIRECTOR, "make", PREMISE], cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         wait_for_takes(projects, maker)
     finally:
@@ -54,8 +55,9 @@ def test_a_run_killed_mid_render_resumes_without_rendering_anything_twice(tmp_pa
     assert finished
     assert not (project / "cut" / "film.mp4").exists()
 
-    resumed = subprocess.run([DIRECTOR, "resume", project.name], cwd=tmp_path, env=env, text=True,
-                             capture_output=True, timeout=900)
+    resumed = subprocess.run(
+        [DIRECTOR, "resume", project.name], cwd=tmp_path, env=env, text=True, capture_output=True, timeout=900
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Resuming" in resumed.stderr
 
@@ -79,7 +81,8 @@ def test_a_run_killed_mid_render_resumes_without_rendering_anything_twice(tmp_pa
             assert film.character(character_id).name in shot.prompt
 
     cut_stamp = (project / "cut" / "film.mp4").stat().st_mtime_ns
-    again = subprocess.run([DIRECTOR, "resume", project.name], cwd=tmp_path, env=env, text=True,
-                           capture_output=True, timeout=300)
+    again = subprocess.run(
+        [DIRECTOR, "resume", project.name], cwd=tmp_path, env=env, text=True, capture_output=True, timeout=300
+    )
     assert again.returncode == 0
     assert (project / "cut" / "film.mp4").stat().st_mtime_ns == cut_stamp, "a finished run was cut again"
