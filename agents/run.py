@@ -21,9 +21,9 @@ from agents.project import Project, ProjectError, new_film_id
 from agents.screenplay import parse_fountain
 from agents.state import CutFiles, Film, Review, RunInput, RunState
 from memory.checkpoints import open_checkpointer
-from memory.store import MemoryStore
+from memory.store import MemoryStore, MiniLMEmbedding
 from tools.backends import image_backend_from_settings, video_backend_from_settings
-from tools.llm import LLMClient
+from tools.llm import LLMClient, StructuredLLM
 from tools.settings import Settings
 
 ProgressEvent = dict[str, Any]
@@ -42,12 +42,21 @@ class RunOutcome(BaseModel):
 
 
 @contextmanager
-def open_context(settings: Settings, project: Project) -> Iterator[Context]:
-    """Start what a run needs (the LLM endpoint or bundled server, memory, backends) and stop it after."""
+def open_context(
+    settings: Settings,
+    project: Project,
+    llm: StructuredLLM | None = None,
+    embedding_function: MiniLMEmbedding | None = None,
+) -> Iterator[Context]:
+    """Start what a run needs (the LLM endpoint or bundled server, memory, backends) and stop it after.
+
+    A given `llm` or `embedding_function` is used as is, so an embedding app or a test can share them.
+    """
     with ExitStack() as stack:
         project.logs_dir.mkdir(parents=True, exist_ok=True)
-        llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=project.logs_dir))
-        memory = MemoryStore.from_settings(settings.memory, project.root)
+        if llm is None:
+            llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=project.logs_dir))
+        memory = MemoryStore.from_settings(settings.memory, project.root, embedding_function=embedding_function)
         stack.callback(memory.close)
         yield Context(
             settings=settings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -22,27 +23,14 @@ def minilm():
 @pytest.fixture
 def make_context(tmp_path: Path, minilm) -> Iterator[Callable]:
     """Build a run's `Context` on real Chroma, real animatic backends and real ffmpeg, with the given LLM."""
-    from agents.context import Context
     from agents.project import Project
-    from memory.store import MemoryStore
-    from tools.backends import image_backend_from_settings, video_backend_from_settings
+    from agents.run import open_context
     from tools.settings import Settings
 
-    stores: list[MemoryStore] = []
+    with ExitStack() as stack:
 
-    def build(llm, project: Project, settings: Settings | None = None) -> Context:
-        settings = settings or Settings(projects_dir=tmp_path / "projects")
-        memory = MemoryStore.embedded(project.memory_dir, embedding_function=minilm)
-        stores.append(memory)
-        return Context(
-            settings=settings,
-            project=project,
-            llm=llm,
-            memory=memory,
-            images=image_backend_from_settings(settings),
-            video=video_backend_from_settings(settings),
-        )
+        def build(llm, project: Project, settings: Settings | None = None):
+            settings = settings or Settings(projects_dir=tmp_path / "projects")
+            return stack.enter_context(open_context(settings, project, llm=llm, embedding_function=minilm))
 
-    yield build
-    for store in stores:
-        store.close()
+        yield build
