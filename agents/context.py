@@ -22,3 +22,5 @@ class Context:
     memory: MemoryStore
     images: ImageBackend
     video: VideoBackend
+    unattended: bool = True
+    """Pass the human gates without stopping: the CLI's way, and the studio's "unattended" switch."""

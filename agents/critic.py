@@ -72,11 +72,11 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
 
 
 def route_review(state: RunState) -> str:
-    """Reshoot the flagged shots while rounds remain; otherwise the film is done."""
+    """Reshoot the flagged shots while rounds remain (counted since the latest note); otherwise show the cut."""
     assert state.film is not None and state.review is not None
     if state.review.passed or not state.review.flagged:
         return "finish"
-    if len(state.film.review_rounds) >= state.max_review_rounds:
+    if len(state.film.review_rounds) - state.review_base >= state.max_review_rounds:
         return "finish"
     return "reshoot"
 

@@ -107,15 +107,15 @@ def compose_prompt(shot: Shot, scene: Scene, style: StyleBible, memory: MemorySt
     parts = [f"{_FRAMING_WORDS[shot.framing]}, camera {shot.camera_move}"]
     if setting is not None:
         inside = "interior" if setting.interior else "exterior"
-        parts.append(f"{setting.name} ({inside}, {setting.time_of_day}): {setting.look}")
+        time_of_day = scene.time_of_day or setting.time_of_day
+        parts.append(f"{setting.name} ({inside}, {time_of_day}): {setting.look}")
     for character_id in shot.character_ids:
         record = memory.get_character(character_id)
         if record is not None:
             parts.append(f"{record.name}: {record.look}")
     if shot.action:
         parts.append(shot.action)
-    if shot.direction:
-        parts.append(shot.direction)
+    parts += [direction for direction in (scene.direction, shot.direction, style.direction) if direction]
     parts.append(f"{style.era}, {style.lens} lens, cinematic storyboard")
     return ". ".join(part.strip().rstrip(".") for part in parts if part.strip()) + "."
 
@@ -138,7 +138,7 @@ def shot_spec(film: Film, shot: Shot) -> ShotSpec:
         duration=shot.duration,
         framing=shot.framing,
         camera_move=shot.camera_move,
-        time_of_day=setting.time_of_day,
+        time_of_day=scene.time_of_day or setting.time_of_day,
         interior=setting.interior,
         palette=setting.palette or film.style.palette,
         setting_name=setting.name,

@@ -21,10 +21,10 @@ RENDERER_CACHE_VERSION = 1
 
 
 def route_renders(state: RunState) -> list[Send] | str:
-    """Fan out one `render_shot` task per dirty shot; with nothing dirty, go straight to the cut."""
+    """Fan out one `render_shot` task per dirty shot; with nothing dirty, go straight on to the storyboard gate."""
     assert state.film is not None
     if not state.dirty:
-        return "assemble_cut"
+        return "approve_storyboard"
     return [
         Send("render_shot", RenderTask(film_id=state.film_id, spec=shot_spec(state.film, state.film.shot(shot_id))))
         for shot_id in state.dirty
@@ -64,7 +64,7 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     content_hash = take_hash(spec, context.images, context.video)
     take = cached_take(context.project, content_hash)
     if take is not None:
-        emit({"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": True})
+        emit({"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": True, "keyframe": take.keyframe})
         return {
             "rendered": {spec.shot_id: take},
             "failed": {spec.shot_id: ""},
@@ -96,7 +96,14 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     )
     write_model(folder / "take.json", take)
     emit(
-        {"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": False, "seconds": take.render_seconds}
+        {
+            "stage": "render",
+            "shot": spec.shot_id,
+            "status": "done",
+            "cache_hit": False,
+            "seconds": take.render_seconds,
+            "keyframe": take.keyframe,
+        }
     )
     return {
         "rendered": {spec.shot_id: take},

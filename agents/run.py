@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, StateSnapshot
 from pydantic import BaseModel, Field
 
 from agents.context import Context
@@ -18,8 +20,9 @@ from agents.editor import models_used, usage_of
 from agents.graph import build_graph
 from agents.manifest import build_manifest, write_manifest
 from agents.project import Project, ProjectError, new_film_id
+from agents.revise import check_feedback
 from agents.screenplay import parse_fountain
-from agents.state import CutFiles, Film, Review, RunInput, RunState
+from agents.state import CutFiles, Feedback, Film, GateDecision, GatePrompt, Review, RunInput, RunState
 from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
 from tools.backends import image_backend_from_settings, video_backend_from_settings
@@ -34,6 +37,8 @@ class RunOutcome(BaseModel):
     film_id: str
     project_dir: str
     finished: bool
+    cancelled: bool = False
+    gate: GatePrompt | None = Field(default=None, description="The gate the run waits at for the filmmaker.")
     film: Film | None = None
     cut: CutFiles | None = None
     review: Review | None = None
@@ -47,6 +52,7 @@ def open_context(
     project: Project,
     llm: StructuredLLM | None = None,
     embedding_function: MiniLMEmbedding | None = None,
+    unattended: bool = True,
 ) -> Iterator[Context]:
     """Start what a run needs (the LLM endpoint or bundled server, memory, backends) and stop it after.
 
@@ -65,6 +71,7 @@ def open_context(
             memory=memory,
             images=image_backend_from_settings(settings),
             video=video_backend_from_settings(settings),
+            unattended=unattended,
         )
 
 
@@ -101,37 +108,50 @@ def new_run(settings: Settings, *, premise: str = "", screenplay: str = "", film
     return project
 
 
+class RunBusyError(ProjectError):
+    """The run is not where the request needs it: e.g. a gate answer when no gate is waiting."""
+
+
 def run_film(
     settings: Settings,
     project: Project,
     on_event: ProgressCallback | None = None,
     context: Context | None = None,
+    *,
+    decision: GateDecision | None = None,
+    feedback: Feedback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    unattended: bool = True,
 ) -> RunOutcome:
-    """Run the graph for `project` to the end, starting fresh or resuming from its last checkpoint.
+    """Run the graph for `project` until it ends or waits at a gate, starting fresh or from its last checkpoint.
 
+    `decision` answers the gate the run waits at; `feedback` revises the film (at a gate, or after it ended).
+    An unattended run (the context's flag, when a context is given) approves a waiting gate itself.
     Resuming re-runs only unfinished work: finished steps come from the checkpoint and finished takes from
     the content-addressed take store.
+    `should_stop` is polled between events; when it says so, the run stops where it can be resumed.
     """
     run_input = project.run_input()
     on_event = on_event or (lambda event: None)
     config = {
         "configurable": {"thread_id": project.film_id},
         "max_concurrency": settings.render.max_parallel,
-        "recursion_limit": 12 + 6 * run_input.max_review_rounds,
+        "recursion_limit": 16 + 6 * run_input.max_review_rounds,
     }
     with ExitStack() as stack:
         checkpointer = stack.enter_context(open_checkpointer(project.root))
         graph = build_graph(checkpointer)
-        snapshot = graph.get_state(config)
-        if snapshot.values and not snapshot.next:
-            return outcome(project, RunState.model_validate(snapshot.values), {}, finished=True)
-        graph_input = None if snapshot.values else run_input
-        on_event({"stage": "run", "status": "resume" if graph_input is None else "start", "film_id": project.film_id})
+        unattended = context.unattended if context is not None else unattended
+        graph_input = next_input(project, graph.get_state(config), run_input, decision, feedback, unattended)
+        if graph_input is _NOTHING_TO_DO:
+            return outcome(project, graph, config, {})
         if context is None:
-            context = stack.enter_context(open_context(settings, project))
+            context = stack.enter_context(open_context(settings, project, unattended=unattended))
+        status = "start" if isinstance(graph_input, RunInput) else "revise" if feedback else "resume"
+        on_event({"stage": "run", "status": status, "film_id": project.film_id})
         timings: dict[str, float] = {}
         last = time.perf_counter()
-        state: RunState | None = None
+        cancelled = False
         for mode, payload in graph.stream(
             graph_input, config, context=context, stream_mode=["custom", "updates", "values"]
         ):
@@ -140,28 +160,87 @@ def run_film(
             elif mode == "updates":
                 now = time.perf_counter()
                 for node in payload:
-                    timings[node] = round(timings.get(node, 0.0) + now - last, 3)
+                    if not node.startswith("__"):
+                        timings[node] = round(timings.get(node, 0.0) + now - last, 3)
                 last = now
             elif mode == "values":
                 state = payload if isinstance(payload, RunState) else RunState.model_validate(payload)
                 if state.film is not None:
                     project.save_film(state.film)
-        final = RunState.model_validate(graph.get_state(config).values)
-        if final.film is not None:
-            manifest = build_manifest(final.film, final.cut, models_used(context), usage_of(context), timings)
+            if should_stop is not None and should_stop():
+                cancelled = True
+                break
+        result = outcome(project, graph, config, timings, cancelled=cancelled)
+        if result.film is not None and result.cut is not None:
+            manifest = build_manifest(result.film, result.cut, models_used(context), usage_of(context), timings)
             write_manifest(project, manifest)
-        on_event({"stage": "run", "status": "done", "film_id": project.film_id})
-        return outcome(project, final, timings, finished=True)
+        if cancelled:
+            on_event({"stage": "run", "status": "cancelled", "film_id": project.film_id})
+        elif result.gate is not None:
+            on_event({"stage": "gate", "status": "waiting", **result.gate.model_dump()})
+        else:
+            on_event({"stage": "run", "status": "done", "film_id": project.film_id})
+        return result
 
 
-def outcome(project: Project, state: RunState, timings: dict[str, float], finished: bool) -> RunOutcome:
+_NOTHING_TO_DO = object()
+
+
+def next_input(
+    project: Project,
+    snapshot: StateSnapshot,
+    run_input: RunInput,
+    decision: GateDecision | None,
+    feedback: Feedback | None,
+    unattended: bool,
+) -> object:
+    """What to stream into the graph for this request, given where the run stands."""
+    gate = waiting_gate(snapshot)
+    if feedback is not None:
+        film = Film.model_validate(snapshot.values["film"]) if snapshot.values.get("film") else None
+        check_feedback(film, feedback)
+        if gate is not None:
+            return Command(resume=GateDecision(approve=False, feedback=feedback).model_dump(mode="json"))
+        if snapshot.next:
+            raise RunBusyError(
+                f"run {project.film_id!r} stopped before it finished; resume it (`director resume "
+                f"{project.film_id}`), then give the note."
+            )
+        return {"film_id": project.film_id, "feedback": feedback.model_dump(mode="json")}
+    if decision is not None:
+        if gate is None:
+            raise RunBusyError(f"run {project.film_id!r} is not waiting at a gate; there is nothing to approve.")
+        return Command(resume=decision.model_dump(mode="json"))
+    if not snapshot.values:
+        return run_input
+    if gate is not None:
+        return Command(resume=GateDecision().model_dump(mode="json")) if unattended else _NOTHING_TO_DO
+    return None if snapshot.next else _NOTHING_TO_DO
+
+
+def waiting_gate(snapshot: StateSnapshot) -> GatePrompt | None:
+    """The gate the run is stopped at, if any."""
+    for pending in snapshot.interrupts:
+        if isinstance(pending.value, dict) and "gate" in pending.value:
+            return GatePrompt.model_validate(pending.value)
+    return None
+
+
+def outcome(
+    project: Project, graph: CompiledStateGraph, config: dict, timings: dict[str, float], cancelled: bool = False
+) -> RunOutcome:
+    snapshot = graph.get_state(config)
+    state = RunState.model_validate(snapshot.values) if snapshot.values else None
+    gate = waiting_gate(snapshot)
     return RunOutcome(
         film_id=project.film_id,
         project_dir=str(project.root),
-        finished=finished,
-        film=state.film,
-        cut=state.cut,
-        review=state.review,
+        finished=bool(snapshot.values) and not snapshot.next,
+        cancelled=cancelled,
+        gate=gate,
+        film=state.film if state else None,
+        cut=state.cut if state else None,
+        review=state.review if state else None,
         timings=timings,
-        log=state.log,
+        log=state.log if state else [],
     )

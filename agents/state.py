@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tools.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class ShotStatus(StrEnum):
@@ -50,6 +50,7 @@ class StyleBible(Model):
     fps: int = Field(default=12, ge=6, le=60)
     width: int = Field(default=640, ge=64, le=4096)
     height: int = Field(default=360, ge=64, le=4096)
+    direction: str = Field(default="", max_length=300, description="A filmmaker's note that every shot follows.")
 
     @model_validator(mode="before")
     @classmethod
@@ -141,6 +142,8 @@ class Scene(Model):
     action: list[str] = Field(default_factory=list)
     dialogue: list[DialogueLine] = Field(default_factory=list)
     transition: str = ""
+    time_of_day: TimeOfDay | None = Field(default=None, description="Overrides the setting's time of day.")
+    direction: str = Field(default="", max_length=300, description="A filmmaker's note for this scene's shots.")
     shots: list[Shot] = Field(default_factory=list)
 
 
@@ -173,6 +176,59 @@ class Review(Model):
         return [v.shot_id for v in self.verdicts if not v.passed]
 
 
+GateName = Literal["script", "storyboard", "cut"]
+TargetKind = Literal["film", "character", "setting", "scene", "shot", "removal", "reference"]
+
+
+class ReferenceImage(Model):
+    """An uploaded reference picture, stored in the project, for a character or a setting."""
+
+    kind: Literal["character", "setting"]
+    owner_id: str
+    path: str = Field(description="Relative to the project root.")
+    palette: list[Annotated[str, Field(pattern=HEX_COLOUR)]] = Field(default_factory=list)
+    source: str = Field(default="", max_length=200, description="Where the user says the picture comes from.")
+
+
+class Feedback(Model):
+    """A filmmaker's note, optionally aimed at one scene (by number) or one shot (by id)."""
+
+    text: str = Field(default="", description="Checked by `agents.revise.check_feedback` before a run takes it.")
+    scene: int | None = Field(default=None, ge=1)
+    shot: str | None = None
+    reference: ReferenceImage | None = None
+
+
+class Revision(Model):
+    """A note as the film's history keeps it: what it touched, what changed, which shots were remade."""
+
+    at: str
+    text: str
+    scene: int | None = None
+    shot: str | None = None
+    kind: TargetKind
+    target: str
+    changes: list[str] = Field(default_factory=list)
+    remade: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+
+
+class GateDecision(Model):
+    """How the filmmaker answers a gate: approve it, or send a note that revises the film first."""
+
+    approve: bool = True
+    feedback: Feedback | None = None
+
+
+class GatePrompt(Model):
+    """What a gate shows while the run waits for the filmmaker."""
+
+    gate: GateName
+    message: str
+    shots: int = 0
+    cut: str = ""
+
+
 class Film(Model):
     schema_version: int = SCHEMA_VERSION
     id: str
@@ -186,7 +242,18 @@ class Film(Model):
     settings: list[Setting] = Field(default_factory=list)
     scenes: list[Scene] = Field(default_factory=list)
     review_rounds: list[Review] = Field(default_factory=list)
-    feedback: list[str] = Field(default_factory=list)
+    feedback: list[Revision] = Field(default_factory=list, description="Every note the filmmaker gave, in order.")
+
+    @field_validator("feedback", mode="before")
+    @classmethod
+    def _notes_from_version_1(cls, value: object) -> object:
+        """Version 1 kept notes as plain strings."""
+        if isinstance(value, list):
+            return [
+                {"at": "", "text": item, "kind": "film", "target": "film"} if isinstance(item, str) else item
+                for item in value
+            ]
+        return value
 
     def shots(self) -> list[Shot]:
         return [shot for scene in self.scenes for shot in scene.shots]
@@ -250,6 +317,7 @@ class RunInput(Model):
     width: int = Field(default=640, ge=64, le=4096)
     aspect: Aspect = "16:9"
     fps: int = Field(default=12, ge=6, le=60)
+    feedback: Feedback | None = Field(default=None, description="A note to apply before anything else runs.")
 
 
 class RunState(BaseModel):
@@ -271,6 +339,9 @@ class RunState(BaseModel):
     failed: Annotated[dict[str, str], merge_failures] = Field(default_factory=dict)
     cut: CutFiles | None = None
     review: Review | None = None
+    feedback: Feedback | None = Field(default=None, description="The note the revise node applies next.")
+    approved: list[GateName] = Field(default_factory=list, description="Gates the filmmaker has passed.")
+    review_base: int = Field(default=0, description="Review rounds before the latest note; rounds count from here.")
     log: Annotated[list[str], operator.add] = Field(default_factory=list)
 
 

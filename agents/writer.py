@@ -25,7 +25,7 @@ from tools.llm import StructuredLLM
 from tools.spec import TimeOfDay
 
 _NAME_CHARS = re.compile(r"[^A-Za-z' .-]")
-_COLOUR_WORDS = {
+COLOUR_WORDS = {
     **{name: name for name in COLOURS},
     "gray": "grey", "silver": "grey", "gold": "yellow", "golden": "yellow", "crimson": "red", "scarlet": "red",
     "maroon": "red", "violet": "purple", "emerald": "green", "turquoise": "teal", "tan": "brown",
@@ -38,7 +38,7 @@ def signature_colour(look: str, suggested: str, used: set[str]) -> str:
 
     A yellow coat makes a yellow figure; colours stay distinct, and none vanishes against a night sky.
     """
-    named = next((_COLOUR_WORDS[w] for w in re.findall(r"[a-z]+", look.lower()) if w in _COLOUR_WORDS), None)
+    named = next((COLOUR_WORDS[w] for w in re.findall(r"[a-z]+", look.lower()) if w in COLOUR_WORDS), None)
     for candidate in (named, suggested):
         if candidate and candidate not in used and candidate not in _HARD_TO_SEE:
             return candidate

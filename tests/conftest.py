@@ -29,8 +29,10 @@ def make_context(tmp_path: Path, minilm) -> Iterator[Callable]:
 
     with ExitStack() as stack:
 
-        def build(llm, project: Project, settings: Settings | None = None):
+        def build(llm, project: Project, settings: Settings | None = None, unattended: bool = True):
             settings = settings or Settings(projects_dir=tmp_path / "projects")
-            return stack.enter_context(open_context(settings, project, llm=llm, embedding_function=minilm))
+            return stack.enter_context(
+                open_context(settings, project, llm=llm, embedding_function=minilm, unattended=unattended)
+            )
 
         yield build
