@@ -8,9 +8,13 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 DEMO_SCRIPT ?= examples/the_last_ferry.fountain
 PYTEST_ARGS ?=
+# The browser tests drive Debian's chromium (not a Playwright download); emoji fonts draw the crew's avatars.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_PACKAGES ?= chromium fonts-noto-color-emoji
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install install-test demo test lint clean
+.PHONY: install install-test browser demo test lint clean studio
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +35,19 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES)
+
+browser: $(CHROMIUM)
+
 demo: install
 	$(VENV)/bin/director make --script $(DEMO_SCRIPT)
 
-test: install-test
+studio: install
+	$(VENV)/bin/director studio
+
+test: install-test browser
 	$(VENV)/bin/ruff check agents tools memory ui tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -193,6 +193,10 @@ def check_feedback(film: Film | None, feedback: Feedback) -> None:
         raise RevisionError(
             f"there is no scene {feedback.scene} in {film.title!r}; it has scenes 1 to {len(film.scenes)}."
         )
+    text = note.lower()
+    mentioned_shot(film, text)
+    if feedback.scene is None:
+        mentioned_scene(film, text)
     if feedback.reference is not None:
         owners = film.characters if feedback.reference.kind == "character" else film.settings
         if feedback.reference.owner_id not in {owner.id for owner in owners}:

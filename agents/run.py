@@ -218,6 +218,29 @@ def next_input(
     return None if snapshot.next else _NOTHING_TO_DO
 
 
+class RunStatus(BaseModel):
+    """Where a run stands, read from its checkpoint without starting anything."""
+
+    started: bool
+    finished: bool
+    gate: GatePrompt | None = None
+    frames: dict[str, str] = Field(default_factory=dict, description="Keyframes rendered so far, by shot id.")
+
+
+def run_status(project: Project) -> RunStatus:
+    with open_checkpointer(project.root) as checkpointer:
+        snapshot = build_graph(checkpointer).get_state({"configurable": {"thread_id": project.film_id}})
+    if not snapshot.values:
+        return RunStatus(started=False, finished=False)
+    state = RunState.model_validate(snapshot.values)
+    return RunStatus(
+        started=True,
+        finished=not snapshot.next,
+        gate=waiting_gate(snapshot),
+        frames={shot_id: take.keyframe for shot_id, take in state.rendered.items()},
+    )
+
+
 def waiting_gate(snapshot: StateSnapshot) -> GatePrompt | None:
     """The gate the run is stopped at, if any."""
     for pending in snapshot.interrupts:

@@ -47,6 +47,9 @@ class StageProgress:
         if stage == "render":
             self._render(event)
             return
+        if stage == "revise":
+            self._revise(event)
+            return
         label = STAGES.get(str(stage), str(stage))
         if status == "start":
             self._restart(str(stage), label, total=None)
@@ -64,6 +67,16 @@ class StageProgress:
             task = self.tasks.get(str(stage))
             if task is not None:
                 self.progress.update(task, total=1, completed=1, description=f"{label} [dim]{detail}[/]")
+
+    def _revise(self, event: dict[str, Any]) -> None:
+        console = self.progress.console
+        if event.get("status") == "rejected":
+            console.print(f"[red]Note not applied:[/] {event.get('error')}")
+        elif event.get("status") == "done":
+            changes = "; ".join(event.get("changes", [])) or "no change"
+            console.print(f"[bold]Revision[/] ({event.get('kind')} {event.get('target')}): {changes}")
+            dirty = event.get("dirty") or []
+            console.print(f"  remaking {len(dirty)} shots: {', '.join(dirty) or 'none (recut only)'}")
 
     def _restart(self, key: str, label: str, total: int | None) -> None:
         if key in self.tasks:
@@ -106,8 +119,9 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run_with_progress(settings: Any, project: Any) -> None:
-    from agents.run import run_film
+def run_with_progress(settings: Any, project: Any, feedback: Any = None) -> None:
+    from agents.revise import RevisionError
+    from agents.run import RunBusyError, run_film
 
     columns = (
         SpinnerColumn(),
@@ -118,7 +132,9 @@ def run_with_progress(settings: Any, project: Any) -> None:
     )
     try:
         with Progress(*columns, console=console, transient=False) as progress:
-            outcome = run_film(settings, project, on_event=StageProgress(progress))
+            outcome = run_film(settings, project, on_event=StageProgress(progress), feedback=feedback)
+    except (RevisionError, RunBusyError) as error:
+        raise fail(str(error)) from None
     except KeyboardInterrupt:
         raise fail(
             f"interrupted; nothing finished is lost. Resume with: director resume {project.film_id}", 130
@@ -190,6 +206,53 @@ def resume(
     except ProjectError as error:
         raise fail(str(error)) from None
     run_with_progress(settings, project)
+
+
+@app.command()
+def revise(
+    run: Annotated[str, typer.Argument(help="The run id printed by `director make`.")],
+    note: Annotated[str, typer.Argument(help='What to change, e.g. "make scene 2 a night scene".')],
+    scene: Annotated[int | None, typer.Option(help="Aim the note at this scene number.")] = None,
+    shot: Annotated[str | None, typer.Option(help="Aim the note at this shot id (e.g. s02-01).")] = None,
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Revise a film with a note; only the shots the note touches are made again, then the film is recut."""
+    from agents.project import Project, ProjectError
+    from agents.state import Feedback
+
+    settings = settings_for(projects_dir)
+    try:
+        project = Project.open(settings.projects_dir, run)
+        project.run_input()
+        feedback = Feedback(text=note, scene=scene, shot=shot)
+    except (ProjectError, ValueError) as error:
+        raise fail(str(error)) from None
+    run_with_progress(settings, project, feedback=feedback)
+
+
+@app.command()
+def studio(
+    host: Annotated[str, typer.Option(help="Address to serve on; 0.0.0.0 serves your network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 7860,
+    share: Annotated[bool, typer.Option(help="Also open a public Gradio share link.")] = False,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            help="USER:PASSWORD to require a login (or set DIRECTOR_STUDIO_AUTH).", envvar="DIRECTOR_STUDIO_AUTH"
+        ),
+    ] = None,
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Open the studio: chat with the crew, approve each stage, revise scenes and shots by talking."""
+    from ui.app import launch_studio
+
+    credentials = None
+    if auth is not None:
+        user, separator, password = auth.partition(":")
+        if not separator or not user or not password:
+            raise fail("--auth takes USER:PASSWORD, e.g. --auth ana:correct-horse.")
+        credentials = (user, password)
+    launch_studio(settings_for(projects_dir), host=host, port=port, share=share, auth=credentials)
 
 
 @app.command("list")

@@ -1,0 +1,409 @@
+"""The studio: a Gradio Blocks app to chat with the crew, approve each stage and revise the film by talking.
+
+`build_app(studio)` makes the page; the handlers below are plain functions of the session, so they can be
+tested without a browser. Runs happen in a worker thread per session; the page streams their events, so
+nothing blocks it, and Cancel stops a run where it can be resumed.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from agents.project import ProjectError
+from agents.revise import MAX_NOTE_CHARACTERS, RevisionError
+from agents.run import RunBusyError
+from agents.state import Feedback, Film, GateDecision
+from tools.references import ReferenceUploadError
+from tools.settings import Settings
+from ui.session import Job, Studio, StudioBusyError, StudioSession, new_browser_token
+
+REFUSALS = (ProjectError, RevisionError, RunBusyError, ReferenceUploadError, StudioBusyError, ValueError)
+NO_TARGET = ""
+CSS = """
+#studio-title h1 { margin: 0; }
+.gate-box { border-left: 4px solid var(--color-accent); padding-left: 12px; }
+@media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
+"""
+
+
+class StudioView:
+    """The page's components, by name, so handlers return updates keyed by component."""
+
+    def __init__(self, studio: Studio) -> None:
+        settings = studio.settings
+        self.token = gr.BrowserState(None, storage_key="director-studio-token")
+        self.session = gr.State(None)
+        gr.Markdown("# 🎬 Director studio", elem_id="studio-title")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=320):
+                self.chat = gr.Chatbot(label="The crew", elem_id="chat", height=520, layout="bubble")
+                self.gate = gr.Markdown("", elem_id="gate", elem_classes=["gate-box"])
+                with gr.Row():
+                    self.approve = gr.Button("Approve", variant="primary", elem_id="approve", interactive=False)
+                    self.cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
+                    self.resume = gr.Button("Resume", elem_id="resume")
+                    self.new_film = gr.Button("New film", elem_id="new-film")
+                self.note = gr.Textbox(
+                    label="Premise or note",
+                    placeholder="A premise to start a film, or a note: “make scene 2 a night scene”",
+                    lines=2,
+                    max_lines=6,
+                    elem_id="note",
+                )
+                with gr.Row():
+                    self.scene = gr.Dropdown(
+                        label="Aim at scene",
+                        choices=[("any", NO_TARGET)],
+                        value=NO_TARGET,
+                        elem_id="target-scene",
+                        min_width=120,
+                    )
+                    self.shot = gr.Dropdown(
+                        label="Aim at shot",
+                        choices=[("any", NO_TARGET)],
+                        value=NO_TARGET,
+                        elem_id="target-shot",
+                        min_width=120,
+                    )
+                with gr.Row():
+                    self.send = gr.Button("Send", variant="primary", elem_id="send")
+                    self.unattended = gr.Checkbox(
+                        label="Unattended (approve every gate)", value=False, elem_id="unattended"
+                    )
+                self.seconds = gr.Slider(
+                    5, 180, value=settings.target_seconds, step=1, label="Length of a new film (s)", elem_id="seconds"
+                )
+            with gr.Column(scale=6, min_width=320):
+                with gr.Tabs():
+                    with gr.Tab("Cut", id="tab-cut"):
+                        self.video = gr.Video(label="The cut", elem_id="cut", interactive=False, autoplay=False)
+                        self.downloads = gr.File(
+                            label="Downloads", file_count="multiple", elem_id="downloads", interactive=False
+                        )
+                    with gr.Tab("Storyboard", id="tab-storyboard"):
+                        self.storyboard = gr.Gallery(
+                            label="Storyboard", elem_id="storyboard", columns=3, height="auto", allow_preview=False
+                        )
+                    with gr.Tab("Script", id="tab-script"):
+                        self.script = gr.Markdown("", elem_id="script")
+                        self.shots = gr.Dataframe(
+                            headers=["#", "shot", "scene", "framing", "camera", "seconds", "action", "take"],
+                            elem_id="shots",
+                            interactive=False,
+                            wrap=True,
+                        )
+                    with gr.Tab("Bible", id="tab-bible"):
+                        self.bible = gr.Markdown("", elem_id="bible")
+                        self.references = gr.Gallery(label="References", elem_id="references", columns=4, height="auto")
+                        self.reference_target = gr.Dropdown(
+                            label="Reference for", choices=[], elem_id="reference-target"
+                        )
+                        self.reference_source = gr.Textbox(
+                            label="Where the picture comes from (kept in the manifest)", elem_id="reference-source"
+                        )
+                        self.reference_file = gr.File(
+                            label="Drop a reference picture", file_types=["image"], elem_id="reference-upload"
+                        )
+                    with gr.Tab("Projects", id="tab-projects"):
+                        self.projects = gr.Dropdown(label="Your films", choices=[], elem_id="projects")
+                        self.open = gr.Button("Open", elem_id="open-project")
+
+    def everything(self) -> list[Any]:
+        return [
+            self.chat, self.gate, self.approve, self.scene, self.shot, self.video, self.downloads, self.storyboard,
+            self.script, self.shots, self.bible, self.references, self.reference_target, self.projects,
+        ]  # fmt: skip
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    with gr.Blocks(title="Director studio", fill_width=True) as app:
+        view = StudioView(studio)
+        full = view.everything()
+        with_session = [view.session, *full]
+
+        def load(token: str | None, request: gr.Request):
+            token = token if token else new_browser_token()
+            session = StudioSession(studio, studio.owner_key(request.username, token))
+            if not session.projects():
+                session.say("gate", "Welcome to the studio. Tell me your film in a sentence, and the crew starts.")
+            return {view.token: token, view.session: session, **render(view, session, full=True)}
+
+        app.load(load, [view.token], [view.token, *with_session])
+
+        def send(text: str, scene: str, shot: str, unattended: bool, seconds: float, session: StudioSession):
+            yield from respond(view, session, lambda: start_from_text(session, text, scene, shot, unattended, seconds))
+
+        def approve(unattended: bool, session: StudioSession):
+            yield from respond(view, session, lambda: session.start_decision(GateDecision(), unattended))
+
+        def resume(unattended: bool, session: StudioSession):
+            yield from respond(view, session, lambda: session.start_resume(unattended))
+
+        def upload(file: str | None, target: str, source: str, unattended: bool, session: StudioSession):
+            yield from respond(view, session, lambda: start_reference(session, file, target, source, unattended))
+
+        streaming = {"concurrency_limit": None, "show_progress": "hidden"}
+        send_event = view.send.click(
+            send, [view.note, view.scene, view.shot, view.unattended, view.seconds, view.session], full, **streaming
+        )
+        submit_event = view.note.submit(
+            send, [view.note, view.scene, view.shot, view.unattended, view.seconds, view.session], full, **streaming
+        )
+        for event in (send_event, submit_event):
+            event.then(lambda: "", None, view.note)
+        view.approve.click(approve, [view.unattended, view.session], full, **streaming)
+        view.resume.click(resume, [view.unattended, view.session], full, **streaming)
+        view.reference_file.upload(
+            upload,
+            [view.reference_file, view.reference_target, view.reference_source, view.unattended, view.session],
+            full,
+            **streaming,
+        )
+        view.cancel.click(cancel, [view.session], None, queue=False)
+        view.new_film.click(lambda session: fresh(view, session), [view.session], full)
+        view.open.click(lambda film_id, session: open_film(view, session, film_id), [view.projects, view.session], full)
+        view.storyboard.select(pick_shot, [view.session], [view.shot])
+    return app
+
+
+def start_from_text(session: StudioSession, text: str, scene: str, shot: str, unattended: bool, seconds: float) -> Job:
+    """A premise when no film is open, otherwise a note to the open film (aimed at a scene or shot if chosen)."""
+    text = text or ""
+    if not text.strip():
+        raise RevisionError("the message is empty: type a premise, or a note such as “make scene 2 a night scene”.")
+    if len(text) > MAX_NOTE_CHARACTERS:
+        raise RevisionError(
+            f"the message is {len(text):,} characters; keep it under {MAX_NOTE_CHARACTERS:,} — one premise or "
+            "one note at a time."
+        )
+    if session.project is None:
+        return session.start_film(text, float(seconds), unattended)
+    feedback = Feedback(text=text, scene=int(scene) if scene else None, shot=shot or None)
+    return session.start_note(feedback, unattended)
+
+
+def start_reference(session: StudioSession, file: str | None, target: str, source: str, unattended: bool) -> Job:
+    if not file:
+        raise ReferenceUploadError("no file arrived; drop a PNG, JPEG, WebP, GIF or BMP picture.")
+    if not target or ":" not in target:
+        raise ReferenceUploadError("choose who or what the picture is for (“Reference for”) before dropping it.")
+    kind, owner_id = target.split(":", 1)
+    path = Path(file)
+    return session.start_reference(path, path.name, kind, owner_id, source or "", unattended)
+
+
+def respond(view: StudioView, session: StudioSession, start) -> Iterator[dict]:
+    """Start a job (or say in the chat why not), then stream its events to the page until it ends."""
+    try:
+        job = start()
+    except REFUSALS as error:
+        session.say("revise", f"{error}")
+        yield render(view, session, full=True)
+        return
+    yield render(view, session, full=True)
+    while job.running or not job.events.empty():
+        try:
+            session.absorb(job.events.get(timeout=0.25))
+        except queue.Empty:
+            continue
+        yield render(view, session, full=False)
+    job.thread.join()
+    session.finish(job)
+    yield render(view, session, full=True)
+
+
+def cancel(session: StudioSession) -> None:
+    if session is not None and not session.cancel():
+        gr.Info("Nothing is running.")
+
+
+def fresh(view: StudioView, session: StudioSession) -> dict:
+    try:
+        session.new_film()
+        session.say("gate", "A new film: tell me its premise in a sentence.")
+    except REFUSALS as error:
+        session.say("run", str(error))
+    return render(view, session, full=True)
+
+
+def open_film(view: StudioView, session: StudioSession, film_id: str | None) -> dict:
+    try:
+        if not film_id:
+            raise ProjectError("pick a film from your list first.")
+        session.open(film_id)
+    except REFUSALS as error:
+        session.say("run", str(error))
+    return render(view, session, full=True)
+
+
+def pick_shot(session: StudioSession, evt: gr.SelectData) -> Any:
+    """Clicking a storyboard frame aims the next note at that shot."""
+    film = session.film() if session is not None else None
+    frames = storyboard_items(session, film)
+    if evt.index is None or not 0 <= int(evt.index) < len(frames):
+        return gr.update()
+    return gr.update(value=frames[int(evt.index)][2])
+
+
+def render(view: StudioView, session: StudioSession, full: bool) -> dict:
+    """The page for the session's state: the live parts while a run streams, everything when it ends."""
+    film = session.film()
+    gate = session.gate
+    busy = session.busy
+    values: dict[Any, Any] = {
+        view.chat: [line.as_message() for line in session.chat],
+        view.gate: f"**Waiting for you:** {gate.message}"
+        if gate and not busy
+        else ("*The crew is working…*" if busy else ""),
+        view.approve: gr.update(interactive=gate is not None and not busy),
+        view.storyboard: [(path, caption) for path, caption, _ in storyboard_items(session, film)],
+    }
+    if not full:
+        return values
+    project = session.project
+    cut = project.cut_dir / "film.mp4" if project is not None else None
+    ready = cut is not None and cut.is_file() and film is not None and any(s.take for s in film.shots())
+    values.update(
+        {
+            view.scene: gr.update(choices=scene_choices(film), value=NO_TARGET),
+            view.shot: gr.update(choices=shot_choices(film), value=NO_TARGET),
+            view.video: str(cut) if ready else None,
+            view.downloads: downloads(session) if ready else None,
+            view.script: script_markdown(film),
+            view.shots: shot_rows(film),
+            view.bible: bible_markdown(film),
+            view.references: reference_items(session, film),
+            view.reference_target: gr.update(choices=reference_choices(film)),
+            view.projects: gr.update(
+                choices=[(f"{p.title} · {p.film_id}", p.film_id) for p in session.projects()],
+                value=project.film_id if project is not None else None,
+            ),
+        }
+    )
+    return values
+
+
+def storyboard_items(session: StudioSession, film: Film | None) -> list[tuple[str, str, str]]:
+    """(keyframe path, caption, shot id) for every shot with a frame, newest frame first per shot."""
+    if session is None or session.project is None or film is None:
+        return []
+    root = session.project.root
+    items = []
+    for number, shot in enumerate(film.shots(), start=1):
+        keyframe = session.frames.get(shot.id) or (shot.take.keyframe if shot.take else "")
+        if keyframe and (root / keyframe).is_file():
+            items.append((str(root / keyframe), f"#{number} {shot.id} · {shot.framing}", shot.id))
+    return items
+
+
+def scene_choices(film: Film | None) -> list[tuple[str, str]]:
+    scenes = film.scenes if film else []
+    return [("any", NO_TARGET)] + [(f"{s.number}: {s.heading or s.summary}"[:60], str(s.number)) for s in scenes]
+
+
+def shot_choices(film: Film | None) -> list[tuple[str, str]]:
+    shots = film.shots() if film else []
+    return [("any", NO_TARGET)] + [(f"#{n} {s.id} {s.framing}", s.id) for n, s in enumerate(shots, start=1)]
+
+
+def reference_choices(film: Film | None) -> list[tuple[str, str]]:
+    if film is None:
+        return []
+    people = [(f"{c.name} (character)", f"character:{c.id}") for c in film.characters]
+    return people + [(f"{s.name} (place)", f"setting:{s.id}") for s in film.settings]
+
+
+def shot_rows(film: Film | None) -> list[list[Any]]:
+    if film is None:
+        return []
+    return [
+        [n, s.id, s.scene_id, str(s.framing), str(s.camera_move), round(s.duration, 1), s.action,
+         s.take.content_hash[:10] if s.take else ""]
+        for n, s in enumerate(film.shots(), start=1)
+    ]  # fmt: skip
+
+
+def script_markdown(film: Film | None) -> str:
+    if film is None:
+        return "*No film open. Type a premise in the chat to start one.*"
+    lines = [f"## {film.title}", f"*{film.logline}*" if film.logline else ""]
+    for scene in film.scenes:
+        when = f", {scene.time_of_day}" if scene.time_of_day else ""
+        lines.append(f"**Scene {scene.number}** ({scene.heading or scene.setting_id}{when}): {scene.summary}")
+        lines += [f"> {line.character_id.upper()}: {line.text}" for line in scene.dialogue]
+    if film.feedback:
+        lines.append("### Notes")
+        lines += [
+            f"- {note.text or 'reference picture'} → {note.kind} {note.target}; "
+            f"remade {', '.join(note.remade) or 'nothing'}"
+            for note in film.feedback
+        ]
+    return "\n\n".join(line for line in lines if line)
+
+
+def bible_markdown(film: Film | None) -> str:
+    if film is None:
+        return ""
+    lines = ["### Characters"]
+    lines += [
+        f"- **{c.name}** ({c.signature_color}): {c.look}; references: {len(c.reference_images)}"
+        for c in film.characters
+    ]
+    lines.append("### Places")
+    lines += [
+        f"- **{s.name}** ({s.time_of_day}, {'interior' if s.interior else 'exterior'}): {s.look}; "
+        f"references: {len(s.reference_images)}"
+        for s in film.settings
+    ]
+    lines.append(f"### Style\n{film.style.era}, {film.style.lens}, {film.style.aspect} at {film.style.fps} fps")
+    return "\n".join(lines)
+
+
+def reference_items(session: StudioSession, film: Film | None) -> list[tuple[str, str]]:
+    if film is None or session.project is None:
+        return []
+    root = session.project.root
+    owners = [(c.name, c.reference_images) for c in film.characters] + [
+        (s.name, s.reference_images) for s in film.settings
+    ]
+    return [(str(root / path), name) for name, paths in owners for path in paths if (root / path).is_file()]
+
+
+def downloads(session: StudioSession) -> list[str]:
+    assert session.project is not None
+    root = session.project.root
+    wanted = [
+        root / "cut" / "film.mp4",
+        root / "cut" / "film.srt",
+        root / "cut" / "timeline.json",
+        root / "manifest.json",
+    ]
+    return [str(path) for path in wanted if path.is_file()]
+
+
+def launch_studio(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    auth: tuple[str, str] | None = None,
+) -> None:
+    """Serve the studio until interrupted; the bundled LLM server lives as long as the studio does."""
+    with Studio.open(settings) as studio:
+        app = build_app(studio)
+        app.queue(default_concurrency_limit=8)
+        app.launch(
+            server_name=host,
+            server_port=port,
+            share=share,
+            auth=auth,
+            allowed_paths=[str(settings.projects_dir.resolve())],
+            css=CSS,
+            theme=gr.themes.Soft(),
+            footer_links=[],
+        )
