@@ -90,3 +90,35 @@ def test_an_unreachable_llm_stops_the_run_where_it_can_be_resumed(director, tmp_
     assert "DIRECTOR_LLM__BASE_URL" in result.output and "director resume" in result.output
     (project,) = (tmp_path / "projects").iterdir()
     assert (project / "run.json").is_file() and not (project / "film.json").exists()
+
+
+def test_revise_refuses_a_run_that_does_not_exist(director):
+    result = director("revise", "no-such-run", "make it night")
+    assert result.exit_code == 2
+    assert "no run 'no-such-run'" in result.output
+
+
+@pytest.mark.llm
+def test_revise_remakes_only_the_shot_it_is_aimed_at(director, tmp_path, make_context):
+    from fake_crew import PREMISE, crew
+
+    from agents.run import new_run, run_film
+    from agents.state import Film
+    from tools.settings import Settings
+
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=10, max_review_rounds=1)
+    project = new_run(settings, premise=PREMISE)
+    run_film(settings, project, context=make_context(crew(), project, settings))
+    before = {s.id: s.take.content_hash for s in Film.model_validate_json(project.film_file.read_text()).shots()}
+    target = sorted(before)[0]
+
+    refused = director("revise", project.film_id, "closer", "--shot", "s77-01")
+    assert refused.exit_code == 2 and "no shot 's77-01'" in refused.output
+
+    result = director("revise", project.film_id, "closer on the hands", "--shot", target)
+    assert result.exit_code == 0, result.output
+    assert f"remaking 1 shots: {target}" in result.output
+    film = Film.model_validate_json(project.film_file.read_text())
+    after = {s.id: s.take.content_hash for s in film.shots()}
+    assert {shot_id for shot_id in before if before[shot_id] != after[shot_id]} == {target}
+    assert film.feedback[-1].remade == [target]

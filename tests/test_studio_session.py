@@ -1,0 +1,173 @@
+"""The studio's handlers without a browser: refusals in the chat, uploads, cancel, and owners kept apart.
+
+A scripted fake LLM (the fake crew) stands in for the model; Chroma, checkpoints, the animatic and ffmpeg are real.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fake_crew import PREMISE, crew
+from PIL import Image
+
+from agents.project import ProjectError
+from agents.state import Film, GateDecision
+from tools.settings import Settings
+from ui.app import StudioView, render, respond, start_from_text, start_reference
+from ui.session import Studio, StudioSession, new_browser_token
+
+
+@pytest.fixture
+def studio(tmp_path: Path, minilm) -> Studio:
+    from ui.session import studio_root, studio_secret
+
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=10, max_review_rounds=1)
+    studio_root(settings).mkdir(parents=True)
+    return Studio(settings, crew(), minilm, studio_secret(studio_root(settings)))
+
+
+class PageStub:
+    """Stands in for the Gradio page: `render` only uses the components as dictionary keys."""
+
+    def __getattr__(self, name: str) -> str:
+        return name
+
+
+def run(session: StudioSession, start) -> list[dict]:
+    return list(respond(PageStub(), session, start))  # type: ignore[arg-type]
+
+
+def chat(session: StudioSession) -> str:
+    return "\n".join(line.content for line in session.chat)
+
+
+def finished_film(studio: Studio) -> StudioSession:
+    session = StudioSession(studio, studio.owner_key(None, new_browser_token()))
+    run(session, lambda: start_from_text(session, PREMISE, "", "", True, 10))
+    assert session.finished, chat(session)
+    return session
+
+
+def test_a_premise_runs_to_each_gate_and_the_chat_names_the_crew(studio):
+    session = StudioSession(studio, studio.owner_key(None, new_browser_token()))
+    run(session, lambda: start_from_text(session, PREMISE, "", "", False, 10))
+    assert session.gate is not None and session.gate.gate == "script"
+    for gate in ("storyboard", "cut"):
+        run(session, lambda: session.start_decision(GateDecision(), False))
+        assert session.gate.gate == gate
+    run(session, lambda: session.start_decision(GateDecision(), False))
+    assert session.finished and session.gate is None
+    agents = {line.agent for line in session.chat if line.role == "assistant"}
+    assert {"Writer", "Director", "Designer", "Camera", "Editor", "Critic"} <= agents
+    page = render(PageStub(), session, full=True)  # type: ignore[arg-type]
+    assert page["video"].endswith("cut/film.mp4")
+    assert len(page["storyboard"]) == len(session.film().shots())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "message is empty"), ("  \n ", "message is empty"), ("n" * 100_000, "100,000 characters")],
+)
+def test_empty_and_huge_messages_get_a_clear_answer_and_change_nothing(studio, text, message):
+    session = finished_film(studio)
+    before = session.project.film_file.read_bytes()
+    run(session, lambda: start_from_text(session, text, "", "", True, 10))
+    assert message in session.chat[-1].content
+    assert session.project.film_file.read_bytes() == before
+
+
+def test_a_note_for_a_shot_that_does_not_exist_is_refused_in_the_chat(studio):
+    session = finished_film(studio)
+    before = session.project.film_file.read_bytes()
+    run(session, lambda: start_from_text(session, "closer", "", "s42-01", True, 10))
+    assert "no shot 's42-01'" in session.chat[-1].content
+    run(session, lambda: start_from_text(session, "wider", "9", "", True, 10))
+    assert "no scene 9" in session.chat[-1].content
+    assert session.project.film_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.txt", b"just some words", "not an image"),
+        ("../../etc/passwd.png", None, "passwd"),
+        ("empty.png", b"", "empty"),
+    ],
+)
+def test_bad_uploads_get_a_clear_answer_and_change_nothing(studio, tmp_path, name, content, message):
+    session = finished_film(studio)
+    film = session.film()
+    upload = tmp_path / "upload.bin"
+    if content is None:
+        Image.new("RGB", (8, 8), "red").save(upload, format="PNG")
+    else:
+        upload.write_bytes(content)
+    before = session.project.film_file.read_bytes()
+    target = f"character:{film.characters[0].id}"
+    run(session, lambda: session.start_reference(upload, name, "character", film.characters[0].id, "", True))
+    assert message in session.chat[-1].content.lower()
+    run(session, lambda: start_reference(session, None, target, "", True))
+    assert "no file arrived" in session.chat[-1].content
+    assert session.project.film_file.read_bytes() == before
+    assert not (session.project.root / "references").exists()
+
+
+def test_a_reference_picture_is_stored_and_only_its_characters_shots_are_remade(studio, tmp_path):
+    session = finished_film(studio)
+    film = session.film()
+    character = film.characters[0]
+    own = {shot.id for shot in film.shots() if character.id in shot.character_ids}
+    before = {shot.id: shot.take.content_hash for shot in film.shots()}
+    picture = tmp_path / "mai.png"
+    Image.new("RGB", (64, 64), (30, 160, 60)).save(picture)
+    run(session, lambda: start_reference(session, str(picture), f"character:{character.id}", "my own photo", True))
+    revised = session.film()
+    after = {shot.id: shot.take.content_hash for shot in revised.shots()}
+    assert {shot_id for shot_id in before if before[shot_id] != after[shot_id]} == own
+    stored = revised.character(character.id).reference_images
+    assert len(stored) == 1 and (session.project.root / stored[0]).is_file()
+    assert revised.feedback[-1].kind == "reference"
+
+
+def test_owners_see_only_their_own_films(studio):
+    ana = finished_film(studio)
+    ben = StudioSession(studio, studio.owner_key(None, new_browser_token()))
+    assert ben.projects() == []
+    assert [p.film_id for p in ana.projects()] == [ana.project.film_id]
+    with pytest.raises(ProjectError, match="no film"):
+        ben.open(ana.project.film_id)
+    assert studio.owner_key("ana", None) != studio.owner_key("ben", None)
+    assert studio.owner_key("ana", None) == studio.owner_key("ana", None)
+    with pytest.raises(ValueError, match="token"):
+        studio.owner_key(None, "../../etc")
+
+
+def test_a_reopened_film_shows_its_conversation(studio):
+    ana = finished_film(studio)
+    again = StudioSession(studio, ana.owner)
+    again.open(ana.project.film_id)
+    assert again.finished and again.chat == ana.chat
+    assert isinstance(again.film(), Film)
+
+
+def test_cancel_stops_a_run_where_it_can_be_resumed(studio):
+    session = StudioSession(studio, studio.owner_key(None, new_browser_token()))
+    stream = respond(PageStub(), session, lambda: start_from_text(session, PREMISE, "", "", True, 10))  # type: ignore[arg-type]
+    next(stream)
+    session.cancel()
+    for _ in stream:
+        pass
+    assert not session.finished
+    assert "Stopped" in chat(session) or "stopped" in chat(session)
+    run(session, lambda: session.start_resume(True))
+    assert session.finished
+
+
+def test_the_page_has_every_part_a_filmmaker_needs(studio):
+    import gradio as gr
+
+    with gr.Blocks():
+        view = StudioView(studio)
+    ids = {component.elem_id for component in view.everything()}
+    assert {"chat", "approve", "target-scene", "target-shot", "cut", "downloads", "storyboard", "shots"} <= ids
