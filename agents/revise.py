@@ -23,7 +23,7 @@ from agents.context import Context
 from agents.designer import remember_looks
 from agents.director import stable_seed
 from agents.prompting import ask
-from agents.state import Feedback, Film, Revision, RunState, Scene, Shot, TargetKind
+from agents.state import Feedback, Film, ReferenceImage, Revision, RunState, Scene, Shot, TargetKind
 from agents.writer import COLOUR_WORDS, signature_colour
 from tools.llm import StructuredLLM
 from tools.references import signature_colour as reference_colour
@@ -480,11 +480,15 @@ def apply_reference(film: Film, feedback: Feedback, changes: list[str]) -> list[
         character.reference_images = [*character.reference_images, reference.path]
         if reference.palette:
             character.signature_color = reference_colour(reference.palette)
-        changes.append(f"{character.name} has a reference picture ({reference.path})")
+        changes.append(f"{character.name} has a reference picture ({reference.path}{source_of(reference)})")
         return [shot.id for shot in film.shots() if character.id in shot.character_ids]
     setting = film.setting(reference.owner_id)
     setting.reference_images = [*setting.reference_images, reference.path]
     if reference.palette:
         setting.palette = reference.palette[:5]
-    changes.append(f"{setting.name} has a reference picture ({reference.path})")
+    changes.append(f"{setting.name} has a reference picture ({reference.path}{source_of(reference)})")
     return [shot.id for scene in film.scenes if scene.setting_id == setting.id for shot in scene.shots]
+
+
+def source_of(reference: ReferenceImage) -> str:
+    return f"; source: {reference.source}" if reference.source else ""

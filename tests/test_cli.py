@@ -122,3 +122,8 @@ def test_revise_remakes_only_the_shot_it_is_aimed_at(director, tmp_path, make_co
     after = {s.id: s.take.content_hash for s in film.shots()}
     assert {shot_id for shot_id in before if before[shot_id] != after[shot_id]} == {target}
     assert film.feedback[-1].remade == [target]
+
+
+def test_studio_refuses_auth_without_a_password(director):
+    result = director("studio", "--auth", "ana")
+    assert result.exit_code == 2 and "USER:PASSWORD" in result.output

@@ -49,7 +49,7 @@ def bundled_llm(tmp_path_factory) -> Iterator:
 def studio_url(tmp_path: Path, bundled_llm, monkeypatch) -> Iterator[tuple[str, Path]]:
     """The studio app on a free loopback port, with a projects folder of its own."""
     from tools.settings import Settings
-    from ui.app import CSS, build_app
+    from ui.app import build_app, serving_options
     from ui.session import Studio
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
@@ -60,12 +60,7 @@ def studio_url(tmp_path: Path, bundled_llm, monkeypatch) -> Iterator[tuple[str, 
         app.queue(default_concurrency_limit=8)
         port = free_port()
         app.launch(
-            server_name="127.0.0.1",
-            server_port=port,
-            prevent_thread_lock=True,
-            allowed_paths=[str(settings.projects_dir.resolve())],
-            css=CSS,
-            quiet=True,
+            server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **serving_options(settings)
         )
         try:
             yield f"http://127.0.0.1:{port}", settings.projects_dir.resolve() / "studio"
@@ -207,6 +202,10 @@ def test_a_film_from_premise_to_revised_cut_in_the_browser(studio_url, browser):
     page.wait_for_function(
         "() => document.querySelector('#chat').innerText.includes('The film is finished')", timeout=WAIT_MS
     )
+    served = page.request.get(f"{url}/gradio_api/file={project / 'cut' / 'film.srt'}")
+    assert served.status == 200, "the project's files are served to the page"
+    secret = page.request.get(f"{url}/gradio_api/file={studio_root / '.secret'}")
+    assert secret.status >= 400, "the owner-key secret must never be served"
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(500)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")

@@ -20,7 +20,7 @@ from agents.run import RunBusyError
 from agents.state import Feedback, Film, GateDecision
 from tools.references import ReferenceUploadError
 from tools.settings import Settings
-from ui.session import Job, Studio, StudioBusyError, StudioSession, new_browser_token
+from ui.session import Job, Studio, StudioBusyError, StudioSession, new_browser_token, studio_root
 
 REFUSALS = (ProjectError, RevisionError, RunBusyError, ReferenceUploadError, StudioBusyError, ValueError)
 NO_TARGET = ""
@@ -397,13 +397,15 @@ def launch_studio(
     with Studio.open(settings) as studio:
         app = build_app(studio)
         app.queue(default_concurrency_limit=8)
-        app.launch(
-            server_name=host,
-            server_port=port,
-            share=share,
-            auth=auth,
-            allowed_paths=[str(settings.projects_dir.resolve())],
-            css=CSS,
-            theme=gr.themes.Soft(),
-            footer_links=[],
-        )
+        app.launch(server_name=host, server_port=port, share=share, auth=auth, **serving_options(settings))
+
+
+def serving_options(settings: Settings) -> dict[str, Any]:
+    """What `launch` needs beyond the address: the projects are served, the owner-key secret never is."""
+    return {
+        "allowed_paths": [str(settings.projects_dir.resolve())],
+        "blocked_paths": [str(studio_root(settings) / ".secret")],
+        "css": CSS,
+        "theme": gr.themes.Soft(),
+        "footer_links": [],
+    }
