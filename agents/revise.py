@@ -369,7 +369,8 @@ def revise_style(film: Film, note: str, llm: StructuredLLM, changes: list[str]) 
         title=film.title,
         note=note[:500],
     )
-    text = direction.direction if keeps_note(direction.direction, phrase) else defaults.plain(phrase, 16, note[:120])
+    usable = not used_default and keeps_note(direction.direction, phrase)
+    text = direction.direction if usable else defaults.plain(phrase, 16, note[:120])
     film.style.direction = text[:300]
     changes.append(f"every shot now follows: {film.style.direction}")
     return [shot.id for shot in film.shots()]
