@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,26 +11,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from agents.state import Film, RunInput, is_safe_id, slugify
+from tools.files import write_atomic
 
 
 class ProjectError(ValueError):
     """A project id or folder that cannot be used, with what to do instead."""
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write through a temporary file and rename, so a killed process never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_model(path: Path, model: BaseModel) -> None:

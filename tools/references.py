@@ -12,7 +12,6 @@ import os
 import re
 import stat
 import struct
-import tempfile
 import unicodedata
 import warnings
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -21,6 +20,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict
+
+from tools.files import write_atomic
 
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024
 MAX_REFERENCE_PIXELS = 40_000_000  # guard against decompression bombs
@@ -119,7 +120,7 @@ def store_reference(
         )
     destination = folder / f"{digest[:16]}{ALLOWED_FORMATS[image_format]}"
     if not _holds(destination, digest):
-        _write_atomic(destination, data)
+        write_atomic(destination, data)
     return StoredReference(
         path=destination.relative_to(root).as_posix(),
         sha256=digest,
@@ -315,21 +316,6 @@ def _holds(path: Path, digest: str) -> bool:
         return hashlib.sha256(path.read_bytes()).hexdigest() == digest
     except OSError:
         return False
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder and rename, so no one ever sees half an image."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

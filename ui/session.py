@@ -21,11 +21,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from agents.project import Project, ProjectError, ProjectSummary, list_projects, write_atomic
+from agents.project import Project, ProjectError, ProjectSummary, list_projects
 from agents.revise import check_feedback
 from agents.run import RunOutcome, new_run, open_context, run_film, run_status
 from agents.state import Feedback, Film, GateDecision, GatePrompt, ReferenceImage
 from memory.store import MiniLMEmbedding
+from tools.files import write_atomic
 from tools.llm import LLMClient, StructuredLLM
 from tools.references import store_reference
 from tools.settings import Settings
