@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from agents.project import Project
 from memory.store import MemoryStore
-from tools.backends import ImageBackend, VideoBackend
+from tools.backends import ImageBackend, SpeechBackend, VideoBackend
 from tools.llm import StructuredLLM
 from tools.settings import Settings
 
@@ -22,5 +22,7 @@ class Context:
     memory: MemoryStore
     images: ImageBackend
     video: VideoBackend
+    speech: SpeechBackend | None = None
+    """Speaks the dialogue into the cut; None leaves the film silent, with subtitles only."""
     unattended: bool = True
     """Pass the human gates without stopping: the CLI's way, and the studio's "unattended" switch."""

@@ -20,11 +20,14 @@ from agents.project import Project, write_model
 from agents.prompting import ask
 from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict
 from memory.store import MemoryStore
+from tools.backends import ContentRefusedError
 from tools.cut import parse_srt
 from tools.probe import ProbeError, inspect_frames, probe_image, probe_video, sample_frames
 from tools.spec import Framing
 
 DURATION_TOLERANCE_FRAMES = 1.5
+RESTRAINED = "tasteful and restrained, nothing graphic, violent or explicit"
+"""The direction a shot gets after a service refused its prompt: a new seed alone would be refused again."""
 RUBRIC_FLAG_BELOW = 3
 _WORD = re.compile(r"[a-z][a-z'-]{2,}")
 _NEXT_FRAMING = {
@@ -90,7 +93,8 @@ def check_shot(
     take = shot.take
     if shot.id in failed:
         reasons.append(f"render failed: {failed[shot.id]}")
-        change = new_seed
+        refused = failed[shot.id].startswith(ContentRefusedError.__name__)
+        change = ShotChange(kind="new_prompt", direction=RESTRAINED) if refused else new_seed
     elif take is None:
         reasons.append("no take was rendered")
         change = new_seed

@@ -12,7 +12,8 @@ from agents.context import Context
 from agents.director import stable_seed
 from agents.state import Character, Film, Review, RunState, Scene, Setting, Shot, ShotStatus, StyleBible
 from memory.store import CharacterRecord, MemoryStore, SettingRecord, ShotRecord
-from tools.spec import CastMember, Framing, ShotSpec
+from tools.spec import CastMember, Framing, ShotSpec, SpokenLine, Voice
+from tools.speech import cast_voice
 
 NEGATIVE_PROMPT = "blurry, deformed hands, extra limbs, distorted face, watermark, text artifacts, low quality"
 _FRAMING_WORDS = {
@@ -59,6 +60,8 @@ def design_shots(state: RunState, runtime: Runtime[Context]) -> dict:
 
 
 def remember_looks(film: Film, memory: MemoryStore) -> None:
+    """Keep every look and voice in memory; a character heard for the first time is cast a voice here."""
+    cast_voices(film)
     for character in film.characters:
         memory.upsert_character(
             CharacterRecord(
@@ -84,15 +87,27 @@ def remember_looks(film: Film, memory: MemoryStore) -> None:
         )
 
 
+def cast_voices(film: Film) -> None:
+    """Give each character without a voice one that fits their look and differs from the others' voices."""
+    taken = [character.voice for character in film.characters if character.voice is not None]
+    for character in film.characters:
+        if character.voice is None:
+            character.voice = cast_voice(character.id, character.name, character.look, taken)
+            taken.append(character.voice)
+
+
 def apply_change(shot: Shot, review: Review, film_id: str, round_number: int) -> None:
+    """Apply the critic's change. A new direction keeps the composition: the reshoot starts from the last take."""
     verdict = next((v for v in review.verdicts if v.shot_id == shot.id and v.change is not None), None)
     if verdict is None or verdict.change is None:
         return
     change = verdict.change
+    shot.reshoot_from = ""
     if change.kind == "new_seed":
         shot.seed = change.seed if change.seed is not None else stable_seed(film_id, shot.id, str(round_number))
     elif change.kind == "new_prompt":
         shot.direction = change.direction[:200]
+        shot.reshoot_from = shot.take.keyframe if shot.take is not None else ""
     elif change.kind == "new_framing" and change.framing is not None:
         shot.framing = change.framing
 
@@ -125,6 +140,16 @@ def shot_spec(film: Film, shot: Shot) -> ShotSpec:
     scene = scene_of(film, shot)
     setting: Setting = film.setting(scene.setting_id)
     cast: list[Character] = [film.character(cid) for cid in shot.character_ids]
+    line = None
+    if shot.dialogue is not None and shot.dialogue.text.strip():
+        speaker = film.character(shot.dialogue.character_id)
+        line = SpokenLine(
+            character_id=speaker.id,
+            speaker=speaker.name,
+            text=shot.dialogue.text.strip(),
+            voice=speaker.voice or Voice(),
+            parenthetical=shot.dialogue.parenthetical,
+        )
     return ShotSpec(
         shot_id=shot.id,
         scene_number=scene.number,
@@ -147,4 +172,7 @@ def shot_spec(film: Film, shot: Shot) -> ShotSpec:
             for c in cast
         ],
         caption="" if shot.dialogue else shot.action,
+        line=line,
+        setting_references=setting.reference_images,
+        init_image=shot.reshoot_from,
     )

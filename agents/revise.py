@@ -443,7 +443,10 @@ def revise_scene(film: Film, scene_id: str, note: str, changes: list[str]) -> li
 
 
 def revise_shot(film: Film, shot_id: str, note: str, changes: list[str]) -> list[str]:
-    """A note for one shot: framing, camera move or a new take when it says so, and the rest as direction."""
+    """A note for one shot: framing, camera move or a new take when it says so, and the rest as direction.
+
+    A note that only adds direction keeps the composition: the reshoot starts from the last take's keyframe.
+    """
     shot = film.shot(shot_id)
     text = note.lower()
     framing = next((f for word, f in _FRAMING_WORDS.items() if word in text), None)
@@ -469,6 +472,8 @@ def revise_shot(film: Film, shot_id: str, note: str, changes: list[str]) -> list
     if not changes:
         changes.append("new take")
         shot.seed = stable_seed(film.id, shot.id, f"note-{len(film.feedback)}")
+    only_direction = len(changes) == 1 and changes[0].startswith("direction:")
+    shot.reshoot_from = shot.take.keyframe if only_direction and shot.take is not None else ""
     return [shot.id]
 
 

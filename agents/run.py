@@ -25,7 +25,7 @@ from agents.screenplay import parse_fountain
 from agents.state import CutFiles, Feedback, Film, GateDecision, GatePrompt, Review, RunInput, RunState
 from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
-from tools.backends import image_backend_from_settings, video_backend_from_settings
+from tools.backends import image_backend_from_settings, speech_backend_from_settings, video_backend_from_settings
 from tools.llm import LLMClient, StructuredLLM
 from tools.settings import Settings
 
@@ -71,6 +71,7 @@ def open_context(
             memory=memory,
             images=image_backend_from_settings(settings),
             video=video_backend_from_settings(settings),
+            speech=speech_backend_from_settings(settings),
             unattended=unattended,
         )
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tools.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay
+from tools.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay, Voice
 
 SCHEMA_VERSION = 2
 
@@ -72,8 +72,14 @@ class Character(Model):
     name: str
     look: str = Field(description="Face, hair, wardrobe: words an image generator can use.")
     signature_color: str = Field(default="#e63946", pattern=HEX_COLOUR)
-    voice: str = ""
+    voice: Voice | None = Field(default=None, description="Cast by the designer when first needed.")
     reference_images: list[str] = Field(default_factory=list)
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _uncast_voice(cls, value: object) -> object:
+        """Films saved before voices were cast kept an empty string."""
+        return None if value == "" else value
 
 
 class Setting(Model):
@@ -99,7 +105,9 @@ class Take(Model):
     content_hash: str
     keyframe: str
     clip: str
-    audio: str = ""
+    audio: str = Field(default="", description="The spoken line, a WAV file, when the shot has dialogue.")
+    audio_seconds: float = 0.0
+    speech_backend: str = ""
     image_backend: str
     video_backend: str
     model: str = ""
@@ -125,6 +133,9 @@ class Shot(Model):
     seed: int = 0
     status: ShotStatus = ShotStatus.PLANNED
     direction: str = Field(default="", description="Extra direction added by the critic or a note.")
+    reshoot_from: str = Field(
+        default="", description="The keyframe a reshoot starts from (image-to-image); empty draws afresh."
+    )
     takes: list[Take] = Field(default_factory=list)
 
     @property

@@ -24,9 +24,10 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 from chromadb.utils.embedding_functions import register_embedding_function
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.settings import MemorySettings
+from tools.spec import Voice
 
 MetadataValue = str | int | float | bool
 R = TypeVar("R", bound="MemoryRecord")
@@ -126,8 +127,13 @@ class CharacterRecord(MemoryRecord):
     name: str
     look: str
     signature_color: str
-    voice: str = ""
+    voice: Voice | None = None
     reference_images: list[str] = Field(default_factory=list)
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _uncast_voice(cls, value: object) -> object:
+        return None if value == "" else value
 
     def document(self) -> str:
         return f"{self.name}: {self.look}"

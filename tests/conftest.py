@@ -36,3 +36,11 @@ def make_context(tmp_path: Path, minilm) -> Iterator[Callable]:
             )
 
         yield build
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory):
+    """Tiny random-weight diffusers pipelines (SD 1.5-shaped, its IP-Adapter, SVD, text-to-video), built offline."""
+    from tiny_pipelines import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))

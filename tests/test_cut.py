@@ -8,6 +8,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from audio import SILENCE_DB, level_db, onset, read_audio, write_tone
 from clips import write_clip
 from pydantic import ValidationError
 
@@ -228,3 +229,53 @@ def test_parse_srt_reads_crlf_and_bom_and_refuses_malformed(tmp_path: Path) -> N
         path.write_text(body)
         with pytest.raises(CutError, match=name):
             parse_srt(path)
+
+
+def plan_with_lines(clips: dict[str, Path], lines: dict[str, Path]) -> CutPlan:
+    plan = make_plan(clips)
+    items = [item.model_copy(update={"audio": lines.get(item.shot_id)}) for item in plan.items]
+    return plan.model_copy(update={"items": items})
+
+
+def test_lines_are_heard_from_their_subtitle_start_and_nowhere_else(clips: dict[str, Path], tmp_path: Path) -> None:
+    lines = {"s1": write_tone(tmp_path / "s1.wav", 0.8, 440), "s3": write_tone(tmp_path / "s3.wav", 0.6, 660)}
+    result = assemble_cut(plan_with_lines(clips, lines), tmp_path / "cut")
+    assert probe_video(result.video).has_audio
+    sound = read_audio(result.video)
+    cues = {cue.shot_id: cue for cue in result.cues}
+    for shot_id, seconds in (("s1", 0.8), ("s3", 0.6)):
+        cue = cues[shot_id]
+        heard = onset(sound, after=cue.start - 0.3)
+        assert heard is not None and abs(heard - cue.start) < 0.05, (shot_id, heard, cue.start)
+        assert level_db(sound, cue.start + 0.05, cue.start + seconds - 0.05) > -15
+        assert level_db(sound, cue.start + seconds + 0.1, cue.end) < SILENCE_DB
+    assert level_db(sound, 0, cues["s1"].start - 0.05) < SILENCE_DB, "the title card is silent"
+    assert level_db(sound, cues["s3"].end + 0.05, result.duration) < SILENCE_DB, "s4 has a subtitle but no line"
+    entries = {entry.shot_id: entry for entry in result.entries}
+    assert entries["s1"].audio_start == pytest.approx(cues["s1"].start)
+    assert entries["s1"].audio_end == pytest.approx(cues["s1"].start + 0.8, abs=0.01)
+    assert entries["s2"].audio == ""
+
+
+def test_a_line_longer_than_its_shot_stops_with_the_shot(clips: dict[str, Path], tmp_path: Path) -> None:
+    lines = {"s1": write_tone(tmp_path / "long.wav", 4.0)}
+    result = assemble_cut(plan_with_lines(clips, lines), tmp_path / "cut")
+    shot = next(entry for entry in result.entries if entry.shot_id == "s1")
+    assert shot.audio_end == pytest.approx(shot.end)
+    sound = read_audio(result.video)
+    assert level_db(sound, shot.end - 0.4, shot.end - 0.15) > -15
+    assert level_db(sound, shot.end + 0.05, shot.end + 1.0) < SILENCE_DB
+
+
+def test_a_film_without_lines_has_no_sound_track(cut: CutResult) -> None:
+    assert not probe_video(cut.video).has_audio
+
+
+def test_missing_line_audio_names_the_shot(clips: dict[str, Path], tmp_path: Path) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_text("not audio")
+    with pytest.raises(CutError, match="s3.*does not exist"):
+        assemble_cut(plan_with_lines(clips, {"s3": tmp_path / "gone.wav"}), tmp_path / "cut")
+    with pytest.raises(CutError, match="s1.*not readable audio"):
+        assemble_cut(plan_with_lines(clips, {"s1": junk}), tmp_path / "cut")
+    assert not (tmp_path / "cut" / "film.mp4").exists()

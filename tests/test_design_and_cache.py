@@ -102,7 +102,7 @@ def test_an_unchanged_shot_is_rendered_once_and_a_changed_one_again(tmp_path, ma
 
     reseeded = render(context, spec.model_copy(update={"seed": 99}))["rendered"][shot.id]
     assert not reseeded.cache_hit and reseeded.content_hash != first.content_hash
-    assert take_hash(spec, context.images, context.video) == first.content_hash
+    assert take_hash(spec, context.images, context.video, context.speech) == first.content_hash
 
 
 def test_a_take_with_a_missing_file_is_rendered_again(tmp_path, make_context):
@@ -124,6 +124,7 @@ def test_a_backend_failure_becomes_a_failed_shot_not_a_crash(tmp_path, make_cont
         name = "exploding"
         supports_reference_image = False
         model = "none"
+        parameters: dict = {}
 
         def generate(self, spec, out):
             raise RuntimeError("out of memory")
@@ -132,3 +133,18 @@ def test_a_backend_failure_becomes_a_failed_shot_not_a_crash(tmp_path, make_cont
     update = render(broken, shot_spec(film, film.shot("s01-01")))
     assert "rendered" not in update
     assert "out of memory" in update["failed"]["s01-01"]
+
+
+def test_a_spoken_shot_carries_its_line_and_a_new_voice_speaks_it_again(tmp_path, make_context):
+    film = small_film()
+    project = Project(tmp_path / "p")
+    context = make_context(FakeLLM(), project)
+    shot = film.shot("s01-02")
+    spec = shot_spec(film, shot)
+    assert spec.line is not None and spec.line.text == shot.dialogue.text
+    first = render(context, spec)["rendered"][shot.id]
+    assert first.audio.endswith("line.wav") and first.audio_seconds > 0.3 and first.speech_backend == "espeak"
+    line = spec.line.model_copy(update={"voice": spec.line.voice.model_copy(update={"pitch": 10})})
+    revoiced = render(context, spec.model_copy(update={"line": line}))["rendered"][shot.id]
+    assert not revoiced.cache_hit and revoiced.content_hash != first.content_hash
+    assert take_hash(spec, context.images, context.video, None) != first.content_hash, "silent takes differ"

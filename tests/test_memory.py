@@ -24,6 +24,7 @@ from memory.store import (
     ShotRecord,
 )
 from tools.settings import MemorySettings
+from tools.spec import Voice
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def cast() -> list[CharacterRecord]:
             name="Mara",
             look="young woman in a red raincoat, wet black bob haircut, yellow rubber boots",
             signature_color="#d62828",
-            voice="low, dry",
+            voice=Voice(espeak="en-us+f2", pitch=38, words_per_minute=140),
             reference_images=["refs/mara-front.png", "refs/mara-side.png"],
         ),
         CharacterRecord(

@@ -1,7 +1,8 @@
-"""The one protocol per medium that every image and video backend implements.
+"""The one protocol per medium that every image, video and speech backend implements.
 
 A backend takes its model or client in the constructor (plus `from_settings`), states what it can do as
-flags, and has one call that returns a typed result holding paths, never pixels.
+flags, and has one call that returns a typed result holding paths, never pixels. Backends are called from
+several render tasks at once, so each one guards what it shares (a loaded pipeline, a client) itself.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict
 
 from tools.settings import Settings
-from tools.spec import ShotSpec
+from tools.spec import ShotSpec, Voice
 
 
 class ImageResult(BaseModel):
@@ -38,6 +39,16 @@ class ClipResult(BaseModel):
     model: str = ""
 
 
+class SpeechResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    duration: float
+    sample_rate: int
+    backend: str
+    model: str = ""
+
+
 @runtime_checkable
 class ImageBackend(Protocol):
     """Makes a shot's keyframe."""
@@ -47,6 +58,11 @@ class ImageBackend(Protocol):
 
     @property
     def model(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, str | int | float | bool]:
+        """Everything besides the model that changes the output (steps, guidance, ...): part of the cache key."""
+        ...
 
     def generate(self, spec: ShotSpec, out: Path) -> ImageResult:
         """Render `spec`'s keyframe to the PNG file `out`."""
@@ -63,8 +79,32 @@ class VideoBackend(Protocol):
     @property
     def model(self) -> str: ...
 
+    @property
+    def parameters(self) -> dict[str, str | int | float | bool]:
+        """Everything besides the model that changes the output (steps, guidance, ...): part of the cache key."""
+        ...
+
     def animate(self, spec: ShotSpec, keyframe: Path, out: Path) -> ClipResult:
         """Render `spec` as an H.264 MP4 at `out`, `spec.num_frames` frames at `spec.fps`."""
+        ...
+
+
+@runtime_checkable
+class SpeechBackend(Protocol):
+    """Speaks a character's line."""
+
+    name: ClassVar[str]
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def parameters(self) -> dict[str, str | int | float | bool]:
+        """Everything besides the model that changes the output (steps, guidance, ...): part of the cache key."""
+        ...
+
+    def speak(self, text: str, voice: Voice, out: Path, *, speed: float = 1.0) -> SpeechResult:
+        """Speak `text` in `voice` into the mono WAV file `out`; `speed` above 1 talks faster."""
         ...
 
 
@@ -72,21 +112,66 @@ class BackendError(RuntimeError):
     """A backend could not make a take; the critic treats it as a failed shot, never a crash."""
 
 
+class ContentRefusedError(BackendError):
+    """The service refused the prompt or picture as against its content policy: a new seed will not help."""
+
+
 def image_backend_from_settings(settings: Settings) -> ImageBackend:
-    """The image backend named in settings; heavy backends are imported only when chosen."""
-    name = settings.render.image_backend
+    """The image backend named in settings (after its preset); heavy backends are imported only when chosen."""
+    render = settings.render.resolved()
+    name = render.image_backend
     if name == "animatic":
         from tools.images import AnimaticImageBackend
 
         return AnimaticImageBackend.from_settings(settings)
-    raise BackendError(f"unknown image backend {name!r}: set DIRECTOR_RENDER__IMAGE_BACKEND to one of: animatic")
+    if name == "diffusers":
+        from tools.diffusers_images import DiffusersImageBackend
+
+        return DiffusersImageBackend.from_settings(settings)
+    if name == "openai":
+        from tools.openai_media import OpenAIImageBackend
+
+        return OpenAIImageBackend.from_settings(settings)
+    raise BackendError(
+        f"unknown image backend {name!r}: set DIRECTOR_RENDER__IMAGE_BACKEND to animatic, diffusers or openai"
+    )
 
 
 def video_backend_from_settings(settings: Settings) -> VideoBackend:
-    """The video backend named in settings; heavy backends are imported only when chosen."""
-    name = settings.render.video_backend
+    """The video backend named in settings (after its preset); heavy backends are imported only when chosen."""
+    render = settings.render.resolved()
+    name = render.video_backend
     if name == "animatic":
         from tools.video import AnimaticVideoBackend
 
         return AnimaticVideoBackend.from_settings(settings)
-    raise BackendError(f"unknown video backend {name!r}: set DIRECTOR_RENDER__VIDEO_BACKEND to one of: animatic")
+    if name == "diffusers":
+        from tools.diffusers_video import DiffusersVideoBackend
+
+        return DiffusersVideoBackend.from_settings(settings)
+    if name == "openai":
+        from tools.openai_media import OpenAIVideoBackend
+
+        return OpenAIVideoBackend.from_settings(settings)
+    raise BackendError(
+        f"unknown video backend {name!r}: set DIRECTOR_RENDER__VIDEO_BACKEND to animatic, diffusers or openai"
+    )
+
+
+def speech_backend_from_settings(settings: Settings) -> SpeechBackend | None:
+    """The speech backend named in settings, or None when dialogue is left silent (`none`)."""
+    render = settings.render.resolved()
+    name = render.speech_backend
+    if name == "none":
+        return None
+    if name == "espeak":
+        from tools.speech import EspeakSpeechBackend
+
+        return EspeakSpeechBackend.from_settings(settings)
+    if name == "openai":
+        from tools.openai_media import OpenAISpeechBackend
+
+        return OpenAISpeechBackend.from_settings(settings)
+    raise BackendError(
+        f"unknown speech backend {name!r}: set DIRECTOR_RENDER__SPEECH_BACKEND to espeak, openai or none"
+    )

@@ -2,7 +2,8 @@
 
 Timing is planned in whole frames so the film, the SRT and the timeline agree to the frame: a title card,
 then every shot in order, overlapping by a cross-fade where the scene changes and cutting hard inside a
-scene. Dialogue is burned into the picture and also written to `film.srt`.
+scene. Dialogue is burned into the picture and also written to `film.srt`; a spoken line starts exactly
+where its subtitle does and is mixed into an AAC track.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable
+import wave
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from moviepy import CompositeVideoClip, ImageClip, VideoClip, VideoFileClip, vfx
+from moviepy import AudioFileClip, CompositeAudioClip, CompositeVideoClip, ImageClip, VideoClip, VideoFileClip, afx, vfx
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -31,6 +33,9 @@ TITLE_COLOUR = (236, 232, 220)
 LOGLINE_COLOUR = (170, 168, 160)
 SUBTITLE_BOX_RGBA = (0, 0, 0, 170)
 SUBTITLE_TEXT_RGBA = (255, 255, 255, 255)
+AUDIO_RATE = 44100
+AUDIO_BITRATE = "160k"
+LINE_FADE_SECONDS = 0.12
 
 _SRT_TIME = re.compile(r"^(\d{2,}):([0-5]\d):([0-5]\d),(\d{3})$")
 
@@ -50,6 +55,7 @@ class CutItem(BaseModel):
     duration: float = Field(gt=0)
     subtitle: str = ""
     speaker: str = ""
+    audio: Path | None = Field(default=None, description="The spoken line, a WAV file, played from the cue's start.")
 
 
 class CutPlan(BaseModel):
@@ -96,6 +102,9 @@ class TimelineEntry(BaseModel):
     start: float
     end: float
     clip: str
+    audio: str = ""
+    audio_start: float | None = None
+    audio_end: float | None = None
 
 
 class CutResult(BaseModel):
@@ -144,6 +153,8 @@ def assemble_cut(plan: CutPlan, out_dir: Path) -> CutResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     fps = plan.fps
     title_frames, slots, total_frames = _layout(plan)
+    infos = _check_clips(plan.items)
+    lines = _check_lines(slots, fps)
     entries = [
         TimelineEntry(
             shot_id=s.item.shot_id,
@@ -151,6 +162,7 @@ def assemble_cut(plan: CutPlan, out_dir: Path) -> CutResult:
             start=s.start / fps,
             end=s.end / fps,
             clip=str(s.item.clip),
+            **_line_span(lines.get(s.item.shot_id)),
         )
         for s in slots
     ]
@@ -162,14 +174,17 @@ def assemble_cut(plan: CutPlan, out_dir: Path) -> CutResult:
     ]
 
     finals = [out_dir / VIDEO_NAME, out_dir / SUBTITLES_NAME, out_dir / TIMELINE_NAME]
-    reels = _Reels(slots, _check_clips(plan.items), (plan.width, plan.height))
+    reels = _Reels(slots, infos, (plan.width, plan.height))
     temps: list[Path] = []
     try:
         layers = _layers(plan, title_frames, slots, reels)
         film = CompositeVideoClip(layers, size=(plan.width, plan.height), bg_color=(0, 0, 0))
         film = film.with_duration((total_frames + 0.5) / fps)
+        if lines:
+            film = film.with_audio(_dialogue_track(lines.values(), film.duration))
         tmp_video = _temp_path(out_dir, VIDEO_NAME)
-        temps.append(tmp_video)
+        tmp_audio = _temp_path(out_dir, "film-audio.m4a")
+        temps += [tmp_video, tmp_audio]
         started = time.perf_counter()
         film.write_videofile(
             str(tmp_video),
@@ -177,10 +192,16 @@ def assemble_cut(plan: CutPlan, out_dir: Path) -> CutResult:
             codec="libx264",
             preset=X264_PRESET,
             threads=X264_THREADS,
-            audio=False,
+            audio=bool(lines),
+            audio_fps=AUDIO_RATE,
+            audio_codec="aac",
+            audio_bitrate=AUDIO_BITRATE,
+            temp_audiofile=str(tmp_audio),
             ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"],
             logger=None,
         )
+        tmp_audio.unlink(missing_ok=True)
+        temps.remove(tmp_audio)
         encode_seconds = time.perf_counter() - started
         tmp_srt = _temp_path(out_dir, SUBTITLES_NAME)
         temps.append(tmp_srt)
@@ -197,6 +218,8 @@ def assemble_cut(plan: CutPlan, out_dir: Path) -> CutResult:
         raise CutError(f"could not write the cut into {out_dir}: {err}") from err
     finally:
         reels.close()
+        for line in lines.values():
+            line.source.close()
         for tmp in temps:
             tmp.unlink(missing_ok=True)
 
@@ -209,6 +232,65 @@ def assemble_cut(plan: CutPlan, out_dir: Path) -> CutResult:
         cues=cues,
         encode_seconds=encode_seconds,
     )
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A spoken line on the timeline: it starts with its subtitle and may not outlast its shot."""
+
+    source: AudioFileClip
+    start: float
+    end: float
+    path: Path
+
+
+def _check_lines(slots: list[_Slot], fps: int) -> dict[str, _Line]:
+    """Open every line's audio before encoding, placed at its cue's start and cut at the shot's end.
+
+    Raises:
+        CutError: a line's file is missing or not readable audio.
+    """
+    lines: dict[str, _Line] = {}
+    try:
+        for slot in slots:
+            path = slot.item.audio
+            if path is None:
+                continue
+            if not path.is_file():
+                raise CutError(f"shot {slot.item.shot_id}: line audio {path} does not exist; render the shot again")
+            try:
+                with wave.open(str(path), "rb") as header:
+                    header.getnframes()
+                source = AudioFileClip(str(path), fps=AUDIO_RATE)
+            except Exception as err:
+                raise CutError(
+                    f"shot {slot.item.shot_id}: line audio {path} is not readable audio ({err}); render it again"
+                ) from err
+            start = slot.cue_start / fps
+            end = min(start + float(source.duration), slot.end / fps)
+            lines[slot.item.shot_id] = _Line(source=source, start=start, end=end, path=path)
+    except CutError:
+        for line in lines.values():
+            line.source.close()
+        raise
+    return lines
+
+
+def _line_span(line: _Line | None) -> dict[str, str | float]:
+    if line is None:
+        return {}
+    return {"audio": str(line.path), "audio_start": line.start, "audio_end": line.end}
+
+
+def _dialogue_track(lines: Iterable[_Line], duration: float) -> CompositeAudioClip:
+    """Every line at its place; one that overruns its shot fades out as the next shot starts."""
+    clips = []
+    for line in lines:
+        clip = line.source
+        if line.end - line.start < clip.duration - 1e-3:
+            clip = clip.subclipped(0, line.end - line.start).with_effects([afx.AudioFadeOut(LINE_FADE_SECONDS)])
+        clips.append(clip.with_start(line.start))
+    return CompositeAudioClip(clips).with_duration(duration)
 
 
 def format_srt(cues: list[SubtitleCue]) -> str:

@@ -589,6 +589,10 @@ class AnimaticImageBackend:
     def model(self) -> str:
         return MODEL
 
+    @property
+    def parameters(self) -> dict[str, str | int | float | bool]:
+        return {}
+
     def generate(self, spec: ShotSpec, out: Path) -> ImageResult:
         """Render `spec`'s keyframe, `OVERSCAN` times the shot's size, to the PNG file `out`."""
         out = Path(out)

@@ -27,6 +27,7 @@ FFMPEG_TIMEOUT_S = 120.0
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 _CODEC = re.compile(r"Video:\s*([A-Za-z0-9_]+)")
+_AUDIO_CODEC = re.compile(r"Audio:\s*([A-Za-z0-9_]+)")
 _SIZE = re.compile(r",\s*(\d+)x(\d+)(?=[\s,\[]|$)")
 _FPS = re.compile(r"([\d.]+)(k?)\s+fps\b")
 _TBR = re.compile(r"([\d.]+)(k?)\s+tbr\b")
@@ -48,6 +49,11 @@ class VideoFacts(BaseModel):
     num_frames: int
     duration: float
     codec: str
+    audio_codec: str = ""
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_codec)
 
 
 class FrameIssues(BaseModel):
@@ -97,6 +103,7 @@ def probe_video(path: Path) -> VideoFacts:
         num_frames=num_frames,
         duration=duration,
         codec=codec.group(1),
+        audio_codec=audio.group(1) if (audio := _AUDIO_CODEC.search(header)) else "",
     )
 
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,13 +42,116 @@ class MemorySettings(BaseModel):
     chroma_url: str | None = Field(default=None, description="A Chroma server; unset embeds Chroma in the project.")
 
 
+MIN_FRAME_HEIGHT = 64
+
+
+class DiffusersSettings(BaseModel):
+    """How diffusers pipelines are loaded and run; `auto` picks what suits the device."""
+
+    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        default="auto", description="auto: bfloat16 on CUDA, float16 on MPS, float32 on the CPU."
+    )
+    offload: Literal["none", "model", "sequential"] = Field(
+        default="none", description="CPU offload: 'model' moves whole models in and out, 'sequential' layers."
+    )
+    vae_tiling: bool = Field(default=False, description="Decode large frames tile by tile to save memory.")
+    attention_backend: str = Field(
+        default="", description="diffusers attention backend, e.g. 'flash' or '_native_cudnn'; empty: PyTorch SDPA."
+    )
+    steps: int | None = Field(default=None, ge=1, le=500, description="Denoising steps; unset: the preset's.")
+    guidance_scale: float | None = Field(default=None, ge=0.0, le=50.0)
+    batch_size: int = Field(default=4, ge=1, le=64, description="Shots drawn in one pipeline call at most.")
+    batch_wait: float = Field(
+        default=0.05, ge=0.0, le=5.0, description="Seconds a shot waits for others to join its batch."
+    )
+    ip_adapter: str = Field(default="", description="IP-Adapter weights: hub id or folder; empty: no adapter.")
+    ip_adapter_subfolder: str = ""
+    ip_adapter_weight_name: str = ""
+    ip_adapter_image_encoder: str = Field(
+        default="", description="The adapter's image encoder folder, if not the adapter's own `image_encoder`."
+    )
+    ip_adapter_scale: float = Field(default=0.6, ge=0.0, le=1.0)
+    reshoot_strength: float = Field(
+        default=0.6, gt=0.0, le=1.0, description="How far an image-to-image reshoot moves from the last take."
+    )
+    video_pipeline: str = Field(
+        default="", description="diffusers pipeline class for video, e.g. LTXImageToVideoPipeline; empty: the model's."
+    )
+    video_steps: int | None = Field(default=None, ge=1, le=500, description="Video denoising steps.")
+    video_guidance_scale: float | None = Field(default=None, ge=0.0, le=50.0)
+    video_frames: int | None = Field(default=None, ge=1, le=1024, description="Frames the video model makes.")
+    video_fps: int | None = Field(default=None, ge=1, le=120, description="The video model's own frame rate.")
+    video_width: int | None = Field(default=None, ge=64, le=4096, description="Video model width; unset: film's.")
+    video_height: int | None = Field(default=None, ge=64, le=4096)
+    offline: bool = Field(
+        default=False, description="Never reach the hub, as with HF_HUB_OFFLINE=1: a missing model is an error."
+    )
+
+
+class OpenAIMediaSettings(BaseModel):
+    """OpenAI's images, videos and speech, or any server that speaks the same API."""
+
+    base_url: str | None = Field(default=None, description="Unset: OPENAI_BASE_URL or api.openai.com.")
+    api_key: SecretStr | None = Field(default=None, description="Unset: OPENAI_API_KEY.")
+    image_model: str = "gpt-image-1"
+    image_quality: Literal["low", "medium", "high", "auto"] = "medium"
+    video_model: str = "sora-2"
+    speech_model: str = "gpt-4o-mini-tts"
+    poll_interval: float = Field(default=5.0, gt=0.0, le=60.0, description="Seconds between video status checks.")
+    video_timeout: float = Field(default=900.0, gt=0.0, description="Seconds a video may take before it fails.")
+    timeout: float = Field(default=120.0, gt=0.0, description="Seconds for one request.")
+    max_retries: int = Field(default=2, ge=0, le=10)
+    reuse_characters: bool = Field(
+        default=True, description="Register a character with a reference picture once and reuse it in every video."
+    )
+
+
 class RenderSettings(BaseModel):
+    preset: str = Field(default="", description="A named preset (see `director models`); explicit settings win.")
     image_backend: str = "animatic"
     video_backend: str = "animatic"
+    speech_backend: str = Field(default="espeak", description="espeak (offline), openai, or none.")
+    image_model: str = Field(default="", description="Hub id or local folder of the image model.")
+    video_model: str = Field(default="", description="Hub id or local folder of the video model.")
     width: int = Field(default=640, ge=64, le=4096, description="Frame width; the height follows the aspect.")
     aspect: Literal["16:9", "2.39:1", "1.85:1", "4:3", "1:1", "9:16"] = "16:9"
     fps: int = Field(default=12, ge=6, le=60)
     max_parallel: int = Field(default=2, ge=1, le=64, description="Shots rendered at once.")
+    diffusers: DiffusersSettings = Field(default_factory=DiffusersSettings)
+    openai: OpenAIMediaSettings = Field(default_factory=OpenAIMediaSettings)
+
+    @model_validator(mode="after")
+    def _frame_tall_enough(self) -> RenderSettings:
+        across, down = (float(part) for part in self.aspect.split(":"))
+        if self.width * down / across < MIN_FRAME_HEIGHT - 1:
+            raise ValueError(
+                f"a {self.width} px wide {self.aspect} frame would be under {MIN_FRAME_HEIGHT} px high; "
+                f"use a width of at least {round(MIN_FRAME_HEIGHT * across / down)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _fill_from_preset(self) -> RenderSettings:
+        """Take the preset's values for every field not given explicitly (unknown presets are refused).
+
+        The filled fields stay unset, so settings re-read with another preset take that preset's values.
+        """
+        if self.preset:
+            from tools.presets import preset_updates
+
+            top, inner = preset_updates(self)
+            for key, value in top.items():
+                setattr(self, key, value)
+            for key, value in inner.items():
+                setattr(self.diffusers, key, value)
+            self.__pydantic_fields_set__.difference_update(top)
+            self.diffusers.__pydantic_fields_set__.difference_update(inner)
+        return self
+
+    def resolved(self) -> RenderSettings:
+        """The settings a backend reads. The preset was applied when these settings were validated."""
+        return self
 
 
 class Settings(BaseSettings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +44,30 @@ class CastMember(BaseModel):
     reference_images: list[str] = Field(default_factory=list)
 
 
+class Voice(BaseModel):
+    """How a character sounds, for every speech backend: each reads the field that names its own voices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    espeak: str = Field(default="en-us", description="An eSpeak NG voice, with an optional variant: 'en-us+f3'.")
+    openai: str = Field(default="alloy", description="An OpenAI speech voice: alloy, ash, coral, echo, onyx, ...")
+    pitch: int = Field(default=50, ge=0, le=99, description="eSpeak NG pitch, 0 to 99.")
+    words_per_minute: int = Field(default=165, ge=80, le=450)
+    instructions: str = Field(default="", description="Delivery notes for speech models that take them.")
+
+
+class SpokenLine(BaseModel):
+    """A line of dialogue as the speech backend needs it: who says it, in which voice, and what."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    character_id: str
+    speaker: str
+    text: str = Field(min_length=1)
+    voice: Voice = Field(default_factory=Voice)
+    parenthetical: str = ""
+
+
 class ShotSpec(BaseModel):
     """Everything that determines a take; its hash is the take's cache key.
 
@@ -71,7 +96,37 @@ class ShotSpec(BaseModel):
     cast: list[CastMember] = Field(default_factory=list)
     caption: str = Field(default="", description="The action or the spoken line shown on the frame.")
     speaker: str = ""
+    line: SpokenLine | None = Field(default=None, description="The dialogue spoken over the shot, if any.")
+    setting_references: list[str] = Field(default_factory=list, description="Reference pictures of the place.")
+    init_image: str = Field(
+        default="", description="A reshoot's starting picture (the previous take's keyframe), for image-to-image."
+    )
+    init_strength: float = Field(default=0.6, gt=0.0, le=1.0, description="How far a reshoot may move from it.")
 
     @property
     def num_frames(self) -> int:
         return max(1, round(self.duration * self.fps))
+
+    @property
+    def reference_images(self) -> list[str]:
+        """Every reference picture of the shot's cast, then of its place, in that order."""
+        return [path for member in self.cast for path in member.reference_images] + self.setting_references
+
+    def resolved(self, root: Path) -> ShotSpec:
+        """This spec with its project-relative picture paths made absolute under `root`, for a backend.
+
+        The spec that is hashed keeps relative paths, so a project folder can move without losing its takes.
+        """
+
+        def under(path: str) -> str:
+            return str(root / path) if path and not Path(path).is_absolute() else path
+
+        return self.model_copy(
+            update={
+                "cast": [
+                    m.model_copy(update={"reference_images": [under(p) for p in m.reference_images]}) for m in self.cast
+                ],
+                "setting_references": [under(p) for p in self.setting_references],
+                "init_image": under(self.init_image),
+            }
+        )

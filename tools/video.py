@@ -1,8 +1,10 @@
-"""The animatic video backend: camera moves cut out of an overscanned keyframe, encoded with ffmpeg.
+"""The animatic video backend: camera moves cut out of a keyframe, encoded with ffmpeg.
 
-The shot's frame is the centred `1 / OVERSCAN` part of the keyframe (see `tools.images`); a move slides or
-scales a crop window over the rest. Seeded weather and a faint light flicker keep even a static shot alive,
-and the slate and caption are drawn on top in screen space, so they never move with the camera.
+An animatic keyframe is overscanned: the shot's frame is its centred `1 / OVERSCAN` part (see `tools.images`),
+and a move slides or scales a crop window over the rest. A keyframe of the shot's own size (from a diffusion
+model or OpenAI) has no margin, so pans and tilts travel over a slightly tighter window instead. Over
+storyboard frames, seeded weather and a faint light flicker keep even a static shot alive, and the slate and
+caption are drawn on top in screen space; over a generated picture the move is all that is added.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from PIL import Image, ImageDraw
 
 from tools.backends import BackendError, ClipResult
 from tools.images import MIN_LEVEL, MODEL, OVERSCAN, font, printable, temp_path_for, words_of, wrap_text
+from tools.images import keyframe_size as overscanned_size
 from tools.settings import Settings
 from tools.spec import CameraMove, ShotSpec, TimeOfDay
 
 Box = tuple[float, float, float, float]
 
 PUSH_ZOOM = 1.25
+MOVE_ROOM = 1.15
+"""How much tighter than the frame a pan or tilt window is when the keyframe has no overscan to travel over."""
 BAND_FILL = (12, 14, 22, 205)
 SLATE_FILL = (12, 14, 22, 180)
 TEXT_FILL = (244, 244, 240, 255)
@@ -39,22 +44,33 @@ def ease(t: float) -> float:
 
 
 def camera_windows(
-    move: CameraMove, keyframe_size: tuple[int, int], frame_size: tuple[int, int], num_frames: int
+    move: CameraMove,
+    keyframe_size: tuple[int, int],
+    frame_size: tuple[int, int],
+    num_frames: int,
+    overscan: float = OVERSCAN,
 ) -> list[Box]:
     """The crop box `(left, top, right, bottom)` in keyframe pixels for every frame of the move.
 
     The full window is the largest box of the frame's aspect inside the keyframe; the shot's framing is that
-    box shrunk by `OVERSCAN` (snapped to the frame's own size when within two pixels, so a static shot is a
+    box shrunk by `overscan` (snapped to the frame's own size when within two pixels, so a static shot is a
     plain crop). Push-in goes from the full window to `PUSH_ZOOM` tighter than the framing,
-    pull-out the reverse; pan travels left to right and tilt top to bottom across the overscan.
+    pull-out the reverse; pan travels left to right and tilt top to bottom across the overscan, or across a
+    window `MOVE_ROOM` tighter when the keyframe has none.
     """
     kw, kh = keyframe_size
     aspect = frame_size[0] / frame_size[1]
     full_w = min(kw, kh * aspect)
-    shot_w = full_w / OVERSCAN
+    shot_w = full_w / overscan
     if abs(shot_w - frame_size[0]) <= 2 and frame_size[1] <= kh:
         shot_w = frame_size[0]
-    widths = {CameraMove.PUSH_IN: (full_w, shot_w / PUSH_ZOOM), CameraMove.PULL_OUT: (shot_w / PUSH_ZOOM, full_w)}
+    travel_w = shot_w if overscan > 1.01 else shot_w / MOVE_ROOM
+    widths = {
+        CameraMove.PUSH_IN: (full_w, shot_w / PUSH_ZOOM),
+        CameraMove.PULL_OUT: (shot_w / PUSH_ZOOM, full_w),
+        CameraMove.PAN: (travel_w, travel_w),
+        CameraMove.TILT: (travel_w, travel_w),
+    }
     boxes = []
     for i in range(num_frames):
         t = ease(i / (num_frames - 1)) if num_frames > 1 else 0.0
@@ -68,6 +84,11 @@ def camera_windows(
             cy = h / 2 + (kh - h) * t
         boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
     return boxes
+
+
+def is_overscanned(keyframe_size: tuple[int, int], spec: ShotSpec) -> bool:
+    """Whether a keyframe is an animatic's, `OVERSCAN` times the shot, rather than the shot's own size."""
+    return keyframe_size == overscanned_size(spec.width, spec.height) != (spec.width, spec.height)
 
 
 @dataclass(frozen=True)
@@ -160,9 +181,15 @@ def render_overlay(spec: ShotSpec) -> Image.Image:
     return overlay
 
 
-def render_frames(spec: ShotSpec, keyframe: Image.Image) -> Iterator[np.ndarray]:
-    """Yield every frame of the shot as `height x width x 3` uint8 RGB."""
+def render_frames(spec: ShotSpec, keyframe: Image.Image, marks: bool = True) -> Iterator[np.ndarray]:
+    """Yield every frame of the shot as `height x width x 3` uint8 RGB; `marks` adds weather, slate and caption."""
     size = (spec.width, spec.height)
+    overscan = OVERSCAN if is_overscanned(keyframe.size, spec) else 1.0
+    windows = camera_windows(spec.camera_move, keyframe.size, size, spec.num_frames, overscan)
+    if not marks:
+        for box in windows:
+            yield np.asarray(keyframe.resize(size, Image.Resampling.BILINEAR, box=box), np.uint8)
+        return
     rng = np.random.default_rng(spec.seed)
     weather = Weather.for_shot(spec, rng)
     gains = _flicker(spec, rng)
@@ -170,7 +197,6 @@ def render_frames(spec: ShotSpec, keyframe: Image.Image) -> Iterator[np.ndarray]
     alpha = overlay[..., 3:] / 255
     ink = overlay[..., :3] * alpha
     keep = 1 - alpha
-    windows = camera_windows(spec.camera_move, keyframe.size, size, spec.num_frames)
     for index, box in enumerate(windows):
         crop = keyframe.resize(size, Image.Resampling.BILINEAR, box=box)
         frame = np.asarray(crop, np.float32) * gains[index]
@@ -180,22 +206,31 @@ def render_frames(spec: ShotSpec, keyframe: Image.Image) -> Iterator[np.ndarray]
 
 
 class AnimaticVideoBackend:
-    """Animates any keyframe as a camera move with ffmpeg's H.264; needs no model and no GPU."""
+    """Animates any keyframe as a camera move with ffmpeg's H.264; needs no model and no GPU.
+
+    `marks` draws the storyboard's weather, slate and caption: on for animatic keyframes, off over pictures
+    from a model, which get the camera move alone.
+    """
 
     name: ClassVar[str] = "animatic"
     supports_reference_image: ClassVar[bool] = True
 
-    def __init__(self, preset: str = "veryfast", crf: int = 20) -> None:
+    def __init__(self, preset: str = "veryfast", crf: int = 20, marks: bool = True) -> None:
         self.preset = preset
         self.crf = crf
+        self.marks = marks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnimaticVideoBackend:
-        return cls()
+        return cls(marks=settings.render.image_backend == "animatic")
 
     @property
     def model(self) -> str:
         return MODEL
+
+    @property
+    def parameters(self) -> dict[str, str | int | float | bool]:
+        return {"marks": self.marks}
 
     def animate(self, spec: ShotSpec, keyframe: Path, out: Path) -> ClipResult:
         """Render `spec` as an H.264 MP4 at `out`, `spec.num_frames` frames at `spec.fps`.
@@ -219,7 +254,7 @@ class AnimaticVideoBackend:
         out.parent.mkdir(parents=True, exist_ok=True)
         temp = temp_path_for(out.with_suffix(".mp4"))
         try:
-            self._encode(render_frames(spec, image), temp, spec)
+            self._encode(render_frames(spec, image, self.marks), temp, spec)
             os.replace(temp, out)
         except OSError as error:
             raise BackendError(f"shot {spec.shot_id}: ffmpeg could not write {out}: {error}") from error

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -102,16 +103,22 @@ def settings_for(projects_dir: Path | None, **overrides: Any) -> Settings:
     """Settings from the environment and config file, with the command line's options on top."""
     from tools.settings import Settings
 
-    settings = Settings()
     top = {
         "projects_dir": projects_dir,
         "target_seconds": overrides.pop("seconds", None),
         "max_review_rounds": overrides.pop("rounds", None),
     }
-    render = {key: value for key, value in overrides.items() if value is not None}
-    updated = settings.model_copy(update={key: value for key, value in top.items() if value is not None})
-    updated.render = settings.render.model_copy(update=render)
-    return Settings.model_validate(updated.model_dump())
+    try:
+        data = Settings().model_dump(exclude_unset=True)
+        data.update({key: value for key, value in top.items() if value is not None})
+        render = {key: value for key, value in overrides.items() if value is not None}
+        data["render"] = {**data.get("render", {}), **render}
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
+        )
+        raise fail(f"the settings are not valid ({problems}); check DIRECTOR_* variables and director.toml") from None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -170,6 +177,7 @@ def make(
     width: Annotated[int | None, typer.Option(help="Frame width in pixels; the height follows the aspect.")] = None,
     aspect: Annotated[str | None, typer.Option(help="16:9, 2.39:1, 1.85:1, 4:3, 1:1 or 9:16.")] = None,
     fps: Annotated[int | None, typer.Option(help="Frames per second.")] = None,
+    preset: Annotated[str | None, typer.Option(help="A render preset; `director models` lists them.")] = None,
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Make a film from a PREMISE or from a screenplay (--script)."""
@@ -184,7 +192,9 @@ def make(
         if script is not None:
             read_screenplay(script)
             screenplay = script.read_text(encoding="utf-8")
-        settings = settings_for(projects_dir, seconds=seconds, rounds=rounds, width=width, aspect=aspect, fps=fps)
+        settings = settings_for(
+            projects_dir, seconds=seconds, rounds=rounds, width=width, aspect=aspect, fps=fps, preset=preset
+        )
         project = new_run(settings, premise=premise or "", screenplay=screenplay)
     except (ScreenplayError, ProjectError, ValueError) as error:
         raise fail(str(error)) from None
@@ -277,6 +287,27 @@ def list_runs(
             f"{summary.modified:%Y-%m-%d %H:%M}",
         )
     Console().print(table)
+
+
+@app.command()
+def models() -> None:
+    """List the render presets, their models, and which are in this machine's Hugging Face cache."""
+    from tools.hub import hub_offline
+    from tools.presets import PRESETS, preset_status
+
+    settings = settings_for(None)
+    table = Table("preset", "models", "here?", "needs")
+    for preset in PRESETS.values():
+        status = preset_status(preset, settings.render)
+        here = "[green]ready[/]" if status.ready else "[yellow]missing[/]"
+        models_text = "\n".join(f"{model} ({state})" for model, state in status.models.items())
+        table.add_row(f"[bold]{preset.name}[/]\n[dim]{preset.summary}[/]", models_text, here, preset.needs)
+    Console().print(table)
+    active = settings.render.preset or "none (the animatic)"
+    console.print(f"active preset: {active}; choose one with DIRECTOR_RENDER__PRESET=NAME or `make --preset NAME`")
+    if hub_offline():
+        console.print("the hub is off (HF_HUB_OFFLINE): only models marked cached or folder can be used")
+    console.print("get a missing model on a connected machine with `hf download OWNER/NAME`")
 
 
 if __name__ == "__main__":
