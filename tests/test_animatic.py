@@ -22,7 +22,7 @@ from tools.images import (
 )
 from tools.settings import Settings
 from tools.spec import CameraMove, CastMember, Framing, ShotSpec, TimeOfDay
-from tools.video import AnimaticVideoBackend, Weather, camera_windows, caption_text, ease
+from tools.video import MOVE_ROOM, AnimaticVideoBackend, Weather, camera_windows, caption_text, ease
 
 RED = (217, 79, 61)
 BLUE = (61, 125, 217)
@@ -354,3 +354,36 @@ def test_odd_size_is_refused_loudly(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="even"):
         AnimaticVideoBackend().animate(make_spec(width=321), keyframe, tmp_path / "clip.mp4")
     assert not (tmp_path / "clip.mp4").exists()
+
+
+def test_a_generated_keyframe_is_framed_whole_and_gets_the_move_without_marks(tmp_path: Path) -> None:
+    spec = make_spec(camera_move=CameraMove.STATIC, caption="a line that would be drawn on a storyboard")
+    keyframe = textured_keyframe(tmp_path / "kf.png", (spec.width, spec.height))
+    _, frames = read_clip(AnimaticVideoBackend(marks=False).animate(spec, keyframe, tmp_path / "clip.mp4").path)
+    _, marked = read_clip(AnimaticVideoBackend(marks=True).animate(spec, keyframe, tmp_path / "marked.mp4").path)
+    source = np.asarray(Image.open(keyframe).convert("RGB"), np.float32)
+    plain_error = np.abs(frames[0].astype(np.float32) - source).mean()
+    assert plain_error < 7, "framed whole: no zoom (only the encoder's loss)"
+    assert np.abs(marked[0].astype(np.float32) - source).mean() > 2 * plain_error, "the marks are left off"
+    assert np.abs(frames[-1].astype(np.float32) - frames[0]).mean() < 2, "a static shot stays still"
+
+
+@pytest.mark.parametrize("move", [CameraMove.PAN, CameraMove.TILT, CameraMove.PUSH_IN])
+def test_moves_over_a_keyframe_without_overscan_stay_inside_it_and_travel(move: CameraMove) -> None:
+    frame = (320, 180)
+    windows = camera_windows(move, frame, frame, 12, overscan=1.0)
+    start, end = windows[0], windows[-1]
+    for left, top, right, bottom in (start, end):
+        assert -0.01 <= left < right <= 320.01 and -0.01 <= top < bottom <= 180.01
+    assert start != end
+    if move is not CameraMove.PUSH_IN:
+        assert (end[2] - end[0]) == pytest.approx(320 / MOVE_ROOM)
+
+
+def test_the_video_backend_marks_only_storyboard_keyframes() -> None:
+    from tools.settings import Settings
+
+    animatic = AnimaticVideoBackend.from_settings(Settings())
+    over_models = AnimaticVideoBackend.from_settings(Settings(render={"image_backend": "diffusers"}))
+    assert animatic.marks and not over_models.marks
+    assert animatic.parameters != over_models.parameters, "the marks are part of a take's cache key"

@@ -121,6 +121,19 @@ def settings_for(projects_dir: Path | None, **overrides: Any) -> Settings:
         raise fail(f"the settings are not valid ({problems}); check DIRECTOR_* variables and director.toml") from None
 
 
+def check_backends(settings: Settings) -> None:
+    """Build the backends the settings name (no model is loaded yet), so a missing model or key fails first.
+
+    Raises:
+        BackendError: a backend is unknown, its model cannot be found, or its service has no key.
+    """
+    from tools.backends import image_backend_from_settings, speech_backend_from_settings, video_backend_from_settings
+
+    image_backend_from_settings(settings)
+    video_backend_from_settings(settings)
+    speech_backend_from_settings(settings)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
@@ -184,6 +197,7 @@ def make(
     from agents.project import ProjectError
     from agents.run import new_run
     from agents.screenplay import ScreenplayError, read_screenplay
+    from tools.backends import BackendError
 
     if premise and script:
         raise fail("give a premise or --script, not both.")
@@ -195,8 +209,9 @@ def make(
         settings = settings_for(
             projects_dir, seconds=seconds, rounds=rounds, width=width, aspect=aspect, fps=fps, preset=preset
         )
+        check_backends(settings)
         project = new_run(settings, premise=premise or "", screenplay=screenplay)
-    except (ScreenplayError, ProjectError, ValueError) as error:
+    except (ScreenplayError, ProjectError, BackendError, ValueError) as error:
         raise fail(str(error)) from None
     run_with_progress(settings, project)
 
