@@ -25,7 +25,7 @@ from agents.screenplay import parse_fountain
 from agents.state import CutFiles, Feedback, Film, GateDecision, GatePrompt, Review, RunInput, RunState
 from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
-from tools.backends import image_backend_from_settings, speech_backend_from_settings, video_backend_from_settings
+from tools.backends import RenderBackends
 from tools.llm import LLMClient, StructuredLLM
 from tools.settings import Settings
 
@@ -53,11 +53,14 @@ def open_context(
     llm: StructuredLLM | None = None,
     embedding_function: MiniLMEmbedding | None = None,
     unattended: bool = True,
+    backends: RenderBackends | None = None,
 ) -> Iterator[Context]:
     """Start what a run needs (the LLM endpoint or bundled server, memory, backends) and stop it after.
 
-    A given `llm` or `embedding_function` is used as is, so an embedding app or a test can share them.
+    A given `llm`, `embedding_function` or `backends` is used as is, so an embedding app (the studio) or a
+    test can share them, and a loaded pipeline serves every run.
     """
+    backends = backends or RenderBackends.from_settings(settings)
     with ExitStack() as stack:
         project.logs_dir.mkdir(parents=True, exist_ok=True)
         if llm is None:
@@ -69,9 +72,9 @@ def open_context(
             project=project,
             llm=llm,
             memory=memory,
-            images=image_backend_from_settings(settings),
-            video=video_backend_from_settings(settings),
-            speech=speech_backend_from_settings(settings),
+            images=backends.images,
+            video=backends.video,
+            speech=backends.speech,
             unattended=unattended,
         )
 

@@ -7,6 +7,7 @@ several render tasks at once, so each one guards what it shares (a loaded pipeli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -114,6 +115,28 @@ class BackendError(RuntimeError):
 
 class ContentRefusedError(BackendError):
     """The service refused the prompt or picture as against its content policy: a new seed will not help."""
+
+
+@dataclass(frozen=True)
+class RenderBackends:
+    """The three backends a run renders with. Built once and shared: a studio keeps its pipelines loaded."""
+
+    images: ImageBackend
+    video: VideoBackend
+    speech: SpeechBackend | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RenderBackends:
+        """The backends the settings name. No model is loaded yet, but a missing model or key fails here.
+
+        Raises:
+            BackendError: a backend is unknown, its model cannot be found, or its service has no key.
+        """
+        return cls(
+            images=image_backend_from_settings(settings),
+            video=video_backend_from_settings(settings),
+            speech=speech_backend_from_settings(settings),
+        )
 
 
 def image_backend_from_settings(settings: Settings) -> ImageBackend:

@@ -127,11 +127,9 @@ def check_backends(settings: Settings) -> None:
     Raises:
         BackendError: a backend is unknown, its model cannot be found, or its service has no key.
     """
-    from tools.backends import image_backend_from_settings, speech_backend_from_settings, video_backend_from_settings
+    from tools.backends import RenderBackends
 
-    image_backend_from_settings(settings)
-    video_backend_from_settings(settings)
-    speech_backend_from_settings(settings)
+    RenderBackends.from_settings(settings)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -277,7 +275,12 @@ def studio(
         if not separator or not user or not password:
             raise fail("--auth takes USER:PASSWORD, e.g. --auth ana:correct-horse.")
         credentials = (user, password)
-    launch_studio(settings_for(projects_dir), host=host, port=port, share=share, auth=credentials)
+    from tools.backends import BackendError
+
+    try:
+        launch_studio(settings_for(projects_dir), host=host, port=port, share=share, auth=credentials)
+    except BackendError as error:
+        raise fail(str(error)) from None
 
 
 @app.command("list")

@@ -26,6 +26,7 @@ from agents.revise import check_feedback
 from agents.run import RunOutcome, new_run, open_context, run_film, run_status
 from agents.state import Feedback, Film, GateDecision, GatePrompt, ReferenceImage
 from memory.store import MiniLMEmbedding
+from tools.backends import RenderBackends
 from tools.files import write_atomic
 from tools.llm import LLMClient, StructuredLLM
 from tools.references import store_reference
@@ -43,10 +44,18 @@ class StudioBusyError(RuntimeError):
 class Studio:
     """What all sessions of one studio server share. Built once per server by `Studio.open`."""
 
-    def __init__(self, settings: Settings, llm: StructuredLLM, embedding: MiniLMEmbedding, secret: bytes) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        llm: StructuredLLM,
+        embedding: MiniLMEmbedding,
+        secret: bytes,
+        backends: RenderBackends | None = None,
+    ) -> None:
         self.settings = settings
         self.llm = llm
         self.embedding = embedding
+        self.backends = backends or RenderBackends.from_settings(settings)
         self._secret = secret
         self._locks: dict[Path, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -54,13 +63,18 @@ class Studio:
     @classmethod
     @contextmanager
     def open(cls, settings: Settings, llm: StructuredLLM | None = None) -> Iterator[Studio]:
-        """Start the shared LLM (the bundled server when no endpoint is set) and the embedding model."""
+        """Start the shared LLM (the bundled server when no endpoint is set), the embedding model and backends.
+
+        Raises:
+            BackendError: a render backend's model or key is missing; nothing is started.
+        """
+        backends = RenderBackends.from_settings(settings)
         root = studio_root(settings)
         root.mkdir(parents=True, exist_ok=True)
         with ExitStack() as stack:
             if llm is None:
                 llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=root / "logs"))
-            yield cls(settings, llm, MiniLMEmbedding(), studio_secret(root))
+            yield cls(settings, llm, MiniLMEmbedding(), studio_secret(root), backends)
 
     def owner_key(self, username: str | None, token: str | None) -> str:
         """A folder name for a login or a browser, keyed with the server's secret so it cannot be guessed."""
@@ -244,7 +258,12 @@ class StudioSession:
         def work() -> None:
             try:
                 with open_context(
-                    settings, project, llm=studio.llm, embedding_function=studio.embedding, unattended=unattended
+                    settings,
+                    project,
+                    llm=studio.llm,
+                    embedding_function=studio.embedding,
+                    unattended=unattended,
+                    backends=studio.backends,
                 ) as context:
                     job.outcome = run_film(
                         settings, project, job.events.put, context, should_stop=job.stop.is_set, **request
