@@ -23,11 +23,12 @@ from agents.context import Context
 from agents.designer import remember_looks
 from agents.director import stable_seed
 from agents.prompting import ask
-from agents.state import Feedback, Film, ReferenceImage, Revision, RunState, Scene, Shot, TargetKind
+from agents.state import Character, Feedback, Film, ReferenceImage, Revision, RunState, Scene, Shot, TargetKind
 from agents.writer import COLOUR_WORDS, signature_colour
 from tools.llm import StructuredLLM
 from tools.references import signature_colour as reference_colour
 from tools.spec import CameraMove, Framing, TimeOfDay
+from tools.speech import adjust_voice, cast_voice
 
 MAX_NOTE_CHARACTERS = 2000
 _TIGHTER = [Framing.WIDE, Framing.MEDIUM, Framing.CLOSE_UP, Framing.INSERT]
@@ -50,6 +51,7 @@ _CAMERA_WORDS = {
     "dolly out": CameraMove.PULL_OUT, "pan": CameraMove.PAN, "tilt": CameraMove.TILT,
     "static": CameraMove.STATIC, "locked off": CameraMove.STATIC, "still camera": CameraMove.STATIC,
 }  # fmt: skip
+_VOICE = re.compile(r"\b(voice|voices|sounds?|speaks?|speaking|says|accent|whispers?)\b")
 _RETAKE = re.compile(r"\b(another take|new take|try again|retake|reshoot|different take)\b")
 _CLOSER = re.compile(r"\b(closer|tighter|push closer|move in)\b")
 _WIDER = re.compile(r"\b(wider|further back|looser|show more)\b")
@@ -377,8 +379,13 @@ def revise_style(film: Film, note: str, llm: StructuredLLM, changes: list[str]) 
 
 
 def revise_character(film: Film, character_id: str, note: str, llm: StructuredLLM, changes: list[str]) -> list[str]:
-    """A changed look goes into the film and memory, so every shot with the character follows it."""
+    """A changed look goes into the film and memory, so every shot with the character follows it.
+
+    A note about the character's voice changes the voice instead, and remakes only the shots where they speak.
+    """
     character = film.character(character_id)
+    if _VOICE.search(note.lower()):
+        return revoice_character(film, character, note, changes)
     phrase = note_phrase(note, character.name, *character.name.split())
     answer, used_default = ask(
         llm,
@@ -397,6 +404,22 @@ def revise_character(film: Film, character_id: str, note: str, llm: StructuredLL
     character.signature_color = COLOURS[signature_colour(look, answer.color, used)]
     changes.append(f"{character.name} now looks: {look}")
     return [shot.id for shot in film.shots() if character.id in shot.character_ids]
+
+
+def revoice_character(film: Film, character: Character, note: str, changes: list[str]) -> list[str]:
+    """Deeper, higher, slower, faster or whispered: the voice changes in the film and memory, and speaks again."""
+    taken = [c.voice for c in film.characters if c.voice is not None and c.id != character.id]
+    voice = character.voice or cast_voice(character.id, character.name, character.look, taken)
+    voice, voice_changes = adjust_voice(voice, note)
+    if not voice_changes:
+        raise RevisionError(
+            f"the note does not say how {character.name}'s voice should change: ask for a deeper or higher, "
+            "slower or faster voice, or a whisper."
+        )
+    character.voice = voice
+    changes.append(f"{character.name}'s voice: {', '.join(voice_changes)}")
+    spoken = [shot for shot in film.shots() if shot.dialogue is not None]
+    return [shot.id for shot in spoken if shot.dialogue.character_id == character.id]
 
 
 def revise_setting(film: Film, setting_id: str, note: str, llm: StructuredLLM, changes: list[str]) -> list[str]:

@@ -6,8 +6,8 @@ import pytest
 from fake_llm import FakeLLM
 
 from agents.revise import RevisionError, check_feedback, revise
-from agents.state import Character, Feedback, Film, ReferenceImage, Scene, Setting, Shot
-from tools.spec import Framing, TimeOfDay
+from agents.state import Character, DialogueLine, Feedback, Film, ReferenceImage, Scene, Setting, Shot
+from tools.spec import Framing, TimeOfDay, Voice
 
 GOOD_ANSWERS = {
     "revise_target": {"target": "the whole film"},
@@ -217,3 +217,31 @@ def test_a_film_keeps_at_least_one_scene():
 def test_a_100_kb_note_is_refused_before_any_work():
     with pytest.raises(RevisionError, match="102,400 characters"):
         check_feedback(None, Feedback(text="a" * 102_400))
+
+
+def test_a_voice_note_changes_the_voice_and_remakes_only_the_lines_they_speak(film):
+    film.scenes[1].shots[0].dialogue = DialogueLine(character_id="tom", text="Two coffees.")
+    film.scenes[1].shots[1].dialogue = DialogueLine(character_id="mai", text="Make it three.")
+    film.scenes[2].shots[0].dialogue = DialogueLine(character_id="tom", text="The boat is late.")
+    film.character("tom").voice = Voice(espeak="en-us+m3", pitch=50, words_per_minute=170)
+    llm = fake()
+    revised, revision = revise(film, Feedback(text="give Tom Berg a deeper, slower voice"), llm)
+    assert (revision.kind, revision.target) == ("character", "tom")
+    assert revision.remade == ["s02-01", "s03-01"], "only Tom's lines, not every shot Tom is in"
+    voice = revised.character("tom").voice
+    assert (voice.pitch, voice.words_per_minute) == (35, 144)
+    assert voice.instructions == "give Tom Berg a deeper, slower voice"
+    assert revised.character("tom").look == film.character("tom").look
+    assert llm.tasks() == []
+
+
+def test_a_voice_note_casts_a_voice_first_and_whispers(film):
+    film.scenes[0].shots[0].dialogue = DialogueLine(character_id="mai", text="Listen.")
+    revised, revision = revise(film, Feedback(text="Mai whispers"), fake())
+    assert revised.character("mai").voice.espeak.endswith("+whisper")
+    assert revision.remade == ["s01-01"]
+
+
+def test_a_voice_note_that_asks_for_nothing_a_voice_can_do_is_refused(film):
+    with pytest.raises(RevisionError, match="deeper or higher"):
+        revise(film, Feedback(text="Mai's voice should be purple"), fake())

@@ -1,5 +1,6 @@
 """Named render presets: which backends and models a film uses, with parameters known to suit them.
 
+Diffusers presets render four shots at once (`max_parallel`), so the image backend can batch them.
 A preset only fills in what the settings leave unset, so `DIRECTOR_RENDER__PRESET=sdxl-turbo` together
 with `DIRECTOR_RENDER__DIFFUSERS__STEPS=2` uses the preset with two steps.
 """
@@ -41,21 +42,31 @@ PRESETS: dict[str, Preset] = {
             name="sd-turbo",
             summary="SD-Turbo keyframes in one step, animated as camera moves",
             needs="a GPU with 4 GB, or a patient CPU",
-            render={"image_backend": "diffusers", "image_model": "stabilityai/sd-turbo", "width": 768},
+            render={
+                "image_backend": "diffusers",
+                "image_model": "stabilityai/sd-turbo",
+                "width": 768,
+                "max_parallel": 4,
+            },
             diffusers={"steps": 1, "guidance_scale": 0.0},
         ),
         Preset(
             name="sdxl-turbo",
             summary="SDXL-Turbo keyframes in one step, animated as camera moves",
             needs="a GPU with 8 GB",
-            render={"image_backend": "diffusers", "image_model": _SDXL_TURBO, "width": 768},
+            render={"image_backend": "diffusers", "image_model": _SDXL_TURBO, "width": 768, "max_parallel": 4},
             diffusers={"steps": 1, "guidance_scale": 0.0},
         ),
         Preset(
             name="flux-schnell",
             summary="FLUX.1-schnell keyframes in four steps, animated as camera moves",
             needs="a GPU with 24 GB (or 12 GB with offload=model)",
-            render={"image_backend": "diffusers", "image_model": "black-forest-labs/FLUX.1-schnell", "width": 1024},
+            render={
+                "image_backend": "diffusers",
+                "image_model": "black-forest-labs/FLUX.1-schnell",
+                "width": 1024,
+                "max_parallel": 2,
+            },
             diffusers={"steps": 4, "guidance_scale": 0.0, "dtype": "auto", "batch_size": 2},
         ),
         Preset(
@@ -69,6 +80,7 @@ PRESETS: dict[str, Preset] = {
                 "video_model": "Lightricks/LTX-Video",
                 "width": 768,
                 "fps": 24,
+                "max_parallel": 4,
             },
             diffusers={
                 "steps": 1,
@@ -93,6 +105,7 @@ PRESETS: dict[str, Preset] = {
                 "video_model": "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
                 "width": 832,
                 "fps": 16,
+                "max_parallel": 4,
             },
             diffusers={
                 "steps": 1,
@@ -116,6 +129,7 @@ PRESETS: dict[str, Preset] = {
                 "speech_backend": "openai",
                 "width": 1280,
                 "fps": 24,
+                "max_parallel": 4,
             },
         ),
     )

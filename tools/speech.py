@@ -421,3 +421,44 @@ def cast_voice(
         words_per_minute=min(MAX_WORDS_PER_MINUTE, max(MIN_WORDS_PER_MINUTE, rate)),
         instructions=_DELIVERY.get((traits.gender, traits.age), ""),
     )
+
+
+_DEEPER = re.compile(r"\b(deep(?:er)?|low(?:er)?|gravell?y|gruff(?:er)?|husk(?:y|ier)|darker)\b")
+_HIGHER = re.compile(r"\b(high(?:er)?|bright(?:er)?|light(?:er)?|younger|thinner)\b")
+_SLOWER = re.compile(r"\b(slow(?:er|ly)?|calm(?:er)?|unhurried|measured|drawl)\b")
+_FASTER = re.compile(r"\b(fast(?:er)?|quick(?:er|ly)?|urgent|hurried|rushed|brisk(?:er)?)\b")
+_WHISPER = re.compile(r"\bwhisper(?:s|ed|ing|y)?\b")
+PITCH_STEP = 15
+RATE_STEP = 0.15
+
+
+def adjust_voice(voice: Voice, note: str) -> tuple[Voice, list[str]]:
+    """A filmmaker's note about a voice applied to it: deeper or higher, slower or faster, whispered.
+
+    The note is also kept as the delivery instructions for speech models that read them (OpenAI's). Returns the
+    new voice and what changed, in words; no change when the note names nothing a voice can do.
+    """
+    text = note.lower()
+    pitch, rate, espeak = voice.pitch, voice.words_per_minute, voice.espeak
+    changes = []
+    if _DEEPER.search(text):
+        pitch = max(0, pitch - PITCH_STEP)
+        changes.append(f"pitch {voice.pitch} → {pitch}")
+    elif _HIGHER.search(text):
+        pitch = min(99, pitch + PITCH_STEP)
+        changes.append(f"pitch {voice.pitch} → {pitch}")
+    if _SLOWER.search(text):
+        rate = max(MIN_WORDS_PER_MINUTE, round(rate * (1 - RATE_STEP)))
+        changes.append(f"{voice.words_per_minute} → {rate} words a minute")
+    elif _FASTER.search(text):
+        rate = min(MAX_WORDS_PER_MINUTE, round(rate * (1 + RATE_STEP)))
+        changes.append(f"{voice.words_per_minute} → {rate} words a minute")
+    if _WHISPER.search(text) and not espeak.endswith("+whisper"):
+        espeak = f"{espeak.partition('+')[0]}+whisper"
+        changes.append("whispered")
+    if not changes:
+        return voice, []
+    instructions = " ".join(note.split())[:300]
+    return voice.model_copy(
+        update={"pitch": pitch, "words_per_minute": rate, "espeak": espeak, "instructions": instructions}
+    ), changes
