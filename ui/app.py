@@ -351,7 +351,8 @@ def bible_markdown(film: Film | None) -> str:
         return ""
     lines = ["### Characters"]
     lines += [
-        f"- **{c.name}** ({c.signature_color}): {c.look}; references: {len(c.reference_images)}"
+        f"- **{c.name}** ({c.signature_color}): {c.look}; references: {len(c.reference_images)}; voice: "
+        + (f"{c.voice.espeak}, pitch {c.voice.pitch}, {c.voice.words_per_minute} wpm" if c.voice else "not cast yet")
         for c in film.characters
     ]
     lines.append("### Places")
