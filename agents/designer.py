@@ -6,6 +6,8 @@ character carries the same look words into every shot they are in, and a setting
 
 from __future__ import annotations
 
+import re
+
 from langgraph.runtime import Runtime
 
 from agents.context import Context
@@ -88,12 +90,29 @@ def remember_looks(film: Film, memory: MemoryStore) -> None:
 
 
 def cast_voices(film: Film) -> None:
-    """Give each character without a voice one that fits their look and differs from the others' voices."""
+    """Give each character without a voice one that fits them and differs from the others' voices."""
     taken = [character.voice for character in film.characters if character.voice is not None]
     for character in film.characters:
         if character.voice is None:
-            character.voice = cast_voice(character.id, character.name, character.look, taken)
+            character.voice = cast_voice(character.id, character.name, voice_clues(film, character), taken)
             taken.append(character.voice)
+
+
+def voice_clues(film: Film, character: Character) -> str:
+    """The look, and every action paragraph that names this character and nobody else.
+
+    A screenplay's character notes seldom say "woman" or "man", but its action does: "NOOR hurries down the
+    ramp, a bag held to her chest".
+    """
+    names = {c.id: re.compile(rf"\b{re.escape(c.name)}\b", re.IGNORECASE) for c in film.characters}
+    others = [pattern for cid, pattern in names.items() if cid != character.id]
+    paragraphs = [
+        paragraph
+        for scene in film.scenes
+        for paragraph in scene.action
+        if names[character.id].search(paragraph) and not any(other.search(paragraph) for other in others)
+    ]
+    return " ".join([character.look, *paragraphs])
 
 
 def apply_change(shot: Shot, review: Review, film_id: str, round_number: int) -> None:

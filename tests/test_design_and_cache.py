@@ -7,7 +7,7 @@ import os
 from fake_llm import FakeLLM
 from langgraph.runtime import Runtime
 
-from agents.designer import compose_prompt, remember_looks, shot_spec
+from agents.designer import cast_voices, compose_prompt, remember_looks, shot_spec, voice_clues
 from agents.project import Project
 from agents.render import render_shot, take_hash
 from agents.state import Character, DialogueLine, Film, RenderTask, Scene, Setting, Shot
@@ -148,3 +148,22 @@ def test_a_spoken_shot_carries_its_line_and_a_new_voice_speaks_it_again(tmp_path
     revoiced = render(context, spec.model_copy(update={"line": line}))["rendered"][shot.id]
     assert not revoiced.cache_hit and revoiced.content_hash != first.content_hash
     assert take_hash(spec, context.images, context.video, None) != first.content_hash, "silent takes differ"
+
+
+def test_voices_are_cast_from_the_look_and_the_action_that_names_only_that_character():
+    film = small_film()
+    film.characters[0].look = "30s, grey city coat"
+    film.scenes[0].action = [
+        f"{film.characters[0].name.upper()} hurries down the ramp, a bag held to her chest.",
+        f"{film.characters[0].name} drops her keys.",
+        f"{film.characters[0].name} and {film.characters[1].name} argue; he shouts at the sea.",
+    ]
+    cast_voices(film)
+    first = film.characters[0]
+    assert first.voice is not None and first.voice.openai in {"coral", "nova", "shimmer", "sage"}
+    clues = voice_clues(film, first)
+    assert "her chest" in clues and "her keys" in clues and "he shouts" not in clues
+    assert len({c.voice for c in film.characters}) == len(film.characters)
+    before = [c.voice for c in film.characters]
+    cast_voices(film)
+    assert [c.voice for c in film.characters] == before, "a cast voice is kept"
