@@ -12,13 +12,12 @@ import torch
 from diffusers import (
     AutoencoderKL,
     AutoencoderKLTemporalDecoder,
-    EulerDiscreteScheduler,
     StableDiffusionPipeline,
     StableVideoDiffusionPipeline,
     UNet2DConditionModel,
     UNetSpatioTemporalConditionModel,
 )
-from tiny_pipelines import clip_tokenizer, ddim_scheduler
+from tiny_pipelines import clip_tokenizer, ddim_scheduler, svd_scheduler
 from transformers import (
     CLIPImageProcessor,
     CLIPTextConfig,
@@ -102,20 +101,7 @@ def build_svd(folder: Path) -> Path:
             hidden_act="gelu",
         )
     ).eval()
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        interpolation_type="linear",
-        num_train_timesteps=1000,
-        prediction_type="v_prediction",
-        sigma_max=700.0,
-        sigma_min=0.002,
-        steps_offset=1,
-        timestep_spacing="leading",
-        timestep_type="continuous",
-        use_karras_sigmas=True,
-    )
+    scheduler = svd_scheduler()
     StableVideoDiffusionPipeline(
         vae=vae,
         image_encoder=image_encoder,

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import diffusers
-import imageio_ffmpeg
 import numpy as np
 import torch
 import transformers
@@ -40,7 +39,7 @@ from tools.images import AnimaticImageBackend  # noqa: E402
 from tools.settings import DiffusersSettings  # noqa: E402
 from tools.spec import CameraMove, ShotSpec, Voice  # noqa: E402
 from tools.speech import EspeakSpeechBackend  # noqa: E402
-from tools.video import AnimaticVideoBackend  # noqa: E402
+from tools.video import AnimaticVideoBackend, write_clip  # noqa: E402
 
 PROMPT = "wide establishing shot, a lighthouse on black rocks at dusk, storm clouds, 35mm lens, cinematic"
 LINE = "Hold on, Biscuit. The light has to burn until morning."
@@ -92,31 +91,15 @@ def shot(width: int, height: int, seconds: float, fps: int, **changes) -> ShotSp
     return ShotSpec(**(fields | changes))
 
 
-def encode(frames: list[np.ndarray], path: Path, fps: int) -> None:
-    height, width = frames[0].shape[:2]
-    writer = imageio_ffmpeg.write_frames(
-        str(path),
-        (width, height),
-        fps=fps,
-        codec="libx264",
-        pix_fmt_out="yuv420p",
-        macro_block_size=1,
-        ffmpeg_log_level="error",
-        output_params=["-preset", "veryfast", "-crf", "20"],
-    )
-    writer.send(None)
-    for frame in frames:
-        writer.send(np.ascontiguousarray(frame))
-    writer.close()
-
-
 def bench_animatic(spec: ShotSpec, work: Path, repeats: int) -> list[Row]:
     images, video = AnimaticImageBackend(), AnimaticVideoBackend()
     keyframe = images.generate(spec, work / "animatic-key.png").path
     still = np.asarray(Image.open(keyframe).convert("RGB").resize((spec.width, spec.height)))
     through, direct = median_pair(
         lambda: video.animate(spec, keyframe, work / "animatic.mp4"),
-        lambda: encode([still] * spec.num_frames, work / "animatic-direct.mp4", spec.fps),
+        lambda: write_clip(
+            [still] * spec.num_frames, work / "animatic-direct.mp4", (spec.width, spec.height), spec.fps
+        ),
         repeats,
     )
     drawn, _ = median_pair(lambda: images.generate(spec, work / "animatic-key.png"), None, repeats)
@@ -187,7 +170,8 @@ def bench_diffusers_video(folder: Path, spec: ShotSpec, options: DiffusersSettin
             generator=generator_for(device, spec.seed),
             output_type="np",
         ).frames[0]
-        encode([(np.clip(f, 0, 1) * 255).astype(np.uint8) for f in frames], work / "video-direct.mp4", call.fps)
+        pictures = [(np.clip(f, 0, 1) * 255).astype(np.uint8) for f in frames]
+        write_clip(pictures, work / "video-direct.mp4", (call.width, call.height), call.fps)
 
     through, direct_s = median_pair(lambda: backend.animate(spec, keyframe, work / "clip.mp4"), direct, repeats)
     work_text = f"{call.num_frames} frames at {call.width}x{call.height} -> {spec.duration:g} s clip"

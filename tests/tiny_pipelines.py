@@ -186,6 +186,25 @@ def build_ip_adapter(folder: Path, sd_folder: Path) -> Path:
     return folder
 
 
+def svd_scheduler() -> EulerDiscreteScheduler:
+    """The Euler scheduler Stable Video Diffusion ships with (v-prediction, Karras sigmas)."""
+    return EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        trained_betas=None,
+        use_karras_sigmas=True,
+    )
+
+
 def build_svd_pipeline(folder: Path) -> Path:
     """A Stable Video Diffusion-shaped image-to-video pipeline saved to `folder`; returns `folder`."""
     torch.manual_seed(0)
@@ -202,21 +221,7 @@ def build_svd_pipeline(folder: Path) -> Path:
         projection_class_embeddings_input_dim=96,
         addition_time_embed_dim=32,
     )
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        interpolation_type="linear",
-        num_train_timesteps=1000,
-        prediction_type="v_prediction",
-        sigma_max=700.0,
-        sigma_min=0.002,
-        steps_offset=1,
-        timestep_spacing="leading",
-        timestep_type="continuous",
-        trained_betas=None,
-        use_karras_sigmas=True,
-    )
+    scheduler = svd_scheduler()
     torch.manual_seed(0)
     vae = AutoencoderKLTemporalDecoder(
         block_out_channels=[32, 64],

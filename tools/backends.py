@@ -39,6 +39,20 @@ class ClipResult(BaseModel):
     backend: str
     model: str = ""
 
+    @classmethod
+    def of_shot(cls, spec: ShotSpec, path: Path, backend: str, model: str) -> ClipResult:
+        """The result for a clip made exactly as `spec` asks: its size, rate and frame count."""
+        return cls(
+            path=path,
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            num_frames=spec.num_frames,
+            duration=spec.num_frames / spec.fps,
+            backend=backend,
+            model=model,
+        )
+
 
 class SpeechResult(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -9,7 +9,6 @@ Image-to-video families start from the shot's keyframe, so the clip shows what t
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import diffusers
-import imageio_ffmpeg
 import numpy as np
 from diffusers import DiffusionPipeline
 from PIL import Image
@@ -25,9 +23,10 @@ from PIL import Image
 from tools.backends import BackendError, ClipResult
 from tools.diffusers_common import accepted, call_default, fit, generator_for, load_pipeline, pick_device, snap
 from tools.hub import locate_model
-from tools.images import OVERSCAN, keyframe_size, temp_path_for
+from tools.images import OVERSCAN, keyframe_size
 from tools.settings import DiffusersSettings, Settings
 from tools.spec import CameraMove, ShotSpec
+from tools.video import write_clip
 
 SIZE_MULTIPLE_FLOOR = 8
 FALLBACK_FRAMES = 16
@@ -172,27 +171,6 @@ def as_frames(output: Any) -> np.ndarray:
     if video.ndim == 4 and video.shape[-1] not in (1, 3, 4) and video.shape[1] in (1, 3, 4):
         video = video.transpose(0, 2, 3, 1)
     return video[..., :3]
-
-
-def encode_mp4(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int], fps: int) -> None:
-    """H.264 in yuv420p with the index up front, so every player and browser takes it."""
-    writer = imageio_ffmpeg.write_frames(
-        str(path),
-        size,
-        fps=fps,
-        codec="libx264",
-        pix_fmt_out="yuv420p",
-        quality=None,
-        macro_block_size=1,
-        ffmpeg_log_level="error",
-        output_params=["-preset", "veryfast", "-crf", "18", "-movflags", "+faststart"],
-    )
-    writer.send(None)
-    try:
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame))
-    finally:
-        writer.close()
 
 
 @dataclass(frozen=True)
@@ -349,25 +327,8 @@ class DiffusersVideoBackend:
         shot_frames = (
             np.asarray(fit(Image.fromarray(_to_bytes(frame)), size)) for frame in time_map(frames, call.fps, spec)
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_path_for(out.with_suffix(".mp4"))
-        try:
-            encode_mp4(shot_frames, temp, size, spec.fps)
-            os.replace(temp, out)
-        except OSError as error:
-            raise BackendError(f"shot {spec.shot_id}: ffmpeg could not write {out}: {error}") from error
-        finally:
-            temp.unlink(missing_ok=True)
-        return ClipResult(
-            path=out,
-            width=spec.width,
-            height=spec.height,
-            fps=spec.fps,
-            num_frames=spec.num_frames,
-            duration=spec.num_frames / spec.fps,
-            backend=self.name,
-            model=self.model,
-        )
+        write_clip(shot_frames, out, size, spec.fps, crf=18, what=f"shot {spec.shot_id}")
+        return ClipResult.of_shot(spec, out, self.name, self.model)
 
     def _arguments(self, spec: ShotSpec, keyframe: Path, family: VideoFamily, call: VideoCall) -> dict[str, Any]:
         options = self.options

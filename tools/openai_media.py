@@ -484,16 +484,7 @@ class OpenAIVideoBackend:
             write_atomic(out.with_suffix(SIDECAR_SUFFIX), record.model_dump_json(indent=2))
         except OSError as error:
             raise BackendError(f"{what}: cannot write {out.with_suffix(SIDECAR_SUFFIX)}: {error}") from error
-        return ClipResult(
-            path=out,
-            width=spec.width,
-            height=spec.height,
-            fps=spec.fps,
-            num_frames=spec.num_frames,
-            duration=spec.num_frames / spec.fps,
-            backend=self.name,
-            model=self._model,
-        )
+        return ClipResult.of_shot(spec, out, self.name, self._model)
 
     def _previous_take(self, spec: ShotSpec) -> OpenAIVideoRecord | None:
         """The OpenAI video behind the take a reshoot starts from, if this model made it and OpenAI still keeps it.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -205,6 +205,50 @@ def render_frames(spec: ShotSpec, keyframe: Image.Image, marks: bool = True) -> 
         yield np.clip(frame, MIN_LEVEL, 255).astype(np.uint8)
 
 
+def write_clip(
+    frames: Iterable[np.ndarray],
+    out: Path,
+    size: tuple[int, int],
+    fps: int,
+    *,
+    preset: str = "veryfast",
+    crf: int = 20,
+    what: str = "clip",
+) -> None:
+    """Encode `frames` as H.264 in yuv420p with the index up front, so every player and browser takes it.
+
+    Written to a temporary file beside `out` and moved into place, so `out` is either whole or absent.
+
+    Raises:
+        BackendError: ffmpeg could not write the file (`what` names the shot in the message).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(out.with_suffix(".mp4"))
+    try:
+        writer = imageio_ffmpeg.write_frames(
+            str(temp),
+            size,
+            fps=fps,
+            codec="libx264",
+            pix_fmt_out="yuv420p",
+            quality=None,
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-preset", preset, "-crf", str(crf), "-movflags", "+faststart"],
+        )
+        writer.send(None)
+        try:
+            for frame in frames:
+                writer.send(np.ascontiguousarray(frame))
+        finally:
+            writer.close()
+        os.replace(temp, out)
+    except OSError as error:
+        raise BackendError(f"{what}: ffmpeg could not write {out}: {error}") from error
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 class AnimaticVideoBackend:
     """Animates any keyframe as a camera move with ffmpeg's H.264; needs no model and no GPU.
 
@@ -251,41 +295,7 @@ class AnimaticVideoBackend:
                 image = opened.convert("RGB")
         except (OSError, ValueError) as error:
             raise BackendError(f"shot {spec.shot_id}: cannot read keyframe {keyframe}: {error}") from error
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_path_for(out.with_suffix(".mp4"))
-        try:
-            self._encode(render_frames(spec, image, self.marks), temp, spec)
-            os.replace(temp, out)
-        except OSError as error:
-            raise BackendError(f"shot {spec.shot_id}: ffmpeg could not write {out}: {error}") from error
-        finally:
-            temp.unlink(missing_ok=True)
-        return ClipResult(
-            path=out,
-            width=spec.width,
-            height=spec.height,
-            fps=spec.fps,
-            num_frames=spec.num_frames,
-            duration=spec.num_frames / spec.fps,
-            backend=self.name,
-            model=self.model,
-        )
-
-    def _encode(self, frames: Iterator[np.ndarray], path: Path, spec: ShotSpec) -> None:
-        writer = imageio_ffmpeg.write_frames(
-            str(path),
-            (spec.width, spec.height),
-            fps=spec.fps,
-            codec="libx264",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=["-preset", self.preset, "-crf", str(self.crf), "-movflags", "+faststart"],
-        )
-        writer.send(None)
-        try:
-            for frame in frames:
-                writer.send(np.ascontiguousarray(frame))
-        finally:
-            writer.close()
+        size = (spec.width, spec.height)
+        frames = render_frames(spec, image, self.marks)
+        write_clip(frames, out, size, spec.fps, preset=self.preset, crf=self.crf, what=f"shot {spec.shot_id}")
+        return ClipResult.of_shot(spec, out, self.name, self.model)
