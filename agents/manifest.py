@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from agents.costs import CostReport
 from agents.project import Project, write_model
-from agents.state import CutFiles, Film, Review
+from agents.state import CutFiles, Film, ReferenceImage, Review, Revision
+
+TOOL = f"Director (agent-director {version('agent-director')})"
 
 
 class ModelUse(BaseModel):
     role: str
     backend: str
     model: str
+    licence: str = Field(default="", description="As the model's publisher states it (an SPDX id where one exists).")
 
 
 class ShotRecordEntry(BaseModel):
@@ -40,8 +46,10 @@ class ShotRecordEntry(BaseModel):
 
 
 class Manifest(BaseModel):
-    schema_version: int = 1
-    tool: str = "Director (agent-director)"
+    """How a film was made. `manifest.schema.json` beside this module is its JSON schema."""
+
+    schema_version: int = 2
+    tool: str = TOOL
     film_id: str
     title: str
     logline: str
@@ -53,6 +61,12 @@ class Manifest(BaseModel):
     llm_usage: dict = Field(default_factory=dict)
     review_rounds: list[Review] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    ai_generated: bool = True
+    references: list[ReferenceImage] = Field(
+        default_factory=list, description="Every reference picture a note brought, with its declared source."
+    )
+    notes: list[Revision] = Field(default_factory=list, description="Every filmmaker's note and what it changed.")
+    cost: CostReport | None = None
 
 
 def build_manifest(
@@ -61,6 +75,7 @@ def build_manifest(
     models: list[ModelUse],
     llm_usage: dict,
     timings: dict[str, float] | None = None,
+    cost: CostReport | None = None,
 ) -> Manifest:
     shots = []
     for scene in film.scenes:
@@ -102,7 +117,22 @@ def build_manifest(
         llm_usage=llm_usage,
         review_rounds=film.review_rounds,
         timings=timings or {},
+        references=[note.reference for note in film.feedback if note.reference is not None],
+        notes=film.feedback,
+        cost=cost,
     )
+
+
+SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
+SCHEMA_ID = "urn:agent-director:manifest:2"
+
+
+def manifest_schema() -> dict:
+    """The JSON schema of `Manifest`; `manifest.schema.json` holds it (a test keeps the two equal)."""
+    schema = Manifest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    return schema
 
 
 def write_manifest(project: Project, manifest: Manifest) -> None:

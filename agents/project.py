@@ -8,14 +8,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter
 
 from agents.state import Film, RunInput, is_safe_id, slugify
 from tools.files import write_atomic
+from tools.llm import LLMUsage
+
+
+class RunRecord(BaseModel):
+    """One `run_film` call on a film: what kind, when, seconds per node, and the LLM use it added."""
+
+    kind: str
+    started_at: str
+    timings: dict[str, float] = Field(default_factory=dict)
+    llm_usage: LLMUsage = Field(default_factory=LLMUsage)
 
 
 class ProjectError(ValueError):
     """A project id or folder that cannot be used, with what to do instead."""
+
+
+_RUN_RECORDS = TypeAdapter(list[RunRecord])
 
 
 def write_model(path: Path, model: BaseModel) -> None:
@@ -57,6 +70,20 @@ class Project:
     @property
     def film_file(self) -> Path:
         return self.root / "film.json"
+
+    @property
+    def runs_file(self) -> Path:
+        return self.root / "runs.json"
+
+    def run_records(self) -> list[RunRecord]:
+        """Every finished `run_film` call on this film, oldest first; none when the file is missing or unreadable."""
+        try:
+            return _RUN_RECORDS.validate_json(self.runs_file.read_bytes())
+        except (OSError, ValueError):
+            return []
+
+    def record_run(self, record: RunRecord) -> None:
+        write_atomic(self.runs_file, _RUN_RECORDS.dump_json([*self.run_records(), record], indent=2).decode())
 
     @property
     def memory_dir(self) -> Path:

@@ -6,6 +6,8 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from langgraph.runtime import Runtime
@@ -83,10 +85,14 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     backend_spec = spec.resolved(context.project.root)
+    timings: dict[str, float] = {}
     try:
-        image = context.images.generate(backend_spec, folder / "keyframe.png")
-        clip = context.video.animate(backend_spec, image.path, folder / "clip.mp4")
-        speech = speak_line(context.speech, spec, folder / "line.wav")
+        with timed(timings, "image"):
+            image = context.images.generate(backend_spec, folder / "keyframe.png")
+        with timed(timings, "video"):
+            clip = context.video.animate(backend_spec, image.path, folder / "clip.mp4")
+        with timed(timings, "speech"):
+            speech = speak_line(context.speech, spec, folder / "line.wav")
     except Exception as error:  # noqa: BLE001 - any backend failure becomes a reviewable shot failure
         shutil.rmtree(folder, ignore_errors=True)
         emit({"stage": "render", "shot": spec.shot_id, "status": "failed", "error": str(error)})
@@ -113,6 +119,8 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
         },
         duration=clip.duration,
         render_seconds=round(time.perf_counter() - started, 3),
+        timings=timings if speech is not None else {k: v for k, v in timings.items() if k != "speech"},
+        models={"image": image.model, "video": clip.model, **({"speech": speech.model} if speech is not None else {})},
     )
     write_model(folder / "take.json", take)
     emit(
@@ -142,3 +150,13 @@ def speak_line(speech: SpeechBackend | None, spec: ShotSpec, out: Path) -> Speec
         speed = min(MAX_SPEECH_SPEED, result.duration / room * 1.03)
         result = speech.speak(spec.line.text, spec.line.voice, out, speed=speed)
     return result
+
+
+@contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Record the seconds the block takes under `stage`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.perf_counter() - started, 4)

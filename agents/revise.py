@@ -167,6 +167,7 @@ def revise(film: Film, feedback: Feedback, llm: StructuredLLM) -> tuple[Film, Re
         changes=changes,
         remade=dirty,
         removed=removed,
+        reference=feedback.reference,
     )
     film.feedback.append(revision)
     return film, revision

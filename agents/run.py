@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
@@ -16,10 +17,10 @@ from langgraph.types import Command, StateSnapshot
 from pydantic import BaseModel, Field
 
 from agents.context import Context
-from agents.editor import models_used, usage_of
+from agents.editor import manifest_for, usage_of
 from agents.graph import build_graph
-from agents.manifest import build_manifest, write_manifest
-from agents.project import Project, ProjectError, new_film_id
+from agents.manifest import write_manifest
+from agents.project import Project, ProjectError, RunRecord, new_film_id
 from agents.revise import check_feedback
 from agents.screenplay import parse_fountain
 from agents.state import CutFiles, Feedback, Film, GateDecision, GatePrompt, Review, RunInput, RunState
@@ -153,6 +154,8 @@ def run_film(
             context = stack.enter_context(open_context(settings, project, unattended=unattended))
         status = "start" if isinstance(graph_input, RunInput) else "revise" if feedback else "resume"
         on_event({"stage": "run", "status": status, "film_id": project.film_id})
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        usage_before = usage_of(context)
         timings: dict[str, float] = {}
         last = time.perf_counter()
         cancelled = False
@@ -175,9 +178,10 @@ def run_film(
                 cancelled = True
                 break
         result = outcome(project, graph, config, timings, cancelled=cancelled)
+        used = usage_of(context).combined(usage_before, sign=-1)
+        project.record_run(RunRecord(kind=status, started_at=started_at, timings=timings, llm_usage=used))
         if result.film is not None and result.cut is not None:
-            manifest = build_manifest(result.film, result.cut, models_used(context), usage_of(context), timings)
-            write_manifest(project, manifest)
+            write_manifest(project, manifest_for(result.film, result.cut, context))
         if cancelled:
             on_event({"stage": "run", "status": "cancelled", "film_id": project.film_id})
         elif result.gate is not None:

@@ -115,6 +115,8 @@ class Take(Model):
     parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
     duration: float
     render_seconds: float = 0.0
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage: image, video, speech.")
+    models: dict[str, str] = Field(default_factory=dict, description="The model per stage: image, video, speech.")
     cache_hit: bool = False
 
 
@@ -222,6 +224,7 @@ class Revision(Model):
     changes: list[str] = Field(default_factory=list)
     remade: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
+    reference: ReferenceImage | None = Field(default=None, description="The picture the note brought, if any.")
 
 
 class GateDecision(Model):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -23,7 +25,7 @@ from tools.cut import (
     format_srt,
     parse_srt,
 )
-from tools.probe import probe_video
+from tools.probe import container_tags, probe_video
 
 W, H, FPS = 160, 90, 12
 RED, GREEN, BLUE = (220, 40, 40), (40, 200, 60), (40, 60, 220)
@@ -279,3 +281,16 @@ def test_missing_line_audio_names_the_shot(clips: dict[str, Path], tmp_path: Pat
     with pytest.raises(CutError, match="s1.*not readable audio"):
         assemble_cut(plan_with_lines(clips, {"s1": junk}), tmp_path / "cut")
     assert not (tmp_path / "cut" / "film.mp4").exists()
+
+
+def test_the_film_carries_its_provenance_tags_for_ffprobe(clips: dict[str, Path], tmp_path: Path) -> None:
+    tags = {"title": "The Long Night", "comment": "AI-generated film", "ai_generated": "true", "director_run": "r-1"}
+    result = assemble_cut(make_plan(clips, metadata=tags), tmp_path / "cut")
+    ffprobe = shutil.which("ffprobe")
+    assert ffprobe, "ffprobe is missing: install Debian's ffmpeg package (make test does: apt-get install ffmpeg)"
+    shown = subprocess.run(
+        [ffprobe, "-v", "error", "-show_format", "-of", "json", str(result.video)], capture_output=True, check=True
+    )
+    format_tags = json.loads(shown.stdout)["format"]["tags"]
+    assert {key: format_tags.get(key) for key in tags} == tags
+    assert {key: container_tags(result.video).get(key) for key in tags} == tags

@@ -71,6 +71,9 @@ class CutPlan(BaseModel):
     items: list[CutItem] = Field(min_length=1)
     title_seconds: float = Field(default=3.0, ge=0)
     crossfade_seconds: float = Field(default=0.5, ge=0)
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="Container tags written into the MP4 (title, comment, provenance)."
+    )
 
     @field_validator("width", "height")
     @classmethod
@@ -197,7 +200,7 @@ def assemble_cut(plan: CutPlan, out_dir: Path) -> CutResult:
             audio_codec="aac",
             audio_bitrate=AUDIO_BITRATE,
             temp_audiofile=str(tmp_audio),
-            ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"],
+            ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart+use_metadata_tags", *_tags(plan)],
             logger=None,
         )
         tmp_audio.unlink(missing_ok=True)
@@ -291,6 +294,14 @@ def _dialogue_track(lines: Iterable[_Line], duration: float) -> CompositeAudioCl
             clip = clip.subclipped(0, line.end - line.start).with_effects([afx.AudioFadeOut(LINE_FADE_SECONDS)])
         clips.append(clip.with_start(line.start))
     return CompositeAudioClip(clips).with_duration(duration)
+
+
+def _tags(plan: CutPlan) -> list[str]:
+    """The `-metadata` arguments for the plan's tags; `use_metadata_tags` lets MP4 keep non-standard keys."""
+    arguments = []
+    for key, value in plan.metadata.items():
+        arguments += ["-metadata", f"{key}={' '.join(value.split())}"]
+    return arguments
 
 
 def format_srt(cues: list[SubtitleCue]) -> str:

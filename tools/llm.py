@@ -109,6 +109,19 @@ class LLMUsage(TaskUsage):
 
     tasks: dict[str, TaskUsage] = Field(default_factory=dict)
 
+    def combined(self, other: LLMUsage, sign: int = 1) -> LLMUsage:
+        """This usage plus `other` (or minus it, with `sign=-1`: what a run added to a shared client)."""
+        fields = ("calls", "prompt_tokens", "completion_tokens", "seconds", "retries", "failures")
+
+        def add(a: TaskUsage, b: TaskUsage) -> dict:
+            return {name: getattr(a, name) + sign * getattr(b, name) for name in fields}
+
+        tasks = {
+            task: TaskUsage(**add(self.tasks.get(task, TaskUsage()), other.tasks.get(task, TaskUsage())))
+            for task in dict.fromkeys([*self.tasks, *other.tasks])
+        }
+        return LLMUsage(**add(self, other), tasks={task: used for task, used in tasks.items() if used.calls})
+
 
 class UsageMeter:
     """Thread-safe accumulation of `LLMUsage`; renders may call the model from several threads."""

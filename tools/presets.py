@@ -8,6 +8,8 @@ with `DIRECTOR_RENDER__DIFFUSERS__STEPS=2` uses the preset with two steps.
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -191,3 +193,34 @@ def preset_status(preset: Preset, render: RenderSettings | None = None) -> Prese
 
 def how_to_get(model_id: str) -> str:
     return download_hint(model_id)
+
+
+LICENCES: dict[str, str] = {
+    "stabilityai/sd-turbo": "other (Stability AI Community License)",
+    "stabilityai/sdxl-turbo": "other (Stability AI Community License)",
+    "black-forest-labs/FLUX.1-schnell": "apache-2.0",
+    "Lightricks/LTX-Video": "other (LTX-Video Open Weights License)",
+    "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": "apache-2.0",
+    "smollm2-135m-instruct": "apache-2.0",
+    "all-MiniLM-L6-v2": "apache-2.0",
+    "animatic-1": "Apache-2.0 (Director's own procedural renderer)",
+    "espeak-ng": "GPL-3.0-or-later",
+}
+"""Licence identifiers as the model cards publish them (Hugging Face's `license:` field)."""
+OPENAI_TERMS = "proprietary (OpenAI Services Agreement; outputs owned by the user)"
+
+
+def licence_of(backend: str, model: str) -> str:
+    """The model's licence as published: known models, a local folder's model card, or 'unknown'."""
+    if backend == "openai":
+        return OPENAI_TERMS
+    name = model.split(" + ")[0].strip()
+    for known, licence in LICENCES.items():
+        if name == known or name.startswith(known):
+            return licence
+    card = Path(name).expanduser() / "README.md"
+    if is_local_folder(name) and card.is_file():
+        match = re.search(r"^license:\s*(\S.*)$", card.read_text(encoding="utf-8", errors="replace"), re.MULTILINE)
+        if match:
+            return match.group(1).strip()
+    return "unknown: see the model card"

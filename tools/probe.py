@@ -107,6 +107,31 @@ def probe_video(path: Path) -> VideoFacts:
     )
 
 
+def container_tags(path: Path) -> dict[str, str]:
+    """The file-level metadata tags (title, comment, and any custom key), as ffmpeg reads them.
+
+    Raises:
+        ProbeError: the file is missing or is not media ffmpeg can read.
+    """
+    path = _existing(path)
+    header = _ffmpeg_header(path)
+    if "Input #0" not in header:
+        raise ProbeError(f"{path} is not readable media: {_last_line(header)}")
+    tags: dict[str, str] = {}
+    in_tags = False
+    for line in header.splitlines():
+        if line.startswith("Input #0"):
+            continue
+        if line.strip() == "Metadata:" and line.startswith("  ") and not line.startswith("    "):
+            in_tags = True
+        elif in_tags and line.startswith("    ") and ":" in line:
+            key, _, value = line.strip().partition(":")
+            tags[key.strip()] = value.strip()
+        elif in_tags:
+            break
+    return tags
+
+
 def sample_frames(path: Path, count: int = 8, max_side: int = SAMPLE_MAX_SIDE) -> list[np.ndarray]:
     """`count` evenly spaced RGB frames (first and last included), scaled down so the longer side <= `max_side`.
 

@@ -154,6 +154,32 @@ class RenderSettings(BaseModel):
         return self
 
 
+class Prices(BaseModel):
+    """What the paid services charge, for a run's cost (US dollars by default; set your own rates).
+
+    The defaults are OpenAI's published list prices as of late 2025; what runs on your own machine costs
+    nothing unless you give your GPU an hourly rate.
+    """
+
+    currency: str = "USD"
+    image_per_picture: dict[str, float] = Field(
+        default_factory=lambda: {"gpt-image-1": 0.063, "gpt-image-1-mini": 0.015, "dall-e-3": 0.08},
+        description="Per keyframe, by model (gpt-image-1: medium quality at 1536x1024).",
+    )
+    video_per_second: dict[str, float] = Field(
+        default_factory=lambda: {"sora-2": 0.10, "sora-2-pro": 0.30}, description="Per second of clip, by model."
+    )
+    speech_per_minute: dict[str, float] = Field(
+        default_factory=lambda: {"gpt-4o-mini-tts": 0.015, "tts-1": 0.015, "tts-1-hd": 0.03},
+        description="Per minute of speech, by model.",
+    )
+    llm_per_million_tokens: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60)},
+        description="(input, output) per million tokens, by model; models not listed (local ones) cost nothing.",
+    )
+    gpu_per_hour: float = Field(default=0.0, ge=0.0, description="What an hour of your own GPU costs, if anything.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIRECTOR_", env_nested_delimiter="__", extra="ignore", toml_file="director.toml"
@@ -165,6 +191,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
+    prices: Prices = Field(default_factory=Prices)
 
     @classmethod
     def settings_customise_sources(

@@ -308,6 +308,60 @@ def list_runs(
 
 
 @app.command()
+def storyboard(
+    run: Annotated[str, typer.Argument(help="The run id printed by `director make`.")],
+    paper: Annotated[str, typer.Option(help="A4 or Letter, landscape.")] = "A4",
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Write a printable storyboard (HTML and PDF) of every shot: keyframe, framing, move, action, dialogue."""
+    from agents.project import Project, ProjectError
+    from tools.storyboard import write_storyboard
+
+    if paper not in ("A4", "Letter"):
+        raise fail(f"--paper takes A4 or Letter, not {paper!r}.")
+    settings = settings_for(projects_dir)
+    try:
+        project = Project.open(settings.projects_dir, run)
+        project.run_input()
+        film = project.load_film()
+    except ProjectError as error:
+        raise fail(str(error)) from None
+    if film is None:
+        raise fail(f"run {run!r} has no shots yet; let it write and plan first (director resume {run}).")
+    files = write_storyboard(film, project.root, project.root / "storyboard", paper=paper)
+    table = Table(title=f"{film.title}: storyboard", show_header=False)
+    table.add_row("PDF", str(files.pdf))
+    table.add_row("HTML", str(files.html))
+    table.add_row("panels", f"{files.panels} on {files.pages} pages")
+    Console().print(table)
+
+
+@app.command()
+def stats(
+    run: Annotated[str, typer.Argument(help="The run id printed by `director make`.")],
+    top: Annotated[int, typer.Option(help="How many of the slowest shots to list.")] = 10,
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Where a film's time and money went: per agent, LLM task and shot, review rounds, and cost."""
+    from agents.manifest import Manifest
+    from agents.project import Project, ProjectError
+    from ui.stats import stats_view
+
+    settings = settings_for(projects_dir)
+    try:
+        project = Project.open(settings.projects_dir, run)
+        project.run_input()
+        manifest = Manifest.model_validate_json(project.manifest_file.read_text(encoding="utf-8"))
+    except ProjectError as error:
+        raise fail(str(error)) from None
+    except FileNotFoundError:
+        raise fail(f"run {run!r} has no manifest yet; it comes with the first cut (director resume {run})") from None
+    except ValidationError as error:
+        raise fail(f"the manifest of {run!r} is not readable ({error.error_count()} problems)") from None
+    Console().print(stats_view(manifest, top))
+
+
+@app.command()
 def models() -> None:
     """List the render presets, their models, and which are in this machine's Hugging Face cache."""
     from tools.hub import hub_offline

@@ -1,0 +1,101 @@
+"""`director stats RUN`: where a film's time and money went, read from its manifest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Group
+from rich.table import Table
+
+from agents.manifest import Manifest
+
+NODE_NAMES = {
+    "write_script": "Writer",
+    "plan_shots": "Director",
+    "design_shots": "Designer",
+    "render_shot": "Render",
+    "assemble_cut": "Editor",
+    "review_cut": "Critic",
+    "revise_film": "Revise",
+}
+
+
+def stats_view(manifest: Manifest, top: int = 10) -> Group:
+    """Tables: time per agent, LLM use per task, renders per stage and the slowest shots, review rounds, cost."""
+    return Group(agents_table(manifest), llm_table(manifest), renders_table(manifest, top), cost_table(manifest))
+
+
+def agents_table(manifest: Manifest) -> Table:
+    table = Table("agent", "node", "seconds", "share", title=f"{manifest.title}: time per agent")
+    timed = {node: seconds for node, seconds in manifest.timings.items() if not node.startswith("approve_")}
+    total = sum(timed.values()) or 1.0
+    for node, seconds in sorted(timed.items(), key=lambda item: -item[1]):
+        table.add_row(NODE_NAMES.get(node, node), node, f"{seconds:.2f}", f"{seconds / total:.0%}")
+    rounds = manifest.review_rounds
+    verdict = "passed" if rounds and rounds[-1].passed else "not passed"
+    table.caption = f"{total:.1f} s in the graph; {len(rounds)} review round(s), {verdict}"
+    return table
+
+
+def llm_table(manifest: Manifest) -> Table:
+    usage = manifest.llm_usage
+    table = Table("task", "calls", "retries", "prompt tokens", "completion tokens", "seconds", title="LLM")
+    for task, used in sorted(usage.get("tasks", {}).items(), key=lambda item: -item[1].get("seconds", 0.0)):
+        table.add_row(
+            task,
+            str(used.get("calls", 0)),
+            str(used.get("retries", 0)),
+            str(used.get("prompt_tokens", 0)),
+            str(used.get("completion_tokens", 0)),
+            f"{used.get('seconds', 0.0):.2f}",
+        )
+    table.add_row(
+        "all",
+        str(usage.get("calls", 0)),
+        str(usage.get("retries", 0)),
+        str(usage.get("prompt_tokens", 0)),
+        str(usage.get("completion_tokens", 0)),
+        f"{usage.get('seconds', 0.0):.2f}",
+        style="bold",
+    )
+    return table
+
+
+def renders_table(manifest: Manifest, top: int) -> Table:
+    shots = manifest.shots
+    hits = sum(1 for shot in shots if shot.cache_hit)
+    rendered = sum(shot.takes_rendered for shot in shots)
+    table = Table("shot", "takes rendered", "current take", "seconds", title=f"Renders: the {top} slowest shots")
+    slowest = sorted(shots, key=lambda shot: -(shot.render_seconds or 0.0))[:top]
+    for shot in slowest:
+        state = "reused from cache" if shot.cache_hit else "rendered" if shot.take else "none"
+        table.add_row(shot.shot_id, str(shot.takes_rendered), state, f"{shot.render_seconds or 0.0:.2f}")
+    per_stage: dict[str, float] = defaultdict(float)
+    if manifest.cost is not None:
+        for line in manifest.cost.lines:
+            if line.stage != "llm":
+                per_stage[line.stage] += line.seconds
+    stages = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in per_stage.items())
+    table.caption = f"{rendered} takes rendered over all rounds, {hits} of {len(shots)} current takes from the cache"
+    if stages:
+        table.caption += f"; {stages}"
+    return table
+
+
+def cost_table(manifest: Manifest) -> Table:
+    cost = manifest.cost
+    table = Table("stage", "backend", "model", "quantity", "compute s", "cost", title="Cost")
+    if cost is None:
+        table.caption = "this manifest was written before costs were recorded"
+        return table
+    for line in cost.lines:
+        table.add_row(
+            line.stage,
+            line.backend,
+            line.model,
+            f"{line.quantity:g} {line.unit}",
+            f"{line.seconds:.2f}",
+            f"{line.amount:.4f} {cost.currency}",
+        )
+    table.caption = f"total {cost.total:.4f} {cost.currency}; prices from settings (DIRECTOR_PRICES__...)"
+    return table
