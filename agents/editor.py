@@ -14,6 +14,8 @@ from tools.cut import CutItem, CutPlan
 from tools.cut import assemble_cut as cut_film
 from tools.llm import LLMUsage
 from tools.presets import licence_of
+from tools.storyboard import write_storyboard
+from tools.timeline_export import TimelineError, TimelinePlan, export_timeline
 
 
 def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
@@ -25,13 +27,33 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     film = fold_takes(state.film, state.rendered, state.failed)
     plan = cut_plan(film, context.project.root)
     result = cut_film(plan, context.project.cut_dir)
+    root = context.project.root
+    log = [f"editor: cut {len(plan.items)} shots, {result.duration:.1f} s in {result.encode_seconds:.1f} s"]
+    timelines: dict = {}
+    try:
+        exported = export_timeline(
+            TimelinePlan.from_cut(plan, result, film_id=film.id, project_root=root), context.project.cut_dir
+        )
+        timelines = {
+            "otio": str(exported.otio.relative_to(root)),
+            "edl": str(exported.edl.relative_to(root)),
+            "xml": str(exported.xml.relative_to(root)),
+            "edit_rate": exported.edit_rate,
+        }
+    except TimelineError as error:
+        log.append(f"editor: the film is cut, but its timeline could not be exported for editors: {error}")
+    try:
+        timelines["storyboard"] = str(write_storyboard(film, root, root / "storyboard").pdf.relative_to(root))
+    except (OSError, ValueError) as error:
+        log.append(f"editor: the film is cut, but its storyboard could not be written: {error}")
     cut = CutFiles(
-        video=str(result.video.relative_to(context.project.root)),
-        subtitles=str(result.subtitles.relative_to(context.project.root)),
-        timeline=str(result.timeline.relative_to(context.project.root)),
-        manifest=str(context.project.manifest_file.relative_to(context.project.root)),
+        video=str(result.video.relative_to(root)),
+        subtitles=str(result.subtitles.relative_to(root)),
+        timeline=str(result.timeline.relative_to(root)),
+        manifest=str(context.project.manifest_file.relative_to(root)),
         duration=result.duration,
         shot_ids=[item.shot_id for item in plan.items],
+        **timelines,
     )
     write_manifest(context.project, manifest_for(film, cut, context))
     emit({"stage": "cut", "status": "done", "seconds": result.duration, "encode_seconds": result.encode_seconds})
@@ -39,7 +61,7 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         "film": film,
         "cut": cut,
         "dirty": [],
-        "log": [f"editor: cut {len(plan.items)} shots, {result.duration:.1f} s in {result.encode_seconds:.1f} s"],
+        "log": log,
     }
 
 

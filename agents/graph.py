@@ -50,3 +50,11 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     graph.add_edge("assemble_cut", "review_cut")
     graph.add_conditional_edges("review_cut", route_review, {"reshoot": "design_shots", "finish": "approve_cut"})
     return graph.compile(checkpointer=checkpointer)
+
+
+def studio_graph() -> CompiledStateGraph:
+    """The graph for `langgraph dev` and LangGraph Studio (see langgraph.json): they bring their own checkpointer.
+
+    A run needs a `Context` (project, LLM, memory, backends): `agents.run.open_context` builds one.
+    """
+    return build_graph()

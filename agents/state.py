@@ -307,6 +307,11 @@ class CutFiles(Model):
     manifest: str
     duration: float
     shot_ids: list[str]
+    otio: str = Field(default="", description="The cut as an OpenTimelineIO timeline, at the film's rate.")
+    edl: str = Field(default="", description="CMX 3600 EDL at `edit_rate`, for editors that take EDLs.")
+    xml: str = Field(default="", description="Final Cut Pro 7 XML at `edit_rate` (Premiere and Resolve read it).")
+    edit_rate: int | None = Field(default=None, description="The timecode rate of the EDL and XML.")
+    storyboard: str = Field(default="", description="The printable storyboard (PDF), an HTML copy beside it.")
 
 
 def merge_takes(left: dict[str, Take], right: dict[str, Take]) -> dict[str, Take]:

@@ -63,6 +63,12 @@ def test_a_premise_runs_to_each_gate_and_the_chat_names_the_crew(studio):
     page = render(PageStub(), session, full=True)  # type: ignore[arg-type]
     assert page["video"].endswith("cut/film.mp4")
     assert len(page["storyboard"]) == len(session.film().shots())
+    names = [Path(path).name for path in page["downloads"]]
+    assert names == ["film.mp4", "film.srt", "film.otio", "film.xml", "film.edl", "timeline.json"] + [
+        "storyboard.pdf",
+        "manifest.json",
+    ]
+    assert "LLM tokens" in page["costs"] and "0.00 USD" in page["costs"]
 
 
 @pytest.mark.parametrize(

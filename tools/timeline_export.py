@@ -232,7 +232,7 @@ def build_timeline(plan: TimelinePlan) -> otio.schema.Timeline:
         clip.media_reference.name = shot.shot_id
         # FCP XML otherwise declares an audio stream in every file; the takes are picture only.
         clip.media_reference.metadata["fcp_xml"] = {"media": {"video": {}}}
-        if True:
+        if index == 0 or shot.scene_number != plan.shots[index - 1].scene_number:
             clip.markers.append(
                 otio.schema.Marker(
                     name=f"Scene {shot.scene_number}",

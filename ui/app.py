@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
 
+from agents.manifest import Manifest
 from agents.project import ProjectError
 from agents.revise import MAX_NOTE_CHARACTERS, RevisionError
 from agents.run import RunBusyError
@@ -85,6 +87,7 @@ class StudioView:
                         self.downloads = gr.File(
                             label="Downloads", file_count="multiple", elem_id="downloads", interactive=False
                         )
+                        self.costs = gr.Markdown("", elem_id="costs")
                     with gr.Tab("Storyboard", id="tab-storyboard"):
                         self.storyboard = gr.Gallery(
                             label="Storyboard", elem_id="storyboard", columns=3, height="auto", allow_preview=False
@@ -116,7 +119,7 @@ class StudioView:
     def everything(self) -> list[Any]:
         return [
             self.chat, self.gate, self.approve, self.scene, self.shot, self.video, self.downloads, self.storyboard,
-            self.script, self.shots, self.bible, self.references, self.reference_target, self.projects,
+            self.script, self.shots, self.bible, self.references, self.reference_target, self.projects, self.costs,
         ]  # fmt: skip
 
 
@@ -274,6 +277,7 @@ def render(view: StudioView, session: StudioSession, full: bool) -> dict:
             view.shot: gr.update(choices=shot_choices(film), value=NO_TARGET),
             view.video: str(cut) if ready else None,
             view.downloads: downloads(session) if ready else None,
+            view.costs: costs_markdown(project.manifest_file if project is not None else None),
             view.script: script_markdown(film),
             view.shots: shot_rows(film),
             view.bible: bible_markdown(film),
@@ -376,15 +380,33 @@ def reference_items(session: StudioSession, film: Film | None) -> list[tuple[str
 
 
 def downloads(session: StudioSession) -> list[str]:
+    """The cut, its subtitles, the timelines for editors, the storyboard and the manifest."""
     assert session.project is not None
     root = session.project.root
-    wanted = [
-        root / "cut" / "film.mp4",
-        root / "cut" / "film.srt",
-        root / "cut" / "timeline.json",
-        root / "manifest.json",
-    ]
+    cut = root / "cut"
+    names = ["film.mp4", "film.srt", "film.otio", "film.xml", "film.edl", "timeline.json"]
+    wanted = [cut / name for name in names] + [root / "storyboard" / "storyboard.pdf", root / "manifest.json"]
     return [str(path) for path in wanted if path.is_file()]
+
+
+def costs_markdown(manifest_file: Path | None) -> str:
+    """What this film took: time in the crew's hands, LLM tokens, renders, and money for paid services."""
+    if manifest_file is None or not manifest_file.is_file():
+        return ""
+    try:
+        manifest = Manifest.model_validate_json(manifest_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    cost = manifest.cost
+    if cost is None:
+        return ""
+    seconds = sum(seconds for node, seconds in manifest.timings.items() if not node.startswith("approve_"))
+    tokens = sum(cost.llm_tokens.values())
+    return (
+        f"**This film so far:** {seconds:.0f} s of crew time · {tokens:,} LLM tokens · "
+        f"{cost.takes_rendered} takes rendered, {cost.takes_reused} reused · "
+        f"**{cost.total:.2f} {cost.currency}** (`director stats {manifest.film_id}` has the breakdown)"
+    )
 
 
 def launch_studio(
@@ -399,6 +421,18 @@ def launch_studio(
         app = build_app(studio)
         app.queue(default_concurrency_limit=8)
         app.launch(server_name=host, server_port=port, share=share, auth=auth, **serving_options(settings))
+
+
+def mount_studio(
+    app: FastAPI, studio: Studio, path: str = "/studio", auth: tuple[str, str] | None = None
+) -> FastAPI:
+    """Serve the studio inside your own FastAPI app at `path`, with the same file rules as `launch_studio`.
+
+    The caller keeps `studio` open (`with Studio.open(settings) as studio:`) for as long as the app serves.
+    """
+    blocks = build_app(studio)
+    blocks.queue(default_concurrency_limit=8)
+    return gr.mount_gradio_app(app, blocks, path=path, auth=auth, **serving_options(studio.settings))
 
 
 def serving_options(settings: Settings) -> dict[str, Any]:
