@@ -10,6 +10,7 @@ from agents.context import Context
 from agents.costs import film_cost
 from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
+from tools.content_credentials import CredentialError, sign_film
 from tools.cut import CutItem, CutPlan
 from tools.cut import assemble_cut as cut_film
 from tools.llm import LLMUsage
@@ -46,6 +47,23 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         timelines["storyboard"] = str(write_storyboard(film, root, root / "storyboard").pdf.relative_to(root))
     except (OSError, ValueError) as error:
         log.append(f"editor: the film is cut, but its storyboard could not be written: {error}")
+    provenance = context.settings.provenance
+    if provenance.signs:
+        try:
+            signed = sign_film(
+                result.video,
+                certificate_chain=provenance.c2pa_certificate_chain,
+                private_key=provenance.c2pa_private_key,
+                algorithm=provenance.c2pa_algorithm,
+                timestamp_url=provenance.c2pa_timestamp_url,
+                title=film.title,
+                film_id=film.id,
+                tool=TOOL,
+                models=[(use.role, use.model) for use in models_used(context)],
+            )
+            timelines["content_credential"] = signed.manifest_label
+        except CredentialError as error:
+            log.append(f"editor: the film is cut but not signed: {error}")
     cut = CutFiles(
         video=str(result.video.relative_to(root)),
         subtitles=str(result.subtitles.relative_to(root)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -137,3 +138,7 @@ def manifest_schema() -> dict:
 
 def write_manifest(project: Project, manifest: Manifest) -> None:
     write_model(project.manifest_file, manifest)
+
+
+if __name__ == "__main__":
+    SCHEMA_FILE.write_text(json.dumps(manifest_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -312,6 +312,7 @@ class CutFiles(Model):
     xml: str = Field(default="", description="Final Cut Pro 7 XML at `edit_rate` (Premiere and Resolve read it).")
     edit_rate: int | None = Field(default=None, description="The timecode rate of the EDL and XML.")
     storyboard: str = Field(default="", description="The printable storyboard (PDF), an HTML copy beside it.")
+    content_credential: str = Field(default="", description="The C2PA manifest label the film is signed with.")
 
 
 def merge_takes(left: dict[str, Take], right: dict[str, Take]) -> dict[str, Take]:

@@ -8,6 +8,7 @@ import subprocess
 
 import jsonschema
 import pytest
+from certificates import make_pki
 from fake_crew import PREMISE, crew
 from PIL import Image
 from typer.testing import CliRunner
@@ -16,8 +17,9 @@ from agents.costs import film_cost
 from agents.manifest import SCHEMA_FILE, manifest_schema
 from agents.run import new_run, run_film
 from agents.state import Character, Feedback, Film, ReferenceImage, Scene, Setting, Shot, Take
+from tools.content_credentials import TRAINED_ALGORITHMIC_MEDIA, read_credentials
 from tools.references import store_reference
-from tools.settings import Prices, Settings
+from tools.settings import Prices, ProvenanceSettings, Settings
 from ui.cli import app
 
 
@@ -27,7 +29,9 @@ def made(tmp_path_factory: pytest.TempPathFactory, minilm):
     from agents.run import open_context
 
     tmp_path = tmp_path_factory.mktemp("provenance")
-    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=10, max_review_rounds=1)
+    pki = make_pki(tmp_path)
+    signing = ProvenanceSettings(c2pa_certificate_chain=pki.chain, c2pa_private_key=pki.key)
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=10, max_review_rounds=1, provenance=signing)
     project = new_run(settings, premise=PREMISE)
     with open_context(settings, project, llm=crew(), embedding_function=minilm) as context:
         run_film(settings, project, context=context)
@@ -44,7 +48,7 @@ def made(tmp_path_factory: pytest.TempPathFactory, minilm):
 
 def test_the_shipped_schema_is_the_manifests_and_every_manifest_validates(made):
     _, project, _ = made
-    assert json.loads(SCHEMA_FILE.read_text()) == manifest_schema(), "regenerate agents/manifest.schema.json"
+    assert json.loads(SCHEMA_FILE.read_text()) == manifest_schema(), "regenerate it: python -m agents.manifest"
     manifest = json.loads(project.manifest_file.read_text())
     jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text())).validate(manifest)
     broken = {**manifest, "shots": [{"shot_id": 3}]}
@@ -82,6 +86,17 @@ def test_every_cut_says_it_is_ai_generated_to_ffprobe(made):
     assert tags["ai_generated"] == "true" and tags["director_run"] == outcome.film.id
     assert "AI-generated" in tags["comment"] and tags["encoder_tool"].startswith("Director")
     assert tags["title"] == outcome.film.title
+
+
+def test_every_cut_is_signed_with_a_content_credential_when_a_certificate_is_set(made):
+    _, project, outcome = made
+    assert outcome.cut.content_credential.startswith("urn:")
+    credential = read_credentials(project.root / outcome.cut.video)
+    assert credential["title"] == outcome.film.title
+    assert credential["validation_state"] == "Valid"
+    assert [status["code"] for status in credential["validation_status"]] == ["signingCredential.untrusted"]
+    text = json.dumps(credential)
+    assert TRAINED_ALGORITHMIC_MEDIA in text and "espeak-ng" in text and outcome.film.id in text
 
 
 def test_director_stats_shows_time_tokens_renders_and_cost(made):

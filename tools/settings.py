@@ -180,6 +180,23 @@ class Prices(BaseModel):
     gpu_per_hour: float = Field(default=0.0, ge=0.0, description="What an hour of your own GPU costs, if anything.")
 
 
+class ProvenanceSettings(BaseModel):
+    """Signing every cut with a C2PA content credential; off until a certificate and key are given."""
+
+    c2pa_certificate_chain: Path | None = Field(
+        default=None, description="PEM chain: the signing certificate first, then intermediates, no root."
+    )
+    c2pa_private_key: Path | None = Field(default=None, description="The signing certificate's PKCS#8 PEM key.")
+    c2pa_algorithm: Literal["es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"] = "es256"
+    c2pa_timestamp_url: str | None = Field(
+        default=None, description="An RFC 3161 time-stamp server, so the credential outlives the certificate."
+    )
+
+    @property
+    def signs(self) -> bool:
+        return self.c2pa_certificate_chain is not None and self.c2pa_private_key is not None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIRECTOR_", env_nested_delimiter="__", extra="ignore", toml_file="director.toml"
@@ -192,6 +209,7 @@ class Settings(BaseSettings):
     memory: MemorySettings = Field(default_factory=MemorySettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     prices: Prices = Field(default_factory=Prices)
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
 
     @classmethod
     def settings_customise_sources(

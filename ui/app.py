@@ -423,9 +423,7 @@ def launch_studio(
         app.launch(server_name=host, server_port=port, share=share, auth=auth, **serving_options(settings))
 
 
-def mount_studio(
-    app: FastAPI, studio: Studio, path: str = "/studio", auth: tuple[str, str] | None = None
-) -> FastAPI:
+def mount_studio(app: FastAPI, studio: Studio, path: str = "/studio", auth: tuple[str, str] | None = None) -> FastAPI:
     """Serve the studio inside your own FastAPI app at `path`, with the same file rules as `launch_studio`.
 
     The caller keeps `studio` open (`with Studio.open(settings) as studio:`) for as long as the app serves.
