@@ -8,15 +8,13 @@ from langgraph.runtime import Runtime
 
 from agents.context import Context
 from agents.costs import film_cost
+from agents.delivery import deliver
 from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
-from tools.content_credentials import CredentialError, sign_film
 from tools.cut import CutItem, CutPlan
 from tools.cut import assemble_cut as cut_film
 from tools.llm import LLMUsage
 from tools.presets import licence_of
-from tools.storyboard import write_storyboard
-from tools.timeline_export import TimelineError, TimelinePlan, export_timeline
 
 
 def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
@@ -30,40 +28,8 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     result = cut_film(plan, context.project.cut_dir)
     root = context.project.root
     log = [f"editor: cut {len(plan.items)} shots, {result.duration:.1f} s in {result.encode_seconds:.1f} s"]
-    timelines: dict = {}
-    try:
-        exported = export_timeline(
-            TimelinePlan.from_cut(plan, result, film_id=film.id, project_root=root), context.project.cut_dir
-        )
-        timelines = {
-            "otio": str(exported.otio.relative_to(root)),
-            "edl": str(exported.edl.relative_to(root)),
-            "xml": str(exported.xml.relative_to(root)),
-            "edit_rate": exported.edit_rate,
-        }
-    except TimelineError as error:
-        log.append(f"editor: the film is cut, but its timeline could not be exported for editors: {error}")
-    try:
-        timelines["storyboard"] = str(write_storyboard(film, root, root / "storyboard").pdf.relative_to(root))
-    except (OSError, ValueError) as error:
-        log.append(f"editor: the film is cut, but its storyboard could not be written: {error}")
-    provenance = context.settings.provenance
-    if provenance.signs:
-        try:
-            signed = sign_film(
-                result.video,
-                certificate_chain=provenance.c2pa_certificate_chain,
-                private_key=provenance.c2pa_private_key,
-                algorithm=provenance.c2pa_algorithm,
-                timestamp_url=provenance.c2pa_timestamp_url,
-                title=film.title,
-                film_id=film.id,
-                tool=TOOL,
-                models=[(use.role, use.model) for use in models_used(context)],
-            )
-            timelines["content_credential"] = signed.manifest_label
-        except CredentialError as error:
-            log.append(f"editor: the film is cut but not signed: {error}")
+    delivered, problems = deliver(film, plan, result, context, models_used(context))
+    log += problems
     cut = CutFiles(
         video=str(result.video.relative_to(root)),
         subtitles=str(result.subtitles.relative_to(root)),
@@ -71,7 +37,7 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         manifest=str(context.project.manifest_file.relative_to(root)),
         duration=result.duration,
         shot_ids=[item.shot_id for item in plan.items],
-        **timelines,
+        **delivered,
     )
     write_manifest(context.project, manifest_for(film, cut, context))
     emit({"stage": "cut", "status": "done", "seconds": result.duration, "encode_seconds": result.encode_seconds})
