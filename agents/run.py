@@ -82,6 +82,14 @@ def open_context(
 
 def new_run(settings: Settings, *, premise: str = "", screenplay: str = "", film_id: str | None = None) -> Project:
     """Validate the input and create the project folder; nothing is generated yet."""
+    for what, text in (("premise", premise), ("screenplay", screenplay)):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"the {what} holds bytes that are not text (at character {error.start}); "
+                "save it as UTF-8 and give it again."
+            ) from None
     premise = " ".join(premise.split())
     if screenplay.strip():
         hint = parse_fountain(screenplay).title or "screenplay"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -369,9 +371,18 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def slugify(text: str, fallback: str = "item", max_length: int = 40) -> str:
-    """A filesystem- and id-safe slug: lowercase ascii words joined by hyphens."""
-    slug = _SLUG.sub("-", text.lower()).strip("-")[:max_length].strip("-")
+    """A filesystem- and id-safe slug: lowercase ascii words joined by hyphens; accents are dropped, not letters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _SLUG.sub("-", ascii_text.lower()).strip("-")[:max_length].strip("-")
     return slug or fallback
+
+
+def unique_id(base: str, taken: Iterable[str]) -> str:
+    """`base`, or `base-2`, `base-3`... when another record already has it ('JO-ANN' and 'JO ANN')."""
+    used = set(taken)
+    if base not in used:
+        return base
+    return next(f"{base}-{n}" for n in range(2, len(used) + 3) if f"{base}-{n}" not in used)
 
 
 def is_safe_id(value: str) -> bool:

@@ -20,7 +20,7 @@ from agents.answers import (
 from agents.context import Context
 from agents.prompting import ask
 from agents.screenplay import ParsedScript, ScriptScene, parse_fountain
-from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, StyleBible, slugify
+from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, StyleBible, slugify, unique_id
 from tools.llm import StructuredLLM
 from tools.spec import TimeOfDay
 
@@ -301,7 +301,7 @@ def characters_from_script(script: ParsedScript, title: str, llm: StructuredLLM)
         look = described or (answer.look if usable else defaults.look_for(name, index).look)
         colour = signature_colour(look, answer.color, used_colours)
         used_colours.add(colour)
-        identifier = slugify(name, fallback=f"character-{index + 1}")
+        identifier = unique_id(slugify(name, fallback=f"character-{index + 1}"), [c.id for c in characters.values()])
         characters[cue] = Character(
             id=identifier, name=name, look=" ".join(look.split()), signature_color=COLOURS[colour]
         )
@@ -360,7 +360,10 @@ def settings_from_script(
         look = looks[place]
         usable = acceptable_text(look.look, title, *PROMPT_EXAMPLES)
         description = look.look if usable else first_sentence_of(scene) or look.look
-        identifier = slugify(f"{scene.location} {scene.time_of_day}", fallback=f"setting-{len(settings) + 1}")
+        identifier = unique_id(
+            slugify(f"{scene.location} {scene.time_of_day}", fallback=f"setting-{len(settings) + 1}"),
+            [setting.id for setting in settings.values()],
+        )
         settings[key] = Setting(
             id=identifier,
             name=display_name(scene.location) or scene.heading,

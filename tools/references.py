@@ -216,6 +216,7 @@ def _clean_name(name: str) -> str:
     """Strip what could disguise a name on screen (control and bidirectional characters); display only."""
     normalized = unicodedata.normalize("NFC", name)
     kept = "".join(char for char in normalized if char not in _BIDI_CONTROLS and unicodedata.category(char) != "Cc")
+    kept = kept.encode("utf-8", "replace").decode("utf-8")  # a non-UTF-8 file name arrives with lone surrogates
     return kept.strip()[:MAX_NAME_LENGTH] or "the upload"
 
 
