@@ -5,7 +5,8 @@ Passed through LangGraph's `context_schema`, never held in module globals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from agents.project import Project
 from memory.store import MemoryStore
@@ -26,3 +27,5 @@ class Context:
     """Speaks the dialogue into the cut; None leaves the film silent, with subtitles only."""
     unattended: bool = True
     """Pass the human gates without stopping: the CLI's way, and the studio's "unattended" switch."""
+    render_slots: threading.Semaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
+    """At most `render.max_parallel` shots render at once, whatever LangGraph's own pool size."""

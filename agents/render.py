@@ -6,7 +6,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,6 +80,12 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
             "failed": {spec.shot_id: ""},
             "log": [f"render: {spec.shot_id} reused take {content_hash[:12]}"],
         }
+    with context.render_slots:
+        return make_take(spec, content_hash, context, emit)
+
+
+def make_take(spec: ShotSpec, content_hash: str, context: Context, emit: Callable[[dict], None]) -> dict:
+    """Render the shot's keyframe, clip and line into its take folder, as `render_shot` returns them."""
     emit({"stage": "render", "shot": spec.shot_id, "status": "start"})
     folder = context.project.take_dir(content_hash)
     folder.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ rewritten after every step, and the manifest gets the per-node timings at the en
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -77,6 +78,7 @@ def open_context(
             video=backends.video,
             speech=backends.speech,
             unattended=unattended,
+            render_slots=threading.BoundedSemaphore(settings.render.max_parallel),
         )
 
 
@@ -148,7 +150,8 @@ def run_film(
     on_event = on_event or (lambda event: None)
     config = {
         "configurable": {"thread_id": project.film_id},
-        "max_concurrency": settings.render.max_parallel,
+        # LangGraph's stream can hold a worker of this pool; `render_slots` bounds the renders themselves.
+        "max_concurrency": settings.render.max_parallel + 1,
         "recursion_limit": 16 + 6 * run_input.max_review_rounds,
     }
     with ExitStack() as stack:

@@ -152,17 +152,26 @@ class FilmTiming:
 
 
 def film(
-    settings: Settings, film_id: str, backends: RenderBackends, embedding: MiniLMEmbedding, parallel: int
-) -> FilmTiming:
+    settings: Settings, film_id: str, backends: RenderBackends, embedding: MiniLMEmbedding, parallel: int, limit: float
+) -> FilmTiming | None:
+    """Run one film with `max_parallel = parallel`; None when it has not finished after `limit` seconds (a hang)."""
     settings = settings.model_copy(update={"render": settings.render.model_copy(update={"max_parallel": parallel})})
     project = new_run(settings, premise=PREMISE, film_id=film_id)
     events: list[tuple[float, dict]] = []
-    with open_context(settings, project, llm=crew(), embedding_function=embedding, backends=backends) as context:
-        started = time.perf_counter()
-        outcome = run_film(settings, project, lambda e: events.append((time.perf_counter() - started, e)), context)
-        wall = time.perf_counter() - started
-    assert outcome.finished, f"{film_id} did not finish"
-    return FilmTiming(outcome, wall, events)
+    done: list[FilmTiming] = []
+
+    def run() -> None:
+        with open_context(settings, project, llm=crew(), embedding_function=embedding, backends=backends) as context:
+            started = time.perf_counter()
+            outcome = run_film(settings, project, lambda e: events.append((time.perf_counter() - started, e)), context)
+            wall = time.perf_counter() - started
+        assert outcome.finished, f"{film_id} did not finish"
+        done.append(FilmTiming(outcome, wall, events))
+
+    worker = threading.Thread(target=run, name=film_id, daemon=True)
+    worker.start()
+    worker.join(limit)
+    return done[0] if done else None
 
 
 def main() -> None:
@@ -171,6 +180,7 @@ def main() -> None:
     parser.add_argument("--image-sleep", type=float, default=0.5)
     parser.add_argument("--video-sleep", type=float, default=0.5)
     parser.add_argument("--parallel", default="1,2,4")
+    parser.add_argument("--limit", type=float, default=120.0, help="seconds after which a film counts as hung")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     embedding = MiniLMEmbedding()
@@ -188,14 +198,21 @@ def main() -> None:
                 speech=None,
             )
 
-        warm = film(settings, "overhead-warm-up", backends(0.0, 0.0), embedding, 2)
+        warm = film(settings, "overhead-warm-up", backends(0.0, 0.0), embedding, 2, args.limit)
+        assert warm is not None, "the warm-up film did not finish"
         made = templates.made
-        results = {
-            p: film(settings, f"overhead-p{p}", backends(args.image_sleep, args.video_sleep), embedding, p)
-            for p in (int(x) for x in args.parallel.split(","))
-        }
+        shots = len(warm.outcome.film.shots())
+        results: dict[int, FilmTiming] = {}
+        hung: list[int] = []
+        for p in (int(x) for x in args.parallel.split(",")):
+            result = film(
+                settings, f"overhead-p{p}", backends(args.image_sleep, args.video_sleep), embedding, p, args.limit
+            )
+            if result is None:
+                hung.append(p)
+            else:
+                results[p] = result
         assert templates.made == made, "a template was encoded inside a measured run"
-    shots = len(warm.outcome.film.shots())
     print(
         f"film: {shots} shots, {made} template formats; sleeps {args.image_sleep:g} s image + {args.video_sleep:g} s "
         f"video per shot; warm-up film (sleep 0) {warm.wall:.2f} s, render phase {warm.render_phase:.2f} s; "
@@ -223,6 +240,11 @@ def main() -> None:
         cells = [f"{run.outcome.timings.get(node, 0.0):.3f}" for run in [*results.values(), warm]]
         print(f"| {node} | " + " | ".join(cells) + " |")
     print("| (wall) | " + " | ".join(f"{run.wall:.3f}" for run in [*results.values(), warm]) + " |")
+    for p in hung:
+        print(f"\nP={p}: the film had not finished after {args.limit:g} s (no progress: a hang), so it has no row.")
+    sys.stdout.flush()
+    # A hung run's threads wait forever inside LangGraph's executor, which the interpreter would join at exit.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ class EventLog:
         self.events.append((time.perf_counter() - self.started, event))
 
     def encode_seconds(self) -> float:
-        """The cut's own H.264 encode of film.mp4, from the editor's `cut`/`done` event."""
+        """The cut's moviepy write of film.mp4 (decode, composite, encode), from the editor's `cut`/`done` event."""
         return sum(
             e.get("encode_seconds", 0.0) for _, e in self.events if e.get("stage") == "cut" and e["status"] == "done"
         )
@@ -135,7 +135,7 @@ def main() -> None:
             note_t = f"{note.timings[node]:.2f}" if node in note.timings else "-"
             print(f"| {node} | {full_t} | {note_t} |")
         print(
-            f"| (of assemble_cut: encoding film.mp4) | {full_log.encode_seconds():.2f} "
+            f"| (of assemble_cut: writing film.mp4: decode, composite, encode) | {full_log.encode_seconds():.2f} "
             f"| {note_log.encode_seconds():.2f} |"
         )
         print(f"| (sum of nodes) | {sum(full.timings.values()):.2f} | {sum(note.timings.values()):.2f} |")

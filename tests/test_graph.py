@@ -133,3 +133,10 @@ def test_the_frame_follows_the_chosen_width_aspect_and_fps(tmp_path, make_contex
     assert (facts.width, facts.height, round(facts.fps)) == (320, 134, 8)
     take = outcome.film.shots()[0].take
     assert probe_video(project.root / take.clip).height == 134
+
+
+@pytest.mark.timeout(180)
+def test_one_shot_at_a_time_still_finishes(tmp_path, make_context):
+    """LangGraph's stream holds a worker of the pool: a pool sized to one render would never start a node."""
+    project, outcome = film_run(tmp_path, make_context, crew(), rounds=1, render={"max_parallel": 1})
+    assert outcome.finished and all(shot.take is not None for shot in outcome.film.shots())

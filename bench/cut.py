@@ -1,0 +1,195 @@
+"""Time the cut (`tools.cut.assemble_cut`) against ffmpeg joining the same clips by itself.
+
+    .venv/bin/python bench/cut.py                          # 12 animatic clips of 3 s at 640x360, 12 fps
+
+The clips (four scenes of three shots, each with a spoken line) are rendered once with the animatic backends
+and eSpeak NG. Then, interleaved, `repeats` times each: `assemble_cut` with hard cuts or the default 0.5 s
+cross-fades at scene changes, silent or with the dialogue (burned-in subtitles and the AAC track), and with no
+title card except in the last row (the editor's own plan); against ffmpeg's stream-copy concat of the same
+files (the floor: no decode, no encode) and ffmpeg re-encoding them (`libx264 -preset veryfast -crf 20`, the
+cut's own codec settings, but no compositing). Both ffmpeg rows use `imageio_ffmpeg.get_ffmpeg_exe()`, the
+binary the cut encodes with. Figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import imageio_ffmpeg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT)]
+
+from tools.cut import CutItem, CutPlan, assemble_cut  # noqa: E402
+from tools.images import AnimaticImageBackend  # noqa: E402
+from tools.spec import CameraMove, Framing, ShotSpec, Voice  # noqa: E402
+from tools.speech import EspeakSpeechBackend  # noqa: E402
+from tools.video import AnimaticVideoBackend  # noqa: E402
+
+LINES = [
+    "The last ferry leaves at nine.",
+    "Then we wait for it together.",
+    "Hold on, the lamp is going out.",
+    "I can hear the engine now.",
+]
+MOVES = [CameraMove.PAN, CameraMove.PUSH_IN, CameraMove.STATIC, CameraMove.PULL_OUT, CameraMove.TILT]
+
+
+def machine() -> str:
+    """Cores, CPU model and load: what a reader needs to compare these figures with their own."""
+    names = [
+        line.split(":", 1)[1].strip()
+        for line in Path("/proc/cpuinfo").read_text().splitlines()
+        if line.startswith("model name")
+    ]
+    model = names[0] if names else platform.processor() or platform.machine()
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    return f"{nproc} cores (nproc), {model}, Python {platform.python_version()}, load {load()}"
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def render_clips(work: Path, count: int, seconds: float, width: int, height: int, fps: int) -> list[CutItem]:
+    """Render `count` animatic shots with a spoken line each; three shots to a scene."""
+    images, video, speech = AnimaticImageBackend(), AnimaticVideoBackend(), EspeakSpeechBackend()
+    items = []
+    for index in range(count):
+        scene = index // 3 + 1
+        spec = ShotSpec(
+            shot_id=f"s{scene:02d}-{index % 3 + 1:02d}",
+            scene_number=scene,
+            shot_number=index % 3 + 1,
+            prompt="a ferry at a dark pier, rain",
+            width=width,
+            height=height,
+            seed=100 + index,
+            fps=fps,
+            duration=seconds,
+            framing=[Framing.WIDE, Framing.MEDIUM, Framing.CLOSE_UP][index % 3],
+            camera_move=MOVES[index % len(MOVES)],
+            caption=LINES[index % len(LINES)],
+        )
+        keyframe = images.generate(spec, work / f"{spec.shot_id}.png").path
+        clip = video.animate(spec, keyframe, work / f"{spec.shot_id}.mp4").path
+        line = speech.speak(LINES[index % len(LINES)], Voice(espeak="en-us+f3"), work / f"{spec.shot_id}.wav")
+        items.append(
+            CutItem(
+                shot_id=spec.shot_id,
+                scene_number=scene,
+                clip=clip,
+                duration=seconds,
+                subtitle=LINES[index % len(LINES)],
+                speaker="Mara",
+                audio=line.path,
+            )
+        )
+    return items
+
+
+def plan(items: list[CutItem], size: tuple[int, int], fps: int, crossfade: float, dialogue: bool, title: float):
+    shots = (
+        items
+        if dialogue
+        else [item.model_copy(update={"subtitle": "", "speaker": "", "audio": None}) for item in items]
+    )
+    return CutPlan(
+        title="The Last Ferry",
+        logline="A ferry captain makes one last crossing.",
+        width=size[0],
+        height=size[1],
+        fps=fps,
+        items=shots,
+        title_seconds=title,
+        crossfade_seconds=crossfade,
+    )
+
+
+def ffmpeg(*arguments: str) -> Callable[[], None]:
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *arguments]
+    return lambda: subprocess.run(command, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--fps", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    height = 2 * round(args.width * 9 / 16 / 2)
+    size = (args.width, height)
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        started = time.perf_counter()
+        items = render_clips(work, args.clips, args.seconds, args.width, height, args.fps)
+        print(
+            f"{args.clips} clips of {args.seconds:g} s at {args.width}x{height}, {args.fps} fps, "
+            f"rendered (animatic + eSpeak) in {time.perf_counter() - started:.2f} s; "
+            f"{args.clips * args.seconds:g} s of shots; median of {args.repeats}"
+        )
+        listing = work / "list.txt"
+        listing.write_text("".join(f"file '{item.clip}'\n" for item in items), encoding="utf-8")
+        concat = ["-f", "concat", "-safe", "0", "-i", str(listing)]
+        cases: dict[str, Callable[[], object]] = {
+            "ffmpeg concat, stream copy (the floor)": ffmpeg(*concat, "-c", "copy", str(work / "copy.mp4")),
+            "ffmpeg concat, re-encode x264 veryfast crf 20": ffmpeg(
+                *concat, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-an", str(work / "encode.mp4")
+            ),
+        }
+        variants = {
+            "assemble_cut: hard cuts, silent": (0.0, False, 0.0),
+            "assemble_cut: cross-fades, silent": (0.5, False, 0.0),
+            "assemble_cut: hard cuts, dialogue": (0.0, True, 0.0),
+            "assemble_cut: cross-fades, dialogue": (0.5, True, 0.0),
+            "assemble_cut: the editor's plan (3 s title card, cross-fades, dialogue)": (0.5, True, 3.0),
+        }
+        encodes: dict[str, list[float]] = {}
+        for number, (name, (fade, dialogue, title)) in enumerate(variants.items()):
+            the_plan = plan(items, size, args.fps, fade, dialogue, title)
+            out = work / f"cut-{number}"
+
+            def cut(the_plan: CutPlan = the_plan, out: Path = out, name: str = name) -> None:
+                encodes.setdefault(name, []).append(assemble_cut(the_plan, out).encode_seconds)
+
+            cases[name] = cut
+        for call in cases.values():
+            call()
+        encodes.clear()
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(args.repeats):
+            for name, call in cases.items():
+                started = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - started)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    floor = medians["ffmpeg concat, stream copy (the floor)"]
+    encode = medians["ffmpeg concat, re-encode x264 veryfast crf 20"]
+    film = args.clips * args.seconds
+    print(f"load after: {load()}")
+    print()
+    print("| what | seconds | of which moviepy's write_videofile | x stream copy | x ffmpeg re-encode | s of film/s |")
+    print("|---|---|---|---|---|---|")
+    for name, seconds in medians.items():
+        inner = f"{statistics.median(encodes[name]):.2f}" if name in encodes else "-"
+        print(
+            f"| {name} | {seconds:.3f} | {inner} | {seconds / floor:.1f} | {seconds / encode:.2f} | "
+            f"{film / seconds:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()
