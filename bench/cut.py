@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import imageio_ffmpeg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
+
+from machine import load, machine  # noqa: E402
 
 from tools.cut import CutItem, CutPlan, assemble_cut  # noqa: E402
 from tools.images import AnimaticImageBackend  # noqa: E402
@@ -42,22 +43,6 @@ LINES = [
     "I can hear the engine now.",
 ]
 MOVES = [CameraMove.PAN, CameraMove.PUSH_IN, CameraMove.STATIC, CameraMove.PULL_OUT, CameraMove.TILT]
-
-
-def machine() -> str:
-    """Cores, CPU model and load: what a reader needs to compare these figures with their own."""
-    names = [
-        line.split(":", 1)[1].strip()
-        for line in Path("/proc/cpuinfo").read_text().splitlines()
-        if line.startswith("model name")
-    ]
-    model = names[0] if names else platform.processor() or platform.machine()
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{nproc} cores (nproc), {model}, Python {platform.python_version()}, load {load()}"
-
-
-def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def render_clips(work: Path, count: int, seconds: float, width: int, height: int, fps: int) -> list[CutItem]:

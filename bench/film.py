@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,28 +29,14 @@ sys.path[:0] = [str(ROOT)]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from machine import load, machine  # noqa: E402
+
 from agents.editor import usage_of  # noqa: E402
 from agents.run import new_run, open_context, run_film  # noqa: E402
 from tools.settings import Settings  # noqa: E402
 
 SCRIPT = ROOT / "examples" / "the_last_ferry.fountain"
 MIB = 1024 * 1024
-
-
-def machine() -> str:
-    """Cores, CPU model and load: what a reader needs to compare these figures with their own."""
-    names = [
-        line.split(":", 1)[1].strip()
-        for line in Path("/proc/cpuinfo").read_text().splitlines()
-        if line.startswith("model name")
-    ]
-    model = names[0] if names else platform.processor() or platform.machine()
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{nproc} cores (nproc), {model}, Python {platform.python_version()}, load {load()}"
-
-
-def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 class MemorySampler:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from fake_crew import PREMISE, crew  # noqa: E402
+from machine import load, machine  # noqa: E402
 
 from agents.run import RunOutcome, new_run, open_context, run_film  # noqa: E402
 from memory.store import MiniLMEmbedding  # noqa: E402
@@ -40,22 +39,6 @@ from tools.images import AnimaticImageBackend  # noqa: E402
 from tools.settings import Settings  # noqa: E402
 from tools.spec import CameraMove, ShotSpec  # noqa: E402
 from tools.video import AnimaticVideoBackend  # noqa: E402
-
-
-def machine() -> str:
-    """Cores, CPU model and load: what a reader needs to compare these figures with their own."""
-    names = [
-        line.split(":", 1)[1].strip()
-        for line in Path("/proc/cpuinfo").read_text().splitlines()
-        if line.startswith("model name")
-    ]
-    model = names[0] if names else platform.processor() or platform.machine()
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{nproc} cores (nproc), {model}, Python {platform.python_version()}, load {load()}"
-
-
-def load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 class TakeTemplates:
