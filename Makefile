@@ -16,7 +16,7 @@ SYSTEM_PACKAGES ?= chromium fonts-noto-color-emoji ffmpeg poppler-utils
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install install-test system demo test lint clean studio
+.PHONY: install install-test system demo test lint clean studio bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ studio: install
 test: install-test system
 	$(VENV)/bin/ruff check agents tools memory ui tests
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Figures for bench/RESULTS.md: run on a quiet machine; each script prints its own table and the machine.
+bench: install-test
+	for script in render overhead revision cut film; do $(PY) bench/$$script.py || exit 1; done
 
 lint: install-test
 	$(VENV)/bin/ruff check agents tools memory ui tests
