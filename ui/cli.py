@@ -171,6 +171,10 @@ def show_outcome(outcome: Any) -> None:
     if outcome.cut is not None:
         table.add_row("film", str(root / outcome.cut.video))
         table.add_row("subtitles", str(root / outcome.cut.subtitles))
+        if outcome.cut.otio:
+            table.add_row("for editors", ", ".join(str(root / name) for name in (outcome.cut.otio, outcome.cut.xml)))
+        if outcome.cut.storyboard:
+            table.add_row("storyboard", str(root / outcome.cut.storyboard))
         table.add_row("manifest", str(root / outcome.cut.manifest))
         table.add_row("length", f"{outcome.cut.duration:.1f} s, {len(outcome.cut.shot_ids)} shots")
     if outcome.review is not None:
