@@ -64,8 +64,8 @@ class TakeTemplates:
         return keyframe, clip
 
 
-class SleepingImageBackend:
-    """FAKE image backend: sleeps `seconds`, then copies a pre-made keyframe. For timing the graph alone."""
+class SleepingFake:
+    """What both FAKE backends share: a name, a sleep per shot and the pre-made files they copy."""
 
     name: ClassVar[str] = "sleeping-fake"
     supports_reference_image: ClassVar[bool] = False
@@ -81,6 +81,10 @@ class SleepingImageBackend:
     @property
     def parameters(self) -> dict[str, str | int | float | bool]:
         return {"sleep": self.seconds}
+
+
+class SleepingImageBackend(SleepingFake):
+    """FAKE image backend: sleeps `seconds`, then copies a pre-made keyframe. For timing the graph alone."""
 
     def generate(self, spec: ShotSpec, out: Path) -> ImageResult:
         keyframe, _ = self.templates.files(spec)
@@ -89,23 +93,8 @@ class SleepingImageBackend:
         return ImageResult(path=Path(out), width=spec.width, height=spec.height, backend=self.name, model=self.model)
 
 
-class SleepingVideoBackend:
+class SleepingVideoBackend(SleepingFake):
     """FAKE video backend: sleeps `seconds`, then copies a pre-encoded H.264 clip of the shot's format."""
-
-    name: ClassVar[str] = "sleeping-fake"
-    supports_reference_image: ClassVar[bool] = False
-
-    def __init__(self, templates: TakeTemplates, seconds: float) -> None:
-        self.templates = templates
-        self.seconds = seconds
-
-    @property
-    def model(self) -> str:
-        return "fake"
-
-    @property
-    def parameters(self) -> dict[str, str | int | float | bool]:
-        return {"sleep": self.seconds}
 
     def animate(self, spec: ShotSpec, keyframe: Path, out: Path) -> ClipResult:
         _, clip = self.templates.files(spec)
