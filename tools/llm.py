@@ -11,6 +11,7 @@ resumably).
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,9 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
+import httpx2
 import openai
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, Field
 
 from tools.llama_server import BundledModelServer, BundledServerError
@@ -237,9 +240,10 @@ def answer_structured(
 class LLMClient:
     """Structured answers from an OpenAI-compatible endpoint, through the `openai` SDK.
 
-    Thread-safe. Transport failures (refused, timeout, 429, 5xx) are retried by the SDK (`max_retries`),
-    then raised as `LLMUnavailableError`; invalid answers are re-asked `max_retries` times, then raised as
-    `LLMAnswerError`. No `openai` exception leaves this class.
+    Thread-safe. Transport failures (refused, dropped, timeout, 429, 5xx) are retried with backoff by the SDK
+    (`max_retries` of the `openai.OpenAI`; a 429's `retry-after` sets the wait), an answer body cut short is asked
+    for again here, then they are raised as `LLMUnavailableError`; invalid answers are re-asked `max_retries`
+    times, then raised as `LLMAnswerError`. No `openai` or transport exception leaves this class.
 
     Args:
         client: A configured `openai.OpenAI`.
@@ -386,9 +390,9 @@ class LLMClient:
         model = self.model
         begun = time.monotonic()
         try:
-            response = self._client.chat.completions.create(
+            response = self._complete(
                 model=model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 temperature=self.temperature,
                 **{self._length_parameter: self.max_tokens},
                 **options,
@@ -416,13 +420,44 @@ class LLMClient:
             )  # fmt: skip
         return raw
 
+    def _complete(self, **request: Any) -> ChatCompletion:
+        """One chat completion; an answer body that breaks off or is not JSON is asked for again, with backoff.
+
+        The SDK retries what fails in transport; a body cut short on a connection that had no length to promise
+        (the server closed it mid-answer) reaches us only as JSON that does not parse.
+        """
+        retry = 0
+        while True:
+            try:
+                response = self._client.chat.completions.create(**request)
+            except json.JSONDecodeError as error:
+                if retry < self._client.max_retries:
+                    time.sleep(_backoff(retry))
+                    retry += 1
+                    continue
+                where, check = self._where_and_check()
+                raise LLMUnavailableError(
+                    f"{where} sent an answer that broke off or is not JSON ({error}; {_tries(retry + 1)}); {check}",
+                    endpoint=self.endpoint,
+                ) from error
+            if not isinstance(response, ChatCompletion) or getattr(response, "choices", None) is None:
+                where, _ = self._where_and_check()
+                shown = "JSON without `choices`" if isinstance(response, ChatCompletion) else repr(str(response)[:120])
+                raise LLMUnavailableError(
+                    f"{where} answered with something that is not a chat completion ({shown}); check that "
+                    "DIRECTOR_LLM__BASE_URL is the API's address (it usually ends in /v1)",
+                    endpoint=self.endpoint,
+                )
+            return response
+
     def _log_call(self, **record: Any) -> None:
         assert self.call_log is not None
         line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}, ensure_ascii=False, default=str)
         with self._lock, self.call_log.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
-    def _unavailable(self, error: openai.OpenAIError) -> LLMUnavailableError:
+    def _where_and_check(self) -> tuple[str, str]:
+        """Which server failed, in words, and what the user should look at."""
         where = f"the bundled model server at {self.endpoint}" if self.server else f"the LLM endpoint {self.endpoint}"
         if self.server and self.server.log_path:
             check = f"see its log {self.server.log_path}"
@@ -433,10 +468,27 @@ class LLMClient:
                 "check that it is running and that DIRECTOR_LLM__BASE_URL is right, "
                 "or unset DIRECTOR_LLM__BASE_URL to use the bundled model"
             )
+        return where, check
+
+    def _unavailable(self, error: openai.OpenAIError) -> LLMUnavailableError:
+        where, check = self._where_and_check()
+        tries = _tries(self._client.max_retries + 1)
         if isinstance(error, openai.APITimeoutError):
-            message = f"{where} did not answer within the timeout (raise DIRECTOR_LLM__TIMEOUT, or {check})"
+            message = (
+                f"{where} did not answer within {_seconds(self._client.timeout)} ({tries}); "
+                f"raise DIRECTOR_LLM__TIMEOUT, or {check}"
+            )
+        elif isinstance(error, openai.APIConnectionError) and isinstance(error.__cause__, httpx2.ConnectError):
+            message = f"Could not connect to {where} ({tries}); {check}"
+        elif isinstance(error, openai.APIConnectionError) and isinstance(
+            error.__cause__, httpx2.RemoteProtocolError | httpx2.ReadError
+        ):
+            message = (
+                f"The connection to {where} broke off before the answer was complete ({error.__cause__}; {tries}); "
+                f"{check}"
+            )
         elif isinstance(error, openai.APIConnectionError):
-            message = f"Could not connect to {where}; {check}"
+            message = f"Could not reach {where} ({error.__cause__ or error}; {tries}); {check}"
         elif isinstance(error, openai.AuthenticationError | openai.PermissionDeniedError):
             message = f"{where} refused the API key ({error.message}); check DIRECTOR_LLM__API_KEY"
         elif isinstance(error, openai.NotFoundError):
@@ -445,7 +497,18 @@ class LLMClient:
                 "DIRECTOR_LLM__MODEL and that DIRECTOR_LLM__BASE_URL ends in /v1"
             )
         elif isinstance(error, openai.RateLimitError):
-            message = f"{where} kept rate-limiting us after {self._client.max_retries} retries; try again later"
+            wait = _retry_after(error.response.headers)
+            if wait is not None and wait > _LONGEST_RETRY_AFTER:
+                message = (
+                    f"{where} is rate-limiting us (HTTP 429) and asked us to wait {wait:g} s, longer than Director "
+                    "waits on its own; try again after that"
+                )
+            else:
+                asked = f", asking for {wait:g} s between tries" if wait is not None else ""
+                message = (
+                    f"{where} kept rate-limiting us (HTTP 429{asked}) through {tries}; wait a while and try "
+                    "again, or allow more retries with DIRECTOR_LLM__MAX_RETRIES"
+                )
         elif isinstance(error, openai.BadRequestError | openai.UnprocessableEntityError):
             message = (
                 f"{where} rejected the request ({error.message}); if it does not support the "
@@ -483,3 +546,32 @@ class LLMClient:
 def _is_context_overflow(error: openai.BadRequestError) -> bool:
     text = str(error.message).lower()
     return "context" in text and any(word in text for word in ("length", "window", "exceed", "too long"))
+
+
+_LONGEST_RETRY_AFTER = 120.0
+"""The longest `retry-after` the SDK honours (its MAX_RETRY_AFTER_DELAY); it does not retry a longer one."""
+
+
+def _backoff(retry: int) -> float:
+    """Seconds to wait before retry number `retry` (from 0), as the SDK does: 0.5 s doubling to 8 s, less jitter."""
+    return min(0.5 * 2.0**retry, 8.0) * (1 - 0.25 * random.random())
+
+
+def _tries(count: int) -> str:
+    return "1 try" if count == 1 else f"{count} tries"
+
+
+def _seconds(timeout: object) -> str:
+    """The read timeout of an SDK client in words."""
+    seconds = timeout.read if isinstance(timeout, httpx2.Timeout) else timeout
+    return f"the {seconds:g} s timeout" if isinstance(seconds, int | float) else "the timeout"
+
+
+def _retry_after(headers: httpx2.Headers) -> float | None:
+    """The wait a 429 asked for, in seconds, from `retry-after-ms` or a numeric `retry-after`."""
+    for name, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
+        try:
+            return float(headers[name]) / divisor
+        except (KeyError, ValueError):
+            continue
+    return None
