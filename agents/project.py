@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from agents.state import Film, RunInput, is_safe_id, slugify
+from agents.state import Feedback, Film, RunInput, is_safe_id, slugify
 from tools.files import write_atomic
 from tools.llm import LLMUsage
 
@@ -22,6 +22,7 @@ class RunRecord(BaseModel):
     started_at: str
     timings: dict[str, float] = Field(default_factory=dict)
     llm_usage: LLMUsage = Field(default_factory=LLMUsage)
+    error: str = Field(default="", description="Why the run stopped, when it failed; it resumes from there.")
 
 
 class ProjectError(ValueError):
@@ -29,6 +30,13 @@ class ProjectError(ValueError):
 
 
 _RUN_RECORDS = TypeAdapter(list[RunRecord])
+
+
+class PendingNote(BaseModel):
+    """A note a run has accepted but may not have checkpointed yet, kept on disk so that a crash cannot lose it."""
+
+    feedback: Feedback
+    accepted_at: str = Field(description="UTC, to the second: a revision of the note is stamped at or after it.")
 
 
 def write_model(path: Path, model: BaseModel) -> None:
@@ -84,6 +92,25 @@ class Project:
 
     def record_run(self, record: RunRecord) -> None:
         write_atomic(self.runs_file, _RUN_RECORDS.dump_json([*self.run_records(), record], indent=2).decode())
+
+    @property
+    def pending_note_file(self) -> Path:
+        return self.root / "note.json"
+
+    def keep_pending_note(self, feedback: Feedback) -> PendingNote:
+        note = PendingNote(feedback=feedback, accepted_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        write_model(self.pending_note_file, note)
+        return note
+
+    def pending_note(self) -> PendingNote | None:
+        """The note of a run that ended without finishing its call (killed, crashed), if there is one."""
+        try:
+            return PendingNote.model_validate_json(self.pending_note_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def drop_pending_note(self) -> None:
+        self.pending_note_file.unlink(missing_ok=True)
 
     @property
     def memory_dir(self) -> Path:

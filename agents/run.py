@@ -6,6 +6,7 @@ rewritten after every step, and the manifest gets the per-node timings at the en
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from agents.editor import manifest_for, usage_of
 from agents.graph import build_graph
 from agents.manifest import write_manifest
 from agents.project import Project, ProjectError, RunRecord, new_film_id
-from agents.revise import check_feedback
+from agents.revise import check_feedback, clean_note
 from agents.screenplay import parse_fountain
 from agents.state import CutFiles, Feedback, Film, GateDecision, GatePrompt, Review, RunInput, RunState
 from memory.checkpoints import open_checkpointer
@@ -62,8 +63,10 @@ def open_context(
     A given `llm`, `embedding_function` or `backends` is used as is, so an embedding app (the studio) or a
     test can share them, and a loaded pipeline serves every run.
     """
-    backends = backends or RenderBackends.from_settings(settings)
     with ExitStack() as stack:
+        if backends is None:
+            backends = RenderBackends.from_settings(settings)
+            stack.callback(backends.close)
         project.logs_dir.mkdir(parents=True, exist_ok=True)
         if llm is None:
             llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=project.logs_dir))
@@ -79,6 +82,7 @@ def open_context(
             speech=backends.speech,
             unattended=unattended,
             render_slots=threading.BoundedSemaphore(settings.render.max_parallel),
+            executor=backends.executor,
         )
 
 
@@ -137,6 +141,7 @@ def run_film(
     feedback: Feedback | None = None,
     should_stop: Callable[[], bool] | None = None,
     unattended: bool = True,
+    backends: RenderBackends | None = None,
 ) -> RunOutcome:
     """Run the graph for `project` until it ends or waits at a gate, starting fresh or from its last checkpoint.
 
@@ -145,6 +150,7 @@ def run_film(
     Resuming re-runs only unfinished work: finished steps come from the checkpoint and finished takes from
     the content-addressed take store.
     `should_stop` is polled between events; when it says so, the run stops where it can be resumed.
+    Without a `context`, one is opened for the run, on `backends` when given (the caller keeps them).
     """
     run_input = project.run_input()
     on_event = on_event or (lambda event: None)
@@ -158,11 +164,17 @@ def run_film(
         checkpointer = stack.enter_context(open_checkpointer(project.root))
         graph = build_graph(checkpointer)
         unattended = context.unattended if context is not None else unattended
-        graph_input = next_input(project, graph.get_state(config), run_input, decision, feedback, unattended)
+        snapshot = graph.get_state(config)
+        lost = lost_note(project, snapshot)
+        if lost is not None and feedback is None and decision is None:
+            feedback = lost
+        graph_input = next_input(project, snapshot, run_input, decision, feedback, unattended)
         if graph_input is _NOTHING_TO_DO:
             return outcome(project, graph, config, {})
+        if feedback is not None:
+            project.keep_pending_note(feedback)
         if context is None:
-            context = stack.enter_context(open_context(settings, project, unattended=unattended))
+            context = stack.enter_context(open_context(settings, project, unattended=unattended, backends=backends))
         status = "start" if isinstance(graph_input, RunInput) else "revise" if feedback else "resume"
         on_event({"stage": "run", "status": status, "film_id": project.film_id})
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -170,25 +182,40 @@ def run_film(
         timings: dict[str, float] = {}
         last = time.perf_counter()
         cancelled = False
-        for mode, payload in graph.stream(
-            graph_input, config, context=context, stream_mode=["custom", "updates", "values"]
-        ):
-            if mode == "custom":
-                on_event(payload)
-            elif mode == "updates":
-                now = time.perf_counter()
-                for node in payload:
-                    if not node.startswith("__"):
-                        timings[node] = round(timings.get(node, 0.0) + now - last, 3)
-                last = now
-            elif mode == "values":
-                state = payload if isinstance(payload, RunState) else RunState.model_validate(payload)
-                if state.film is not None:
-                    project.save_film(state.film)
-            if should_stop is not None and should_stop():
-                cancelled = True
-                break
+        try:
+            for mode, payload in graph.stream(
+                graph_input, config, context=context, stream_mode=["custom", "updates", "values"]
+            ):
+                if mode == "custom":
+                    on_event(payload)
+                elif mode == "updates":
+                    now = time.perf_counter()
+                    for node in payload:
+                        if not node.startswith("__"):
+                            timings[node] = round(timings.get(node, 0.0) + now - last, 3)
+                    last = now
+                elif mode == "values":
+                    state = payload if isinstance(payload, RunState) else RunState.model_validate(payload)
+                    if state.film is not None:
+                        project.save_film(state.film)
+                if should_stop is not None and should_stop():
+                    cancelled = True
+                    break
+        except Exception as error:
+            used = usage_of(context).combined(usage_before, sign=-1)
+            failed = RunRecord(
+                kind=status,
+                started_at=started_at,
+                timings=timings,
+                llm_usage=used,
+                error=f"{type(error).__name__}: {error}",
+            )
+            with contextlib.suppress(OSError):
+                project.record_run(failed)
+            raise
         result = outcome(project, graph, config, timings, cancelled=cancelled)
+        if feedback is not None or lost is None:
+            project.drop_pending_note()
         used = usage_of(context).combined(usage_before, sign=-1)
         project.record_run(RunRecord(kind=status, started_at=started_at, timings=timings, llm_usage=used))
         if result.film is not None and result.cut is not None:
@@ -203,6 +230,25 @@ def run_film(
 
 
 _NOTHING_TO_DO = object()
+
+
+def lost_note(project: Project, snapshot: StateSnapshot) -> Feedback | None:
+    """A note accepted by a run that was killed before its checkpoint took it, to be given again; else None.
+
+    A note goes to a finished run or a waiting gate, so the checkpoint took it if the run now stands mid-way
+    (its input checkpoint holds the note until the revise node applies it), or if the film's history has it.
+    """
+    pending = project.pending_note()
+    if pending is None or (snapshot.next and waiting_gate(snapshot) is None):
+        return None
+    state = RunState.model_validate(snapshot.values) if snapshot.values else None
+    note = pending.feedback
+    history = state.film.feedback if state is not None and state.film is not None else []
+    for revision in history:
+        same = (revision.text, revision.scene, revision.shot) == (clean_note(note.text), note.scene, note.shot)
+        if same and revision.at >= pending.accepted_at:
+            return None
+    return note
 
 
 def next_input(
