@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from agents.project import Project
 from memory.store import MemoryStore
 from tools.backends import ImageBackend, SpeechBackend, VideoBackend
+from tools.executors import LocalExecutor, ShotExecutor
 from tools.llm import StructuredLLM
 from tools.settings import Settings
 
@@ -29,3 +30,10 @@ class Context:
     """Pass the human gates without stopping: the CLI's way, and the studio's "unattended" switch."""
     render_slots: threading.Semaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
     """At most `render.max_parallel` shots render at once, whatever LangGraph's own pool size."""
+    executor: ShotExecutor | None = None
+    """Renders the shots elsewhere (a Ray cluster); None renders them in this process with the backends above."""
+
+    @property
+    def renderer(self) -> ShotExecutor:
+        """Who renders this run's shots."""
+        return self.executor or LocalExecutor(self.images, self.video, self.speech)

@@ -10,11 +10,15 @@ from agents.context import Context
 from agents.costs import film_cost
 from agents.delivery import deliver
 from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
+from agents.render import restore_takes
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
 from tools.cut import CutItem, CutPlan
 from tools.cut import assemble_cut as cut_film
 from tools.llm import LLMUsage
 from tools.presets import licence_of
+
+SEGMENTS_DIR = "segments"
+"""The cut's encoded segments, kept in the project's cut folder so a note re-encodes only what it changed."""
 
 
 def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
@@ -24,10 +28,15 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     emit = runtime.stream_writer
     emit({"stage": "cut", "status": "start"})
     film = fold_takes(state.film, state.rendered, state.failed)
+    restored = restore_takes(film, context, emit)
     plan = cut_plan(film, context.project.root)
-    result = cut_film(plan, context.project.cut_dir)
+    result = cut_film(plan, context.project.cut_dir, segments_dir=context.project.cut_dir / SEGMENTS_DIR)
     root = context.project.root
-    log = [f"editor: cut {len(plan.items)} shots, {result.duration:.1f} s in {result.encode_seconds:.1f} s"]
+    encoded = len(result.encoded_segments)
+    log = restored + [
+        f"editor: cut {len(plan.items)} shots, {result.duration:.1f} s in {result.encode_seconds:.1f} s "
+        f"(encoded {encoded} of {len(result.segments)} segments)"
+    ]
     delivered, problems = deliver(film, plan, result, context, models_used(context))
     log += problems
     cut = CutFiles(
@@ -40,7 +49,16 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         **delivered,
     )
     write_manifest(context.project, manifest_for(film, cut, context))
-    emit({"stage": "cut", "status": "done", "seconds": result.duration, "encode_seconds": result.encode_seconds})
+    emit(
+        {
+            "stage": "cut",
+            "status": "done",
+            "seconds": result.duration,
+            "encode_seconds": result.encode_seconds,
+            "segments": len(result.segments),
+            "segments_encoded": encoded,
+        }
+    )
     return {
         "film": film,
         "cut": cut,

@@ -42,6 +42,7 @@ class ShotRecordEntry(BaseModel):
     models: str | None = Field(default=None, description="The models that made the take.")
     init_image: str | None = Field(default=None, description="The keyframe an image-to-image reshoot started from.")
     render_seconds: float | None = None
+    worker: str | None = Field(default=None, description="Where the take rendered, when not in the run's process.")
     cache_hit: bool | None = None
     takes_rendered: int = 0
 
@@ -103,6 +104,7 @@ def build_manifest(
                     models=take.model if take else None,
                     init_image=shot.reshoot_from or None,
                     render_seconds=take.render_seconds if take else None,
+                    worker=take.worker or None if take else None,
                     cache_hit=take.cache_hit if take else None,
                     takes_rendered=sum(1 for t in shot.takes if not t.cache_hit),
                 )

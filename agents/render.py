@@ -6,8 +6,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from langgraph.runtime import Runtime
@@ -16,15 +15,12 @@ from langgraph.types import Send
 from agents.context import Context
 from agents.designer import shot_spec
 from agents.project import Project, write_model
-from agents.state import RenderTask, RunState, Take
-from tools.backends import ImageBackend, SpeechBackend, SpeechResult, VideoBackend
+from agents.state import Film, RenderTask, RunState, ShotStatus, Take
+from tools.backends import ImageBackend, SpeechBackend, VideoBackend
+from tools.files import disk_full, sha256_of
 from tools.spec import ShotSpec
 
 RENDERER_CACHE_VERSION = 2
-SPEECH_MARGIN = 0.3
-"""Seconds of a shot kept free of speech: the cross-fades at its ends and a breath after the line."""
-MAX_SPEECH_SPEED = 1.6
-"""The fastest a line is spoken to fit its shot; beyond that the line overruns and the cut fades it out."""
 
 
 def route_renders(state: RunState) -> list[Send] | str:
@@ -52,18 +48,63 @@ def take_hash(spec: ShotSpec, images: ImageBackend, video: VideoBackend, speech:
 
 
 def cached_take(project: Project, content_hash: str) -> Take | None:
-    """A finished take from an earlier pass or run, if its files are all still there."""
+    """A finished take from an earlier pass or run, if its files are all still there and undamaged."""
+    take = stored_take(project, content_hash)
+    if take is None or take_problem(project.root, take):
+        return None
+    return take.model_copy(update={"cache_hit": True, "render_seconds": 0.0})
+
+
+def stored_take(project: Project, content_hash: str) -> Take | None:
+    """The take record in the take store, whatever the state of its files."""
     record = project.take_dir(content_hash) / "take.json"
     try:
-        take = Take.model_validate_json(record.read_text(encoding="utf-8"))
+        return Take.model_validate_json(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    files_ok = all(
-        (project.root / path).is_file() and (project.root / path).stat().st_size > 0
-        for path in (take.keyframe, take.clip, take.audio)
-        if path
-    )
-    return take.model_copy(update={"cache_hit": True, "render_seconds": 0.0}) if files_ok else None
+
+
+def take_problem(root: Path, take: Take) -> str:
+    """Why the take's files cannot be used (missing, empty, changed since they were rendered), or ''."""
+    for path in (take.keyframe, take.clip, take.audio):
+        if not path:
+            continue
+        file = root / path
+        if not file.is_file() or file.stat().st_size == 0:
+            return f"{path} is missing or empty"
+        expected = take.checksums.get(path)
+        if expected and sha256_of(file) != expected:
+            return f"{path} is damaged (its checksum changed since it was rendered)"
+    return ""
+
+
+def restore_takes(film: Film, context: Context, emit: Callable[[dict], None]) -> list[str]:
+    """Render again, in place, every current take whose files were lost or damaged since it was made.
+
+    The cut runs this first: a resumed or revised run may find a take that a crash, a full disk or a person
+    damaged after the render node finished. A take that cannot be made again is dropped and its shot marked
+    failed, for the critic to reshoot.
+    """
+    log = []
+    for shot in film.shots():
+        take = shot.take
+        problem = take_problem(context.project.root, take) if take is not None else ""
+        if not problem:
+            continue
+        spec = shot_spec(film, shot)
+        content_hash = take_hash(spec, context.images, context.video, context.speech)
+        shutil.rmtree(context.project.take_dir(take.content_hash), ignore_errors=True)
+        with context.render_slots:
+            result = make_take(spec, content_hash, context, emit)
+        remade = result.get("rendered", {}).get(shot.id)
+        shot.takes.pop()
+        if remade is None:
+            shot.status = ShotStatus.FAILED
+            log.append(f"render: {shot.id} take {problem}, and rendering it again failed: {result['failed'][shot.id]}")
+        else:
+            shot.takes.append(remade)
+            log.append(f"render: {shot.id} take {problem}; rendered it again")
+    return log
 
 
 def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
@@ -73,6 +114,17 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     emit = runtime.stream_writer
     content_hash = take_hash(spec, context.images, context.video, context.speech)
     take = cached_take(context.project, content_hash)
+    damaged = stored_take(context.project, content_hash) if take is None else None
+    if damaged is not None:
+        emit(
+            {
+                "stage": "render",
+                "shot": spec.shot_id,
+                "status": "damaged",
+                "problem": take_problem(context.project.root, damaged),
+            }
+        )
+        shutil.rmtree(context.project.take_dir(content_hash), ignore_errors=True)
     if take is not None:
         emit({"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": True, "keyframe": take.keyframe})
         return {
@@ -88,21 +140,19 @@ def make_take(spec: ShotSpec, content_hash: str, context: Context, emit: Callabl
     """Render the shot's keyframe, clip and line into its take folder, as `render_shot` returns them."""
     emit({"stage": "render", "shot": spec.shot_id, "status": "start"})
     folder = context.project.take_dir(content_hash)
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # what a killed render of this take left half-written
+    folder.mkdir(parents=True)
     started = time.perf_counter()
-    backend_spec = spec.resolved(context.project.root)
-    timings: dict[str, float] = {}
     try:
-        with timed(timings, "image"):
-            image = context.images.generate(backend_spec, folder / "keyframe.png")
-        with timed(timings, "video"):
-            clip = context.video.animate(backend_spec, image.path, folder / "clip.mp4")
-        with timed(timings, "speech"):
-            speech = speak_line(context.speech, spec, folder / "line.wav")
+        rendered = context.renderer.render(spec.resolved(context.project.root), folder)
     except Exception as error:  # noqa: BLE001 - any backend failure becomes a reviewable shot failure
         shutil.rmtree(folder, ignore_errors=True)
         emit({"stage": "render", "shot": spec.shot_id, "status": "failed", "error": str(error)})
+        full = disk_full(error, context.project.root)
+        if full is not None:
+            raise full from error
         return {"failed": {spec.shot_id: f"{type(error).__name__}: {error}"}, "log": [f"render: {spec.shot_id} failed"]}
+    image, clip, speech = rendered.image, rendered.clip, rendered.speech
     take = Take(
         shot_id=spec.shot_id,
         content_hash=content_hash,
@@ -125,10 +175,23 @@ def make_take(spec: ShotSpec, content_hash: str, context: Context, emit: Callabl
         },
         duration=clip.duration,
         render_seconds=round(time.perf_counter() - started, 3),
-        timings=timings if speech is not None else {k: v for k, v in timings.items() if k != "speech"},
+        timings=rendered.timings,
         models={"image": image.model, "video": clip.model, **({"speech": speech.model} if speech is not None else {})},
+        worker=rendered.worker,
+        checksums={
+            str(result.path.relative_to(context.project.root)): sha256_of(result.path)
+            for result in (image, clip, speech)
+            if result is not None
+        },
     )
-    write_model(folder / "take.json", take)
+    try:
+        write_model(folder / "take.json", take)
+    except OSError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        full = disk_full(error, context.project.root)
+        if full is None:
+            raise
+        raise full from error
     emit(
         {
             "stage": "render",
@@ -144,25 +207,3 @@ def make_take(spec: ShotSpec, content_hash: str, context: Context, emit: Callabl
         "failed": {spec.shot_id: ""},
         "log": [f"render: {spec.shot_id} took {take.render_seconds:.2f} s"],
     }
-
-
-def speak_line(speech: SpeechBackend | None, spec: ShotSpec, out: Path) -> SpeechResult | None:
-    """Speak the shot's line, faster (up to `MAX_SPEECH_SPEED`) when it would not fit the shot."""
-    if spec.line is None or speech is None:
-        return None
-    room = max(0.5, spec.duration - SPEECH_MARGIN)
-    result = speech.speak(spec.line.text, spec.line.voice, out)
-    if result.duration > room:
-        speed = min(MAX_SPEECH_SPEED, result.duration / room * 1.03)
-        result = speech.speak(spec.line.text, spec.line.voice, out, speed=speed)
-    return result
-
-
-@contextmanager
-def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Record the seconds the block takes under `stage`."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = round(time.perf_counter() - started, 4)

@@ -119,6 +119,10 @@ class Take(Model):
     render_seconds: float = 0.0
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage: image, video, speech.")
     models: dict[str, str] = Field(default_factory=dict, description="The model per stage: image, video, speech.")
+    worker: str = Field(default="", description="Where it rendered when not in the run's process: a Ray node.")
+    checksums: dict[str, str] = Field(
+        default_factory=dict, description="SHA-256 of each file when rendered, to notice one damaged since."
+    )
     cache_hit: bool = False
 
 

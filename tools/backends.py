@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from tools.settings import Settings
 from tools.spec import ShotSpec, Voice
+
+if TYPE_CHECKING:
+    from tools.executors import ShotExecutor
 
 
 class ImageResult(BaseModel):
@@ -138,19 +141,31 @@ class RenderBackends:
     images: ImageBackend
     video: VideoBackend
     speech: SpeechBackend | None
+    executor: ShotExecutor | None = None
+    """Renders the shots elsewhere (a Ray cluster); None renders them here with the three backends.
+
+    The three backends are built here in any case: their names, models and parameters key the take store.
+    """
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RenderBackends:
         """The backends the settings name. No model is loaded yet, but a missing model or key fails here.
 
         Raises:
-            BackendError: a backend is unknown, its model cannot be found, or its service has no key.
+            BackendError: a backend is unknown, its model cannot be found, or its service has no key; or the
+                executor's cluster cannot be reached.
         """
-        return cls(
-            images=image_backend_from_settings(settings),
-            video=video_backend_from_settings(settings),
-            speech=speech_backend_from_settings(settings),
-        )
+        from tools.executors import executor_from_settings
+
+        images = image_backend_from_settings(settings)
+        video = video_backend_from_settings(settings)
+        speech = speech_backend_from_settings(settings)
+        return cls(images=images, video=video, speech=speech, executor=executor_from_settings(settings))
+
+    def close(self) -> None:
+        """Give back the executor's workers; loaded pipelines go with the process."""
+        if self.executor is not None:
+            self.executor.close()
 
 
 def image_backend_from_settings(settings: Settings) -> ImageBackend:

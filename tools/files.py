@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class DiskFullError(OSError):
+    """The disk under the project is full: nothing finished is lost, and the run resumes once there is room."""
+
+
+def disk_full(error: BaseException, folder: Path) -> DiskFullError | None:
+    """`error` as a `DiskFullError` naming the folder and its free space, if it says the disk is full."""
+    if not isinstance(error, OSError) or error.errno not in DISK_FULL:
+        return None
+    if isinstance(error, DiskFullError):
+        return error
+    try:
+        free = f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free"
+    except OSError:
+        free = "free space unknown"
+    return DiskFullError(error.errno, f"the disk holding {folder} is full ({free}): free some space, then resume")
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, hex: what a take records of each of its files, to notice one that was damaged."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -13,6 +41,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as handle:
             handle.write(data)
             handle.flush()

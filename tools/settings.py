@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -32,7 +32,15 @@ class LLMSettings(BaseModel):
     )
     temperature: float = Field(default=0.4, ge=0.0, le=2.0)
     timeout: float = Field(default=120.0, gt=0)
-    max_retries: int = Field(default=2, ge=0, le=10, description="Re-asks after an invalid answer.")
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description=(
+            "Retries of a failed request (with backoff; a 429's retry-after sets the wait) "
+            "and re-asks after an invalid answer."
+        ),
+    )
     max_tokens: int = Field(default=512, ge=16, le=8192)
     context_size: int = Field(default=2048, ge=512, description="n_ctx of the bundled llama.cpp server.")
     server_start_timeout: float = Field(default=120.0, gt=0)
@@ -197,6 +205,32 @@ class ProvenanceSettings(BaseModel):
         return self.c2pa_certificate_chain is not None and self.c2pa_private_key is not None
 
 
+class RaySettings(BaseModel):
+    """Where `DIRECTOR_EXECUTOR=ray` sends shot renders, and what each renderer asks the cluster for."""
+
+    address: str = Field(
+        default="",
+        description=(
+            "The cluster: HOST:PORT of its head node, 'auto' for the cluster this machine belongs to, "
+            "'ray://HOST:10001' through Ray Client; empty starts a Ray instance on this machine."
+        ),
+    )
+    renderers: int = Field(
+        default=0, ge=0, le=256, description="Renderers (Ray actors) kept on the cluster; 0: render.max_parallel."
+    )
+    num_gpus: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="GPUs per renderer; empty: 1 when the diffusers backend runs on a GPU, else 0.",
+    )
+    num_cpus: float = Field(default=1.0, ge=0.0, description="CPU cores per renderer.")
+    runtime_env: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Ray\'s runtime_env for the renderers, e.g. {"pip": ["agent-director"]} for bare nodes.',
+    )
+    connect_timeout: float = Field(default=60.0, gt=0.0, description="Seconds to wait for the renderers to start.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIRECTOR_", env_nested_delimiter="__", extra="ignore", toml_file="director.toml"
@@ -210,6 +244,10 @@ class Settings(BaseSettings):
     render: RenderSettings = Field(default_factory=RenderSettings)
     prices: Prices = Field(default_factory=Prices)
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Where shots render: in this process, or on a Ray cluster (`ray` extra)."
+    )
+    ray: RaySettings = Field(default_factory=RaySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
@@ -117,16 +118,17 @@ class ShotSpec(BaseModel):
 
         The spec that is hashed keeps relative paths, so a project folder can move without losing its takes.
         """
+        return self.with_paths(lambda path: str(root / path) if path and not Path(path).is_absolute() else path)
 
-        def under(path: str) -> str:
-            return str(root / path) if path and not Path(path).is_absolute() else path
-
+    def with_paths(self, change: Callable[[str], str]) -> ShotSpec:
+        """This spec with every picture path (references, reshoot start) passed through `change`."""
         return self.model_copy(
             update={
                 "cast": [
-                    m.model_copy(update={"reference_images": [under(p) for p in m.reference_images]}) for m in self.cast
+                    m.model_copy(update={"reference_images": [change(p) for p in m.reference_images]})
+                    for m in self.cast
                 ],
-                "setting_references": [under(p) for p in self.setting_references],
-                "init_image": under(self.init_image),
+                "setting_references": [change(p) for p in self.setting_references],
+                "init_image": change(self.init_image),
             }
         )

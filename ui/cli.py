@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from tools.backends import RenderBackends
     from tools.settings import Settings
 
 app = typer.Typer(
@@ -42,7 +43,8 @@ class StageProgress:
     def __call__(self, event: dict[str, Any]) -> None:
         stage, status = event.get("stage"), event.get("status")
         if stage == "run":
-            verb = "Resuming" if status == "resume" else "Starting" if status == "start" else "Finished"
+            verbs = {"start": "Starting", "resume": "Resuming", "revise": "Revising", "cancelled": "Stopped"}
+            verb = verbs.get(str(status), "Finished")
             self.progress.console.print(f"[bold]{verb}[/] run [cyan]{event.get('film_id')}[/]")
             return
         if stage == "render":
@@ -121,15 +123,16 @@ def settings_for(projects_dir: Path | None, **overrides: Any) -> Settings:
         raise fail(f"the settings are not valid ({problems}); check DIRECTOR_* variables and director.toml") from None
 
 
-def check_backends(settings: Settings) -> None:
+def check_backends(settings: Settings) -> RenderBackends:
     """Build the backends the settings name (no model is loaded yet), so a missing model or key fails first.
 
     Raises:
-        BackendError: a backend is unknown, its model cannot be found, or its service has no key.
+        BackendError: a backend is unknown, its model cannot be found, its service has no key, or the
+            executor's cluster cannot be reached.
     """
     from tools.backends import RenderBackends
 
-    RenderBackends.from_settings(settings)
+    return RenderBackends.from_settings(settings)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -137,7 +140,13 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run_with_progress(settings: Any, project: Any, feedback: Any = None) -> None:
+def run_with_progress(
+    settings: Any, project: Any, feedback: Any = None, backends: RenderBackends | None = None
+) -> None:
+    """Run the film with a progress display, ending every failure with the command that resumes it.
+
+    `backends` already built (by `check_backends`) are used, then closed.
+    """
     from agents.revise import RevisionError
     from agents.run import RunBusyError, run_film
 
@@ -150,7 +159,9 @@ def run_with_progress(settings: Any, project: Any, feedback: Any = None) -> None
     )
     try:
         with Progress(*columns, console=console, transient=False) as progress:
-            outcome = run_film(settings, project, on_event=StageProgress(progress), feedback=feedback)
+            outcome = run_film(
+                settings, project, on_event=StageProgress(progress), feedback=feedback, backends=backends
+            )
     except (RevisionError, RunBusyError) as error:
         raise fail(str(error)) from None
     except KeyboardInterrupt:
@@ -161,6 +172,9 @@ def run_with_progress(settings: Any, project: Any, feedback: Any = None) -> None
         raise fail(
             f"{error}\nThe run is saved; after fixing the cause, resume with: director resume {project.film_id}", 1
         ) from error
+    finally:
+        if backends is not None:
+            backends.close()
     show_outcome(outcome)
 
 
@@ -211,11 +225,15 @@ def make(
         settings = settings_for(
             projects_dir, seconds=seconds, rounds=rounds, width=width, aspect=aspect, fps=fps, preset=preset
         )
-        check_backends(settings)
-        project = new_run(settings, premise=premise or "", screenplay=screenplay)
+        backends = check_backends(settings)
+        try:
+            project = new_run(settings, premise=premise or "", screenplay=screenplay)
+        except BaseException:
+            backends.close()
+            raise
     except (ScreenplayError, ProjectError, BackendError, ValueError) as error:
         raise fail(str(error)) from None
-    run_with_progress(settings, project)
+    run_with_progress(settings, project, backends=backends)
 
 
 @app.command()

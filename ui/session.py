@@ -72,6 +72,7 @@ class Studio:
         root = studio_root(settings)
         root.mkdir(parents=True, exist_ok=True)
         with ExitStack() as stack:
+            stack.callback(backends.close)
             if llm is None:
                 llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=root / "logs"))
             yield cls(settings, llm, MiniLMEmbedding(), studio_secret(root), backends)
