@@ -1,13 +1,18 @@
 """The critic: objective checks on every take and on the cut, then an LLM rubric on story and continuity.
 
+A take's files are checked once per content: a later round or a note reuses the verdict on an unchanged take
+(`TakeChecks`), so a note that remakes one shot has one take checked, plus the whole cut.
+
 Objective checks decide most verdicts; the rubric may send back at most one shot per round, with a concrete
 change, and only when it scores the cut low. Every flagged shot carries the change that the designer applies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from langgraph.runtime import Runtime
@@ -22,10 +27,26 @@ from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, Sho
 from memory.store import MemoryStore
 from tools.backends import ContentRefusedError
 from tools.cut import parse_srt
-from tools.probe import ProbeError, inspect_frames, probe_image, probe_video, sample_frames
+from tools.files import write_atomic
+from tools.probe import (
+    BLACK_LUMA,
+    BLANK_STD,
+    FROZEN_DIFF,
+    MOSTLY,
+    SAMPLE_MAX_SIDE,
+    ProbeError,
+    inspect_frames,
+    probe_image,
+    probe_video,
+    sample_frames,
+)
 from tools.spec import Framing
 
 DURATION_TOLERANCE_FRAMES = 1.5
+TAKE_SAMPLES = 6
+TAKE_CHECKS_VERSION = 1
+"""Bump when `check_take_files` changes what it looks for: verdicts kept under another version are not reused."""
+TAKE_CHECKS_NAME = "review-takes.json"
 RESTRAINED = "tasteful and restrained, nothing graphic, violent or explicit"
 """The direction a shot gets after a service refused its prompt: a new seed alone would be refused again."""
 RUBRIC_FLAG_BELOW = 3
@@ -47,10 +68,15 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     film = state.film.model_copy(deep=True)
     round_number = len(film.review_rounds) + 1
     project = context.project
-    verdicts = {
-        shot.id: check_shot(shot, film, project, context.memory, state.failed, round_number) for shot in film.shots()
-    }
-    notes = check_cut(state.cut, film, project)
+    checked = TakeChecks.load(project)
+    with ThreadPoolExecutor(max_workers=1) as whole_cut:
+        cut_notes = whole_cut.submit(check_cut, state.cut, film, project)
+        verdicts = {
+            shot.id: check_shot(shot, film, project, context.memory, state.failed, round_number, checked)
+            for shot in film.shots()
+        }
+        checked.save()
+        notes = cut_notes.result()
     rubric, rubric_flag = ask_rubric(film, context, round_number)
     if rubric_flag is not None and verdicts[rubric_flag.shot_id].passed:
         verdicts[rubric_flag.shot_id] = rubric_flag
@@ -64,13 +90,24 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     film.review_rounds.append(review)
     write_model(project.review_file, review)
     emit(
-        {"stage": "review", "status": "done", "round": round_number, "passed": review.passed, "flagged": review.flagged}
+        {
+            "stage": "review",
+            "status": "done",
+            "round": round_number,
+            "passed": review.passed,
+            "flagged": review.flagged,
+            "takes_checked": checked.checked,
+            "takes_reused": checked.reused,
+        }
     )
     return {
         "film": film,
         "review": review,
         "dirty": review.flagged,
-        "log": [f"critic: round {round_number} {'passed' if review.passed else 'flagged ' + str(review.flagged)}"],
+        "log": [
+            f"critic: round {round_number} {'passed' if review.passed else 'flagged ' + str(review.flagged)} "
+            f"(checked {checked.checked} takes, reused {checked.reused} earlier verdicts)"
+        ],
     }
 
 
@@ -85,8 +122,15 @@ def route_review(state: RunState) -> str:
 
 
 def check_shot(
-    shot: Shot, film: Film, project: Project, memory: MemoryStore, failed: dict[str, str], round_number: int
+    shot: Shot,
+    film: Film,
+    project: Project,
+    memory: MemoryStore,
+    failed: dict[str, str],
+    round_number: int,
+    checked: TakeChecks | None = None,
 ) -> ShotVerdict:
+    """The shot's verdict: its render, its take's files (or their earlier verdict, by content) and its prompt."""
     reasons: list[str] = []
     change: ShotChange | None = None
     new_seed = ShotChange(kind="new_seed", seed=stable_seed(film.id, shot.id, f"round-{round_number}"))
@@ -99,7 +143,7 @@ def check_shot(
         reasons.append("no take was rendered")
         change = new_seed
     else:
-        picture_reasons = check_take_files(shot, film, project)
+        picture_reasons = checked.of(shot, film) if checked is not None else check_take_files(shot, film, project)
         if picture_reasons:
             reasons += picture_reasons
             change = new_seed
@@ -109,6 +153,81 @@ def check_shot(
         change = change or ShotChange(kind="new_prompt", direction="")
     score = 1.0 if not reasons else max(0.0, 1.0 - 0.34 * len(reasons))
     return ShotVerdict(shot_id=shot.id, passed=not reasons, score=round(score, 2), reasons=reasons, change=change)
+
+
+class TakeChecks:
+    """Verdicts on take files, kept in the project by what was checked, so a take is checked only once.
+
+    A verdict's key is the SHA-256 of the keyframe's and the clip's bytes, the shot's length, the film's frame
+    size and rate, and the checks' version and thresholds: a take whose files, or whose film, changed in any way
+    is checked again, and a reused verdict is the one the same check would give now.
+    """
+
+    def __init__(self, project: Project, verdicts: dict[str, list[str]]) -> None:
+        self.project = project
+        self.known = verdicts
+        self.current: dict[str, list[str]] = {}
+        self.checked = 0
+        self.reused = 0
+
+    @classmethod
+    def load(cls, project: Project) -> TakeChecks:
+        """The verdicts kept in the project; none if the file is missing, unreadable or from other checks."""
+        try:
+            stored = json.loads(take_checks_file(project).read_text(encoding="utf-8"))
+            verdicts = stored["verdicts"] if stored.get("version") == TAKE_CHECKS_VERSION else {}
+            if not all(isinstance(v, list) and all(isinstance(r, str) for r in v) for v in verdicts.values()):
+                verdicts = {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            verdicts = {}
+        return cls(project, verdicts)
+
+    def of(self, shot: Shot, film: Film) -> list[str]:
+        """The reasons `check_take_files` gives for the shot's take, reusing a verdict on the same content."""
+        key = take_check_key(shot, film, self.project)
+        if key is not None and key in self.known:
+            self.reused += 1
+            reasons = list(self.known[key])
+        else:
+            self.checked += 1
+            reasons = check_take_files(shot, film, self.project)
+        if key is not None:
+            self.current[key] = reasons
+        return reasons
+
+    def save(self) -> None:
+        """Keep the verdicts on this film's takes (only those), atomically."""
+        payload = {"version": TAKE_CHECKS_VERSION, "verdicts": self.current}
+        write_atomic(take_checks_file(self.project), json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def take_checks_file(project: Project) -> Path:
+    return project.root / TAKE_CHECKS_NAME
+
+
+def take_check_key(shot: Shot, film: Film, project: Project) -> str | None:
+    """What a take's file verdict depends on, hashed; None when a file cannot be read (then it is checked)."""
+    assert shot.take is not None
+    try:
+        files = [_file_sha256(project.root / name) for name in (shot.take.keyframe, shot.take.clip)]
+    except OSError:
+        return None
+    style = film.style
+    facts = {
+        "version": TAKE_CHECKS_VERSION,
+        "files": files,
+        "size": [style.width, style.height],
+        "fps": style.fps,
+        "duration": shot.duration,
+        "tolerance_frames": DURATION_TOLERANCE_FRAMES,
+        "thresholds": [BLACK_LUMA, BLANK_STD, FROZEN_DIFF, MOSTLY, SAMPLE_MAX_SIDE, TAKE_SAMPLES],
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def check_take_files(shot: Shot, film: Film, project: Project) -> list[str]:
@@ -129,7 +248,7 @@ def check_take_files(shot: Shot, film: Film, project: Project) -> list[str]:
         reasons.append(f"clip is {facts.width}x{facts.height}, the film is {style.width}x{style.height}")
     if abs(facts.duration - shot.duration) > DURATION_TOLERANCE_FRAMES / style.fps:
         reasons.append(f"clip lasts {facts.duration:.2f} s, the shot needs {shot.duration:.2f} s")
-    issues = inspect_frames(sample_frames(clip, count=6))
+    issues = inspect_frames(sample_frames(clip, count=TAKE_SAMPLES))
     for problem in ("black", "blank", "frozen"):
         if getattr(issues, problem):
             reasons.append(f"{problem} picture (mean luma {issues.mean_luma:.1f}, std {issues.min_std:.1f})")

@@ -57,6 +57,7 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
             "encode_seconds": result.encode_seconds,
             "segments": len(result.segments),
             "segments_encoded": encoded,
+            "sound_reused": result.sound_reused,
         }
     )
     return {

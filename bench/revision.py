@@ -45,9 +45,26 @@ class EventLog:
         self.events.append((time.perf_counter() - self.started, event))
 
     def encode_seconds(self) -> float:
-        """The cut's moviepy write of film.mp4 (decode, composite, encode), from the editor's `cut`/`done` event."""
+        """The cut's writing of film.mp4 (decode, composite, encode, mix, join), from the `cut`/`done` event."""
         return sum(
             e.get("encode_seconds", 0.0) for _, e in self.events if e.get("stage") == "cut" and e["status"] == "done"
+        )
+
+    def done(self, stage: str) -> list[dict]:
+        return [e for _, e in self.events if e.get("stage") == stage and e.get("status") == "done"]
+
+    def segments(self) -> str:
+        """Segments the cut encoded, of those in the film (the rest joined from the store), and the sound track."""
+        return ", ".join(
+            f"{e.get('segments_encoded', '?')} of {e.get('segments', '?')}, "
+            f"sound {'reused' if e.get('sound_reused') else 'mixed'}"
+            for e in self.done("cut")
+        )
+
+    def takes_checked(self) -> str:
+        """Takes whose files the critic checked, and verdicts it reused."""
+        return ", ".join(
+            f"{e.get('takes_checked', '?')} checked, {e.get('takes_reused', '?')} reused" for e in self.done("review")
         )
 
     def renders(self) -> list[dict]:
@@ -118,9 +135,11 @@ def main() -> None:
             note_t = f"{note.timings[node]:.2f}" if node in note.timings else "-"
             print(f"| {node} | {full_t} | {note_t} |")
         print(
-            f"| (of assemble_cut: writing film.mp4: decode, composite, encode) | {full_log.encode_seconds():.2f} "
-            f"| {note_log.encode_seconds():.2f} |"
+            f"| (of assemble_cut: writing film.mp4: decode, composite, encode, mix, join) | "
+            f"{full_log.encode_seconds():.2f} | {note_log.encode_seconds():.2f} |"
         )
+        print(f"| (segments encoded) | {full_log.segments()} | {note_log.segments()} |")
+        print(f"| (review_cut: takes) | {full_log.takes_checked()} | {note_log.takes_checked()} |")
         print(f"| (sum of nodes) | {sum(full.timings.values()):.2f} | {sum(note.timings.values()):.2f} |")
         renders = note_log.renders()
         if renders:

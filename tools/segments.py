@@ -1,0 +1,349 @@
+"""Encoded pieces of a cut, kept under the content key of what they show, so a recut encodes only what changed.
+
+A segment is a run of the film's frames encoded on its own, with the same H.264 settings as every other
+segment: each starts on an IDR frame and carries the same SPS and PPS, so ffmpeg's concat demuxer can join
+segments by stream copy into a valid film. Every stored file has a sidecar with its SHA-256 and size, written
+after the file itself; a file whose sidecar is missing or whose bytes no longer match is made again, never
+trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+from tools.files import write_atomic
+
+SEGMENT_FORMAT = 1
+"""Bump when what a segment holds for a given key changes (compositing, encoder arguments)."""
+X264_PRESET = "veryfast"
+X264_CRF = 23
+X264_THREADS = 2
+FFMPEG_TIMEOUT_S = 600.0
+
+_ENTRY = re.compile(r"^[0-9a-f]{64}\.(?:mp4|m4a)(?:\.json)?$")
+_PARTIAL = re.compile(r"^\..*\.(?:partial\.[a-z0-9]+|tmp)$")
+
+
+class SegmentError(RuntimeError):
+    """ffmpeg could not encode, mix or join a segment; the message carries its own words."""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """The H.264 settings every segment of one film shares, so that joining them by stream copy is valid."""
+
+    width: int
+    height: int
+    fps: int
+    preset: str = X264_PRESET
+    crf: int = X264_CRF
+    threads: int = X264_THREADS
+
+    @property
+    def timescale(self) -> int:
+        """The MP4 track's ticks per second: a whole number of ticks per frame, the same in every segment."""
+        return self.fps * 1000
+
+    def arguments(self) -> list[str]:
+        """The encoder's output arguments: fixed profile and pixel format; forced key frames are IDR frames."""
+        return [
+            *("-an", "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf)),
+            *("-profile:v", "high", "-pix_fmt", "yuv420p", "-forced-idr", "1", "-threads", str(self.threads)),
+        ]
+
+    def fingerprint(self) -> dict[str, object]:
+        """Everything about the encoder that a segment's bytes depend on, for its content key."""
+        return {
+            "format": SEGMENT_FORMAT,
+            "ffmpeg": imageio_ffmpeg.get_ffmpeg_version(),
+            "size": [self.width, self.height],
+            "fps": self.fps,
+            "arguments": self.arguments(),
+            "muxer": ["segment", "mp4", self.timescale],
+        }
+
+
+def content_key(recipe: object) -> str:
+    """The SHA-256 of a JSON recipe: equal recipes name segments that show the same frames."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def mp4_sample_count(path: Path) -> int | None:
+    """How many frames a one-track MP4 holds, from its sample size box; None if the file has no such box."""
+    data = path.read_bytes()
+    start, end = 0, len(data)
+    for name in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsz"):
+        found = next(((body, stop) for kind, body, stop in _mp4_boxes(data, start, end) if kind == name), None)
+        if found is None:
+            return None
+        start, end = found
+    return int.from_bytes(data[start + 8 : start + 12], "big") if end >= start + 12 else None
+
+
+def _mp4_boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """The boxes in `data[start:end]`: each box's type, where its body starts and where it ends."""
+    while start + 8 <= end:
+        size, kind, body = int.from_bytes(data[start : start + 4], "big"), data[start + 4 : start + 8], start + 8
+        if size == 1 and start + 16 <= end:
+            size, body = int.from_bytes(data[start + 8 : start + 16], "big"), start + 16
+        elif size == 0:
+            size = end - start
+        if size < body - start or start + size > end:
+            return
+        yield kind, body, start + size
+        start += size
+
+
+class SegmentWriter:
+    """Consecutive segments encoded by one ffmpeg: frames go to its stdin, and `commit` stores each file.
+
+    One x264 run splits into segment files at IDR frames forced at their first frames (ffmpeg's segment
+    muxer), so encoding many short segments costs what encoding them as one film would.
+    """
+
+    def __init__(self, store: SegmentStore, segments: Sequence[tuple[str, int]], encoding: Encoding) -> None:
+        if not segments or any(frames < 1 for _, frames in segments):
+            raise ValueError(f"a segment run needs segments of at least one frame, got {segments}")
+        self.segments = list(segments)
+        self._store = store
+        self._written = 0
+        self._size = (encoding.height, encoding.width, 3)
+        stem = f".{uuid.uuid4().hex[:12]}"
+        self._pattern = store.folder / f"{stem}-%04d.partial.mp4"
+        self._temps = [store.folder / f"{stem}-{n:04d}.partial.mp4" for n in range(len(self.segments))]
+        starts = list(itertools.accumulate(frames for _, frames in self.segments))
+        forced = ["-force_key_frames", "expr:" + "+".join(f"eq(n,{n})" for n in starts[:-1])] if len(starts) > 1 else []
+        command = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"),
+            *("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{encoding.width}x{encoding.height}"),
+            *("-framerate", str(encoding.fps), "-i", "pipe:0"),
+            *encoding.arguments(),
+            *forced,
+            *("-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1"),
+            *("-segment_format_options", f"video_track_timescale={encoding.timescale}"),
+            *("-segment_frames", ",".join(str(n) for n in starts)),
+            str(self._pattern),
+        ]
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._stderr)
+
+    @property
+    def frames(self) -> int:
+        return sum(frames for _, frames in self.segments)
+
+    def write(self, frame: np.ndarray) -> None:
+        """Send the next RGB frame of the run.
+
+        Raises:
+            SegmentError: the frame has the wrong shape, or ffmpeg stopped reading.
+        """
+        if frame.shape != self._size:
+            raise SegmentError(f"a frame of shape {frame.shape} for segments of {self._size}")
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+        except BrokenPipeError as err:
+            self._process.wait()
+            raise SegmentError(f"ffmpeg stopped encoding segments: {self._error_text() or 'no message'}") from err
+        self._written += 1
+
+    def commit(self) -> list[Path]:
+        """Wait for ffmpeg, then move each segment into place under its key and write its sidecar.
+
+        Raises:
+            SegmentError: ffmpeg failed, a segment file is missing, or fewer frames were sent than the run holds.
+        """
+        self._close_input()
+        try:
+            self._process.wait(timeout=FFMPEG_TIMEOUT_S)
+        except subprocess.TimeoutExpired as err:
+            self.abort()
+            raise SegmentError(f"ffmpeg took over {FFMPEG_TIMEOUT_S:.0f} s encoding segments") from err
+        text = self._error_text()
+        if self._process.returncode != 0 or self._written != self.frames or not all(t.is_file() for t in self._temps):
+            self.abort()
+            raise SegmentError(
+                f"ffmpeg exited with {self._process.returncode} after {self._written} of {self.frames} frames "
+                f"for {len(self.segments)} segments: {text or 'no message'}"
+            )
+        for temp, (key, frames) in zip(self._temps, self.segments, strict=True):
+            found = mp4_sample_count(temp)
+            if found != frames:
+                self.abort()
+                raise SegmentError(f"segment {key[:12]} came out with {found} frames instead of {frames}")
+        return [
+            self._store.commit(temp, key, ".mp4", frames=frames)
+            for temp, (key, frames) in zip(self._temps, self.segments, strict=True)
+        ]
+
+    def abort(self) -> None:
+        """Stop ffmpeg and remove its partial files."""
+        self._close_input()
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._stderr.close()
+        for leftover in self._store.folder.glob(self._pattern.name.replace("%04d", "*")):
+            leftover.unlink(missing_ok=True)
+
+    def _close_input(self) -> None:
+        stdin = self._process.stdin
+        if stdin is not None and not stdin.closed:
+            try:
+                stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def _error_text(self) -> str:
+        """What ffmpeg said on stderr (kept in a file, so a chatty ffmpeg never blocks on a full pipe)."""
+        if self._stderr.closed:
+            return ""
+        self._stderr.seek(0)
+        text = self._stderr.read()[-4000:].decode("utf-8", errors="replace").strip()
+        self._stderr.close()
+        return text
+
+
+class SegmentStore:
+    """A folder of segments and mixed sound tracks, each named by its content key, with SHA-256 sidecars."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str, suffix: str = ".mp4") -> Path:
+        return self.folder / f"{key}{suffix}"
+
+    @staticmethod
+    def sidecar(path: Path) -> Path:
+        """Where the digest of `path` is recorded."""
+        return path.with_name(path.name + ".json")
+
+    def temp_path(self, suffix: str) -> Path:
+        """A hidden, unique name in the folder; `prune` removes any left by a killed process."""
+        return self.folder / f".{uuid.uuid4().hex[:12]}.partial{suffix}"
+
+    def trusted(self, key: str, suffix: str = ".mp4", frames: int | None = None) -> bool:
+        """Whether the stored file for `key` exists and its bytes are the ones its sidecar recorded.
+
+        An untrusted file and its sidecar are removed, so the caller makes them again.
+        """
+        path = self.path(key, suffix)
+        sidecar = self.sidecar(path)
+        try:
+            record = json.loads(sidecar.read_text(encoding="utf-8"))
+            good = (
+                record.get("key") == key
+                and record.get("file") == path.name
+                and record.get("bytes") == path.stat().st_size
+                and (frames is None or record.get("frames") == frames)
+                and record.get("sha256") == file_digest(path)
+            )
+        except (OSError, ValueError, AttributeError):
+            good = False
+        if not good:
+            path.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
+        return good
+
+    def commit(self, temp: Path, key: str, suffix: str, frames: int | None = None) -> Path:
+        """Move a finished temporary file into place under `key`, then record its digest beside it."""
+        final = self.path(key, suffix)
+        record = {"key": key, "file": final.name, "bytes": temp.stat().st_size, "sha256": file_digest(temp)}
+        if frames is not None:
+            record["frames"] = frames
+        os.replace(temp, final)
+        write_atomic(self.sidecar(final), json.dumps(record, indent=1) + "\n")
+        return final
+
+    def writer(self, segments: Sequence[tuple[str, int]], encoding: Encoding) -> SegmentWriter:
+        """Start encoding consecutive segments, given as (key, frames), in one ffmpeg run."""
+        return SegmentWriter(self, segments, encoding)
+
+    def sound(self, key: str, make: Callable[[Path], None]) -> tuple[Path, bool]:
+        """The stored track for `key`, made by `make(temporary_path)` unless a trusted one is there.
+
+        Returns the track's path and whether it was reused.
+        """
+        if self.trusted(key, ".m4a"):
+            return self.path(key, ".m4a"), True
+        temp = self.temp_path(".m4a")
+        try:
+            make(temp)
+            return self.commit(temp, key, ".m4a"), False
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def join(self, keys: Sequence[str], out: Path, sound: Path | None, output_arguments: Iterable[str]) -> None:
+        """Join the segments `keys`, in order, into `out` by stream copy, with `sound` as its audio if given.
+
+        Raises:
+            SegmentError: ffmpeg could not join them.
+        """
+        listing = self.temp_path(".ffconcat")
+        listing.write_text(
+            "ffconcat version 1.0\n" + "".join(f"file {self.path(key).name}\n" for key in keys), encoding="utf-8"
+        )
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y"]
+        command += ["-f", "concat", "-i", str(listing)]
+        if sound is not None:
+            command += ["-i", str(sound)]
+        command += ["-map", "0:v:0", *(["-map", "1:a:0"] if sound is not None else []), "-c", "copy"]
+        command += [*output_arguments, str(out)]
+        try:
+            run_ffmpeg(command, f"joining {len(keys)} segments into {out.name}")
+        finally:
+            listing.unlink(missing_ok=True)
+
+    def prune(self, keep: set[str]) -> int:
+        """Remove stored files whose key is not in `keep`, and partial files; returns how many went."""
+        removed = 0
+        for entry in self.folder.iterdir():
+            name = entry.name
+            stale = (_ENTRY.match(name) and name.split(".", 1)[0] not in keep) or _PARTIAL.match(name)
+            if stale and entry.is_file():
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def run_ffmpeg(command: list[str], what: str) -> None:
+    """Run an ffmpeg command to completion.
+
+    Raises:
+        SegmentError: it failed or ran over the time limit, with ffmpeg's last words.
+    """
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as err:
+        raise SegmentError(f"ffmpeg took over {FFMPEG_TIMEOUT_S:.0f} s {what}") from err
+    if done.returncode != 0:
+        text = done.stderr.decode("utf-8", errors="replace").strip() or "no message"
+        raise SegmentError(f"ffmpeg failed {what}: {text[-800:]}")
