@@ -165,7 +165,10 @@ def main() -> None:
     film = args.clips * args.seconds
     print(f"load after: {load()}")
     print()
-    print("| what | seconds | of which moviepy's write_videofile | x stream copy | x ffmpeg re-encode | s of film/s |")
+    print(
+        "| what | seconds | of which encoding (segments, sound, join) | x stream copy | x ffmpeg re-encode "
+        "| s of film/s |"
+    )
     print("|---|---|---|---|---|---|")
     for name, seconds in medians.items():
         inner = f"{statistics.median(encodes[name]):.2f}" if name in encodes else "-"
