@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fake_crew import crew
 from PIL import Image
+from typer.testing import CliRunner
 
 from agents.designer import shot_spec
 from agents.manifest import Manifest
@@ -26,6 +27,7 @@ from tools.executors import LocalExecutor
 from tools.probe import probe_video
 from tools.settings import Settings
 from tools.spec import CastMember, ShotSpec
+from ui.cli import app
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +68,10 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command = [
         RAY, "start", "--head", "--block", "--disable-usage-stats", "--include-dashboard=false",
         f"--port={port}", "--node-ip-address=127.0.0.1", f"--ray-client-server-port={free_port()}",
-        f"--dashboard-port={free_port()}", "--num-cpus=2", "--num-gpus=1", "--object-store-memory=200000000",
+        f"--dashboard-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
+        f"--dashboard-agent-grpc-port={free_port()}", f"--metrics-export-port={free_port()}",
+        f"--runtime-env-agent-port={free_port()}",
+        "--num-cpus=2", "--num-gpus=1", "--object-store-memory=200000000",
     ]  # fmt: skip
     with log.open("w") as output:
         head = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
@@ -126,6 +131,10 @@ def test_a_film_renders_its_shots_on_the_ray_cluster(tmp_path, make_context, ray
     assert cut.codec == "h264" and cut.duration >= 10
     manifest = Manifest.model_validate_json((project.root / "manifest.json").read_text())
     assert all(WORKER.match(entry.worker or "") for entry in manifest.shots)
+    stats = CliRunner().invoke(
+        app, ["stats", project.film_id, "--projects-dir", str(settings.projects_dir)], env={"COLUMNS": "200"}
+    )
+    assert stats.exit_code == 0 and "where" in stats.output and "ray node" in stats.output, stats.output
 
     shot = film.shots()[0]
     remote = shot.takes[-1]

@@ -65,11 +65,14 @@ def renders_table(manifest: Manifest, top: int) -> Table:
     shots = manifest.shots
     hits = sum(1 for shot in shots if shot.cache_hit)
     rendered = sum(shot.takes_rendered for shot in shots)
-    table = Table("shot", "takes rendered", "current take", "seconds", title=f"Renders: the {top} slowest shots")
+    remote = any(shot.worker for shot in shots)
+    columns = ("shot", "takes rendered", "current take", "seconds", *(("where",) if remote else ()))
+    table = Table(*columns, title=f"Renders: the {top} slowest shots")
     slowest = sorted(shots, key=lambda shot: -(shot.render_seconds or 0.0))[:top]
     for shot in slowest:
         state = "reused from cache" if shot.cache_hit else "rendered" if shot.take else "none"
-        table.add_row(shot.shot_id, str(shot.takes_rendered), state, f"{shot.render_seconds or 0.0:.2f}")
+        where = ((shot.worker or "here"),) if remote else ()
+        table.add_row(shot.shot_id, str(shot.takes_rendered), state, f"{shot.render_seconds or 0.0:.2f}", *where)
     per_stage: dict[str, float] = defaultdict(float)
     if manifest.cost is not None:
         for line in manifest.cost.lines:
