@@ -169,6 +169,8 @@ class ProjectSummary(BaseModel):
     title: str
     shots: int
     finished: bool
+    note_waiting: bool = False
+    """A note was accepted but its run did not end (killed, crashed, or running now)."""
     modified: datetime
 
 
@@ -194,6 +196,7 @@ def list_projects(projects_dir: Path) -> list[ProjectSummary]:
                 title=film.title if film else "(not written yet)",
                 shots=len(film.shots()) if film else 0,
                 finished=(project.cut_dir / "film.mp4").is_file() and project.review_file.is_file(),
+                note_waiting=project.pending_note_file.is_file(),
                 modified=modified,
             )
         )

@@ -70,6 +70,21 @@ def test_listing_an_empty_projects_folder_says_how_to_start(director):
     assert result.exit_code == 0 and "director make" in result.output
 
 
+def test_a_run_whose_note_was_not_taken_is_listed_as_waiting_for_resume(director, tmp_path):
+    from agents.run import new_run
+    from agents.state import Feedback
+    from tools.settings import Settings
+
+    settings = Settings(projects_dir=tmp_path / "projects")
+    noted = new_run(settings, premise="A keeper and a dog wait out a storm", film_id="noted-run")
+    new_run(settings, premise="A keeper and a cat wait out a storm", film_id="plain-run")
+    noted.keep_pending_note(Feedback(text="make it rain", scene=1))
+    result = director("list")
+    assert result.exit_code == 0
+    rows = {line.split()[1]: line for line in result.output.splitlines() if "-run" in line}
+    assert "a note waits" in rows["noted-run"] and "resumable" in rows["plain-run"], result.output
+
+
 def test_an_unknown_aspect_ratio_is_refused_with_the_choices(director, tmp_path):
     result = director("make", "A keeper and a dog wait out a storm", "--aspect", "5:4")
     assert result.exit_code == 2

@@ -323,7 +323,7 @@ def list_runs(
             summary.film_id,
             summary.title,
             str(summary.shots),
-            "finished" if summary.finished else "resumable",
+            "a note waits: resume" if summary.note_waiting else "finished" if summary.finished else "resumable",
             f"{summary.modified:%Y-%m-%d %H:%M}",
         )
     Console().print(table)
