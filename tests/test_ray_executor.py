@@ -26,7 +26,7 @@ from tools.backends import BackendError, RenderBackends
 from tools.executors import LocalExecutor
 from tools.probe import probe_video
 from tools.settings import Settings
-from tools.spec import CastMember, ShotSpec
+from tools.spec import CastMember, ShotSpec, SpokenLine
 from ui.cli import app
 
 pytestmark = pytest.mark.slow
@@ -176,6 +176,20 @@ def test_renderers_that_cannot_all_be_placed_fail_within_the_connect_timeout(tmp
     assert time.monotonic() - started < 60
     backends = RenderBackends.from_settings(ray_settings(tmp_path, ray_cluster, num_gpus=1, renderers=1))
     backends.close()
+
+
+def test_a_backend_error_on_a_renderer_comes_back_as_itself(tmp_path, ray_cluster):
+    backends = RenderBackends.from_settings(ray_settings(tmp_path, ray_cluster, num_gpus=0, renderers=1))
+    try:
+        spec = ShotSpec(
+            shot_id="s01-01", scene_number=1, shot_number=1, prompt="Mara at the window", width=320, height=180,
+            seed=3, fps=12, duration=2.0, line=SpokenLine(character_id="mara", speaker="Mara", text="  "),
+        )  # fmt: skip
+        with pytest.raises(BackendError, match="nothing to speak") as caught:
+            backends.executor.render(spec, tmp_path / "take")
+        assert type(caught.value) is BackendError, "the renderer's exception is unwrapped from Ray's"
+    finally:
+        backends.close()
 
 
 def test_without_ray_installed_the_ray_executor_says_how_to_install_it(tmp_path, monkeypatch):
