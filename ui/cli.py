@@ -91,6 +91,13 @@ class StageProgress:
         task = self.tasks.get("render")
         if task is None or event.get("status") == "start":
             return
+        if event.get("status") == "damaged":
+            problem = event.get("problem")
+            self.progress.console.print(
+                f"  shot [cyan]{event.get('shot')}[/] [yellow]take damaged[/] ({problem}): rendering it again",
+                highlight=False,
+            )
+            return
         if event.get("cache_hit"):
             note = "reused (unchanged)"
         elif event.get("status") == "failed":
