@@ -142,3 +142,25 @@ def test_revise_remakes_only_the_shot_it_is_aimed_at(director, tmp_path, make_co
 def test_studio_refuses_auth_without_a_password(director):
     result = director("studio", "--auth", "ana")
     assert result.exit_code == 2 and "USER:PASSWORD" in result.output
+
+
+def test_the_progress_says_a_damaged_take_is_rendered_again_without_counting_it_done():
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ui.cli import StageProgress
+
+    out = StringIO()
+    with Progress(console=Console(file=out, width=160, force_terminal=False)) as progress:
+        stages = StageProgress(progress)
+        stages({"stage": "design", "status": "start", "shots": 3})
+        problem = "takes/ab/abc/clip.mp4 is damaged (its checksum changed since it was rendered)"
+        stages({"stage": "render", "shot": "s01-02", "status": "damaged", "problem": problem})
+        stages({"stage": "render", "shot": "s01-02", "status": "done", "cache_hit": False, "seconds": 1.5})
+        completed = progress.tasks[stages.tasks["render"]].completed
+    text = out.getvalue()
+    assert f"shot s01-02 take damaged ({problem}): rendering it again" in text
+    assert "shot s01-02 rendered in 1.5 s" in text
+    assert completed == 1
