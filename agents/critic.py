@@ -27,7 +27,7 @@ from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, Sho
 from memory.store import MemoryStore
 from tools.backends import ContentRefusedError
 from tools.cut import parse_srt
-from tools.files import write_atomic
+from tools.files import sha256_of, write_atomic
 from tools.probe import (
     BLACK_LUMA,
     BLANK_STD,
@@ -209,7 +209,7 @@ def take_check_key(shot: Shot, film: Film, project: Project) -> str | None:
     """What a take's file verdict depends on, hashed; None when a file cannot be read (then it is checked)."""
     assert shot.take is not None
     try:
-        files = [_file_sha256(project.root / name) for name in (shot.take.keyframe, shot.take.clip)]
+        files = [sha256_of(project.root / name) for name in (shot.take.keyframe, shot.take.clip)]
     except OSError:
         return None
     style = film.style
@@ -223,11 +223,6 @@ def take_check_key(shot: Shot, film: Film, project: Project) -> str | None:
         "thresholds": [BLACK_LUMA, BLANK_STD, FROZEN_DIFF, MOSTLY, SAMPLE_MAX_SIDE, TAKE_SAMPLES],
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def check_take_files(shot: Shot, film: Film, project: Project) -> list[str]:

@@ -124,7 +124,6 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
                 "problem": take_problem(context.project.root, damaged),
             }
         )
-        shutil.rmtree(context.project.take_dir(content_hash), ignore_errors=True)
     if take is not None:
         emit({"stage": "render", "shot": spec.shot_id, "status": "done", "cache_hit": True, "keyframe": take.keyframe})
         return {

@@ -32,6 +32,7 @@ from moviepy import __version__ as moviepy_version
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tools.files import sha256_of
 from tools.segments import (
     SEGMENT_FORMAT,
     X264_PRESET,
@@ -40,7 +41,6 @@ from tools.segments import (
     SegmentError,
     SegmentStore,
     content_key,
-    file_digest,
     run_ffmpeg,
 )
 
@@ -413,7 +413,7 @@ def _check_lines(slots: list[_Slot], fps: int) -> dict[str, _Line]:
         try:
             with wave.open(str(path), "rb") as header:
                 seconds = header.getnframes() / header.getframerate()
-            digest = file_digest(path)
+            digest = sha256_of(path)
         except (OSError, EOFError, wave.Error, ZeroDivisionError) as err:
             raise CutError(
                 f"shot {slot.item.shot_id}: line audio {path} is not readable audio ({err}); render it again"
@@ -569,7 +569,7 @@ def _digest_clips(items: list[CutItem]) -> dict[Path, str]:
         if not item.clip.is_file():
             raise CutError(f"shot {item.shot_id}: clip {item.clip} does not exist; render the shot again")
         try:
-            digests[item.clip] = file_digest(item.clip)
+            digests[item.clip] = sha256_of(item.clip)
         except OSError as err:
             raise CutError(f"shot {item.shot_id}: clip {item.clip} cannot be read ({err}); render it again") from err
     return digests

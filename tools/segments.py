@@ -24,7 +24,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
-from tools.files import write_atomic
+from tools.files import sha256_of, write_atomic
 
 SEGMENT_FORMAT = 1
 """Bump when what a segment holds for a given key changes (compositing, encoder arguments)."""
@@ -79,19 +79,6 @@ class Encoding:
 def content_key(recipe: object) -> str:
     """The SHA-256 of a JSON recipe: equal recipes name segments that show the same frames."""
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes.
-
-    Raises:
-        OSError: the file cannot be read.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def mp4_sample_count(path: Path) -> int | None:
@@ -264,7 +251,7 @@ class SegmentStore:
                 and record.get("file") == path.name
                 and record.get("bytes") == path.stat().st_size
                 and (frames is None or record.get("frames") == frames)
-                and record.get("sha256") == file_digest(path)
+                and record.get("sha256") == sha256_of(path)
             )
         except (OSError, ValueError, AttributeError):
             good = False
@@ -276,7 +263,7 @@ class SegmentStore:
     def commit(self, temp: Path, key: str, suffix: str, frames: int | None = None) -> Path:
         """Move a finished temporary file into place under `key`, then record its digest beside it."""
         final = self.path(key, suffix)
-        record = {"key": key, "file": final.name, "bytes": temp.stat().st_size, "sha256": file_digest(temp)}
+        record = {"key": key, "file": final.name, "bytes": temp.stat().st_size, "sha256": sha256_of(temp)}
         if frames is not None:
             record["frames"] = frames
         os.replace(temp, final)
