@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model
+from pydantic_core import PydanticCustomError
 
+from tools.prose import ProseKind, check_prose
 from tools.spec import CameraMove, Framing, TimeOfDay
+from tools.structured_output import NOT_PROSE
 
 COLOURS: dict[str, str] = {
     "red": "#d62828",
@@ -46,24 +49,38 @@ ColourName = Literal[
 ]
 
 
-PLAIN_CHARACTERS = "A-Za-z0-9 ,.;:'!?-"
+LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
+"""Latin with its accents, Greek and Cyrillic: the letters a grammar lets a model write."""
+PLAIN_CHARACTERS = f"{LETTERS}0-9 ,.;:'!?-"
 
 
-def words(min_words: int, max_words: int) -> Any:
-    """Plain words, as a regex the llama.cpp grammar enforces.
+def _prose_gate(kind: ProseKind) -> AfterValidator:
+    """A validator that refuses text failing the prose gate, and any copy of the question it answers."""
+
+    def gate(value: str, info: ValidationInfo) -> str:
+        question = str((info.context or {}).get("question", ""))
+        verdict = check_prose(value, kind, echoes=[question] if question else ())
+        if not verdict:
+            raise PydanticCustomError(NOT_PROSE, "not prose: {reason}", {"reason": verdict.reason})
+        return " ".join(value.split())
+
+    return AfterValidator(gate)
+
+
+def words(min_words: int, max_words: int, kind: ProseKind = ProseKind.PHRASE) -> Any:
+    """Plain words, as a regex the llama.cpp grammar enforces, then the prose gate.
 
     No braces or JSON leak into the text, and the word count keeps a small model from answering with one
-    word or rambling on.
+    word or rambling on; the gate refuses what a pattern cannot see (digit soup, loops, a sentence cut off).
     """
-    word = "[A-Za-z0-9,.;:'!?-]{1,16}"
-    return Annotated[
-        str, Field(pattern=rf"^[A-Za-z][A-Za-z0-9,.;:'!?-]{{0,15}}( {word}){{{min_words - 1},{max_words - 1}}}$")
-    ]
+    word = f"[{LETTERS}0-9,.;:'!?-]{{1,24}}"
+    pattern = rf"^[{LETTERS}][{LETTERS}0-9,.;:'!?-]{{0,23}}( {word}){{{min_words - 1},{max_words - 1}}}$"
+    return Annotated[str, Field(pattern=pattern), _prose_gate(kind)]
 
 
-Name = Annotated[str, Field(pattern=r"^[A-Z][A-Za-z' -]{1,23}$")]
-Look = words(3, 14)
-Sentence = words(5, 24)
+Name = Annotated[str, Field(pattern=rf"^[{LETTERS}][{LETTERS}' -]{{1,23}}$"), _prose_gate(ProseKind.NAME)]
+Look = words(3, 20)
+Sentence = words(5, 36, ProseKind.SENTENCE)
 Score = Literal[1, 2, 3, 4, 5]
 
 
@@ -72,8 +89,8 @@ class Answer(BaseModel):
 
 
 class TitleAnswer(Answer):
-    title: words(1, 8)
-    logline: words(6, 30)
+    title: words(1, 8, ProseKind.TITLE)
+    logline: words(6, 40, ProseKind.SENTENCE)
 
 
 class CharacterIdea(Answer):
@@ -87,7 +104,7 @@ class CastAnswer(Answer):
 
 
 class SettingIdea(Answer):
-    name: words(1, 5)
+    name: words(1, 5, ProseKind.TITLE)
     look: Look
     time_of_day: TimeOfDay
     interior: bool
@@ -109,23 +126,24 @@ class SettingLookAnswer(Answer):
 
 
 class LoglineAnswer(Answer):
-    logline: words(6, 30)
+    logline: words(6, 40, ProseKind.SENTENCE)
 
 
 class ShotIdea(Answer):
+    """How to shoot one shot. What it shows is the script's (or the scene's) own words, never the model's."""
+
     framing: Framing
     camera_move: CameraMove
-    action: words(3, 14)
 
 
 class ShotsAnswer(Answer):
-    shots: list[ShotIdea] = Field(min_length=1, max_length=4)
+    shots: list[ShotIdea] = Field(min_length=1, max_length=8)
 
 
 class RubricAnswer(Answer):
     story: Score
     continuity: Score
-    note: Sentence
+    note: words(5, 36, ProseKind.NOTE)
 
 
 def choice_of(values: list[str]) -> Any:
@@ -133,19 +151,23 @@ def choice_of(values: list[str]) -> Any:
     return Literal[tuple(dict.fromkeys(values))]
 
 
-def scene_answer_model(setting_names: list[str], character_names: list[str]) -> type[Answer]:
-    """One scene of a premise film: where, who, what happens, and one spoken line."""
+def scene_answer_model(setting_names: list[str], character_names: list[str], speaker_names: list[str]) -> type[Answer]:
+    """One scene of a premise film: where, who, what happens, what we see, and a line one of the people says.
+
+    Only people speak: with no person among `speaker_names` the scene has no speaker or line fields at all.
+    """
     setting = choice_of(setting_names)
-    speaker = choice_of(character_names)
-    return create_model(
-        "SceneAnswer",
-        __base__=Answer,
-        setting=(setting, ...),
-        characters=(list[speaker], Field(min_length=1, max_length=3)),
-        summary=(Sentence, ...),
-        speaker=(speaker, ...),
-        line=(words(2, 14), ...),
-    )
+    present = choice_of(character_names)
+    fields: dict[str, Any] = {
+        "setting": (setting, ...),
+        "characters": (list[present], Field(min_length=1, max_length=4)),
+        "summary": (Sentence, ...),
+        "image": (Sentence, ...),
+    }
+    if speaker_names:
+        fields["speaker"] = (choice_of(speaker_names), ...)
+        fields["line"] = (words(2, 24, ProseKind.LINE), ...)
+    return create_model("SceneAnswer", __base__=Answer, **fields)
 
 
 def weakest_shot_model(shot_ids: list[str]) -> type[Answer]:

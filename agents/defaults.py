@@ -20,13 +20,15 @@ from agents.answers import (
     ShotsAnswer,
     TitleAnswer,
 )
+from agents.premise import Being, StoryBeat, default_line, default_summary
+from tools.prose import ProseKind, is_prose, split_sentences
 from tools.spec import CameraMove, Framing, TimeOfDay
 
-_NOUN_PHRASE = re.compile(r"\b(?:a|an)\s+((?:[a-z'-]+\s+){0,1}[a-z'-]+)", re.IGNORECASE)
 _NIGHT_WORDS = ("night", "storm", "dark", "midnight", "moon")
 _INTERIOR_WORDS = ("lighthouse", "room", "kitchen", "house", "office", "cabin", "train", "shop", "ship", "car")
-_BEATS = ("the set-up", "the trouble begins", "things get worse", "the turn", "the climax", "the ending")
 _FALLBACK_COLOURS = ("red", "teal", "yellow")
+_TITLE_STOP_WORDS = {"a", "an", "the", "and", "of", "to", "in", "on", "at", "ein", "eine", "der", "die", "das", "den",
+                     "und", "un", "une", "le", "la", "les", "et", "el", "los", "las", "y", "de"}  # fmt: skip
 
 
 def plain(text: str, max_words: int, fallback: str, min_words: int = 3) -> str:
@@ -41,40 +43,57 @@ def plain(text: str, max_words: int, fallback: str, min_words: int = 3) -> str:
 
 
 def first_sentence(text: str, max_words: int = 24) -> str:
-    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-    return plain(sentence, max_words, "A short film about people in trouble and what they do.", min_words=6)
+    """The text's first sentence, closed with a full stop; empty when it is no prose or longer than `max_words`."""
+    sentence = (split_sentences(text) or [""])[0]
+    if len(sentence.split()) > max_words:
+        return ""
+    sentence = plain(sentence, max_words, "", min_words=1)
+    if sentence and sentence[-1] not in ".!?":
+        sentence = sentence.rstrip(",;:-") + "."
+    sentence = sentence[:1].upper() + sentence[1:]
+    return sentence if is_prose(sentence, ProseKind.LINE) else ""
 
 
 def title_from_premise(premise: str) -> TitleAnswer:
-    words = re.findall(r"[A-Za-z']+", premise)
-    content = [w for w in words if w.lower() not in {"a", "an", "the", "and", "of", "to", "in", "on", "at"}]
-    title = " ".join(content[-3:]).title() if content else "Untitled"
-    return TitleAnswer(title=plain(title, 8, "Untitled", min_words=1), logline=first_sentence(premise))
+    """The premise's last 'the ...' phrase as a title ('The Last Storm'), else its last three content words."""
+    definite = re.findall(r"\b(?:the|The)\s+((?:[^\W\d_]+\s+){0,2}[^\W\d_]+)", premise)
+    if definite:
+        title = "The " + " ".join(w[:1].upper() + w[1:] for w in definite[-1].split())
+    else:
+        words = re.findall(r"[^\W\d_][^\W\d_']*", premise)
+        content = [w for w in words if w.lower() not in _TITLE_STOP_WORDS]
+        title = " ".join(w[:1].upper() + w[1:] for w in content[-3:]) if content else "Untitled"
+    title = title if is_prose(title, ProseKind.TITLE) else "Untitled"
+    return TitleAnswer(title=plain(title, 8, "Untitled", min_words=1), logline=logline_from_premise(premise, title))
 
 
-def characters_from_premise(premise: str, count: int = 2) -> list[str]:
-    """Names from the premise's indefinite noun phrases: 'a lighthouse keeper' becomes 'The Lighthouse Keeper'."""
-    names: list[str] = []
-    for match in _NOUN_PHRASE.finditer(premise):
-        words = match.group(1).split()
-        name = "The " + " ".join(word.capitalize() for word in words)
-        if name not in names:
-            names.append(name[:24])
-        if len(names) == count:
-            break
-    return names or ["The Stranger"]
+def logline_from_premise(premise: str, title: str) -> str:
+    """The premise's first sentence, or its first whole clause when that sentence is long, as a logline."""
+    sentence = first_sentence(premise, 30)
+    if len(sentence.split()) >= 6:
+        return sentence
+    opening = (split_sentences(premise) or [""])[0]
+    for clause in re.split(r",\s+(?:and|but|while|und|et|y)\s+|;\s*|,\s+", opening):
+        candidate = first_sentence(clause, 30)
+        if len(candidate.split()) >= 6:
+            return candidate
+    fallback = "A short story about people in trouble and what they do."
+    subject = (sentence or ("" if title == "Untitled" else f"{title}.")).rstrip(".!?")
+    logline = f"A short story about {subject[:1].lower() + subject[1:]}."
+    return prose_or(logline, ProseKind.SENTENCE, fallback) if len(logline.split()) >= 6 else fallback
+
+
+def prose_or(text: str, kind: ProseKind, fallback: str) -> str:
+    """`text` when it passes the prose gate, else `fallback`: a default must never be noise itself."""
+    return text if is_prose(text, kind) else fallback
 
 
 def cast_from_premise(premise: str) -> CastAnswer:
-    names = characters_from_premise(premise)
+    """Two plain people, for a premise that names no one ('A storm.')."""
     return CastAnswer(
         characters=[
-            CharacterIdea(
-                name=name,
-                look=plain(f"{name.lower()}, weathered face, plain working clothes", 14, "weathered face, old coat"),
-                color=colour,
-            )
-            for name, colour in zip(names, _FALLBACK_COLOURS, strict=False)
+            CharacterIdea(name="The Stranger", look="weathered face, long grey coat, tired eyes", color="teal"),
+            CharacterIdea(name="The Friend", look="bright eyes, red knitted scarf, worn boots", color="red"),
         ]
     )
 
@@ -85,7 +104,7 @@ def settings_from_premise(premise: str) -> SettingsAnswer:
     place = next((word for word in _INTERIOR_WORDS if word in lowered), "")
     outside = SettingIdea(
         name=f"Outside the {place}" if place else "Open country",
-        look=plain(f"{first_sentence(premise, 10).lower().rstrip('.')}, wide sky", 14, "open ground under a wide sky"),
+        look="wind-bent grass, a wide dark sky, distant lights" if night else "open ground under a wide sky",
         time_of_day=TimeOfDay.DUSK if night else TimeOfDay.DAY,
         interior=False,
         colors=["navy", "grey", "yellow"] if night else ["blue", "green", "white"],
@@ -100,51 +119,74 @@ def settings_from_premise(premise: str) -> SettingsAnswer:
     return SettingsAnswer(settings=[outside, inside])
 
 
-def beat(number: int, total: int) -> str:
-    if total <= 1:
-        return _BEATS[0]
-    index = round((number - 1) * (len(_BEATS) - 1) / (total - 1))
-    return _BEATS[index]
-
-
 def scene_from_premise(
-    premise: str, number: int, total: int, setting_names: list[str], character_names: list[str]
+    opening: str,
+    number: int,
+    beat: StoryBeat,
+    setting_names: list[str],
+    character_names: list[str],
+    speaker_names: list[str],
+    language: str,
+    again: bool = False,
 ) -> dict[str, object]:
-    """A scene answer as a plain dict, validated by the caller against the per-request scene model."""
-    speaker = character_names[(number - 1) % len(character_names)]
-    return {
+    """A scene answer as a plain dict, validated by the caller against the per-request scene model.
+
+    Its picture sentence repeats its summary, which the writer drops: a default scene shows one sentence.
+    """
+    present = character_names if number == 1 else character_names[:3]
+    summary = default_summary(opening, beat, present, language, again=again)
+    answer: dict[str, object] = {
         "setting": setting_names[(number - 1) % len(setting_names)],
-        "characters": character_names[:3],
-        "summary": plain(f"Scene {number}, {beat(number, total)}: {premise}", 24, "The story goes on here.", 5),
-        "speaker": speaker,
-        "line": ("We wait." if number < total else "It's over."),
+        "characters": present[:4],
+        "summary": summary,
+        "image": summary,
     }
+    if speaker_names:
+        answer["speaker"] = speaker_names[(number - 1) % len(speaker_names)]
+        answer["line"] = default_line(beat, number - 1 + int(again), language)
+    return answer
 
 
-def look_for(name: str, index: int) -> LookAnswer:
-    return LookAnswer(
-        look=plain(f"{name.lower()}, plain clothes, tired eyes", 14, "plain clothes, tired eyes"),
+def being_idea(being: Being, index: int) -> CharacterIdea:
+    """A name and look for a being the model could not describe: its role, and plain features of its kind."""
+    features = "scruffy coat, bright watchful eyes" if being.kind == "animal" else "weathered face, plain clothes"
+    return CharacterIdea(
+        name=being.role_name,
+        look=f"{being.phrase}, {features}" if not being.proper_name else features,
         color=_FALLBACK_COLOURS[index % len(_FALLBACK_COLOURS)],
     )
 
 
+_PLAIN_LOOKS = (
+    "plain dark clothes, tired eyes",
+    "worn wool jumper, short grey hair",
+    "long coat, knitted scarf, watchful eyes",
+    "denim jacket, cropped hair, a quick smile",
+)
+
+
+def look_for(name: str, index: int) -> LookAnswer:
+    """A plain look for someone the script does not describe; each index a different one, so they differ."""
+    return LookAnswer(look=_PLAIN_LOOKS[index % len(_PLAIN_LOOKS)], color=_FALLBACK_COLOURS[index % 3])
+
+
 def setting_look_for(heading: str, interior: bool) -> SettingLookAnswer:
     light = "lamp light and shadows" if interior else "open sky and weather"
-    look = plain(f"{heading.lower()}, {light}", 14, light)
+    place = prose_or(plain(heading.lower(), 8, "", min_words=1), ProseKind.TITLE, "")
+    look = f"{place}, {light}" if place else light
     return SettingLookAnswer(look=look, colors=["brown", "orange"] if interior else ["blue", "grey"])
 
 
-def shots_for_scene(count: int, summary: str) -> ShotsAnswer:
+def shots_for_scene(count: int) -> ShotsAnswer:
+    """A wide opening, then medium, close and detail shots in turn."""
     patterns = [
         (Framing.WIDE, CameraMove.PAN),
         (Framing.MEDIUM, CameraMove.PUSH_IN),
         (Framing.CLOSE_UP, CameraMove.STATIC),
         (Framing.INSERT, CameraMove.TILT),
     ]
-    action = plain(summary, 14, "the scene unfolds slowly")
-    return ShotsAnswer(
-        shots=[ShotIdea(framing=f, camera_move=m, action=action) for f, m in patterns[: max(1, min(count, 4))]]
-    )
+    picks = [patterns[0], *(patterns[1 + i % 3] for i in range(max(0, count - 1)))]
+    return ShotsAnswer(shots=[ShotIdea(framing=f, camera_move=m) for f, m in picks[: max(1, min(count, 8))]])
 
 
 def neutral_rubric() -> RubricAnswer:

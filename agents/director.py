@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from langgraph.runtime import Runtime
 
@@ -13,6 +14,7 @@ from agents.context import Context
 from agents.prompting import ask
 from agents.state import DialogueLine, Film, RunState, Scene, Shot, ShotStatus
 from tools.llm import StructuredLLM
+from tools.prose import split_sentences
 from tools.spec import CameraMove, Framing
 
 MIN_SHOT_SECONDS = 2.0
@@ -59,59 +61,176 @@ def shots_per_scene(film: Film) -> dict[str, int]:
     }
 
 
-def plan_scene(film: Film, scene: Scene, count: int, base_seconds: float, llm: StructuredLLM) -> list[Shot]:
-    """Ask for framings, moves and actions, then apply a director's grammar.
+@dataclass(frozen=True)
+class Beat:
+    """One sentence of a scene's action, verbatim, with the paragraph it belongs to."""
 
-    Establish wide first, give each spoken line its own shot on the speaker, and keep durations long enough
-    to read the line.
+    text: str
+    paragraph: int
+
+
+@dataclass
+class ShotPlan:
+    """What one shot carries before framing is chosen: its beats (whole sentences) and its line, if any."""
+
+    beats: list[Beat]
+    line: DialogueLine | None = None
+    position: tuple[float, int] = (0.0, 0)
+
+    @property
+    def action(self) -> str:
+        return " ".join(beat.text for beat in self.beats)
+
+
+def scene_beats(scene: Scene) -> list[Beat]:
+    """The scene's action paragraphs as whole sentences, in order: the story the shots must cover."""
+    return [
+        Beat(text=sentence, paragraph=index)
+        for index, paragraph in enumerate(scene.action)
+        for sentence in split_sentences(paragraph)
+    ]
+
+
+def current_beat(beats: list[Beat], line: DialogueLine) -> int:
+    """The beat on screen when the line is said: the last sentence of action before it, else the first."""
+    before = [index for index, beat in enumerate(beats) if beat.paragraph < line.after_action]
+    return before[-1] if before else 0
+
+
+def shot_plans(scene: Scene, count: int) -> list[ShotPlan]:
+    """Cover every beat in script order: each line gets its own shot, carrying the beat current at it.
+
+    The beats no line carries are split, in order, into the silent shots; every shot sits where its first beat
+    or its line sits in the script, so the shots tell the scene in the order it was written.
     """
+    beats = scene_beats(scene)
+    plans = [
+        ShotPlan(
+            beats=[beats[current_beat(beats, line)]] if beats else [],
+            line=line,
+            position=(line.after_action - 0.5, number),
+        )
+        for number, line in enumerate(scene.dialogue)
+    ]
+    carried = {current_beat(beats, line) for line in scene.dialogue}
+    free = [index for index in range(len(beats)) if index not in carried]
+    segments = between_lines(free, beats, scene.dialogue)
+    shares = share_out(max(1, count - len(scene.dialogue)), [len(segment) for segment in segments])
+    for segment, share in zip(segments, shares, strict=True):
+        for group in split_in_order(segment, share):
+            plans.append(ShotPlan(beats=[beats[i] for i in group], position=(beats[group[0]].paragraph, group[0])))
+    if not free and (beats or not plans):
+        plans.append(ShotPlan(beats=beats[:1], position=(-1.0, 0)))
+    return sorted(plans, key=lambda plan: plan.position)
+
+
+def between_lines(free: list[int], beats: list[Beat], lines: list[DialogueLine]) -> list[list[int]]:
+    """The free beats in runs that no line interrupts, so a silent shot never jumps over a line."""
+    runs: dict[int, list[int]] = {}
+    for index in free:
+        said_before = sum(1 for line in lines if line.after_action <= beats[index].paragraph)
+        runs.setdefault(said_before, []).append(index)
+    return [runs[key] for key in sorted(runs)]
+
+
+def share_out(total: int, sizes: list[int]) -> list[int]:
+    """`total` shots shared over runs of beats by their size, at least one shot a run and at most one a beat."""
+    shares = [1] * len(sizes)
+    for _ in range(max(0, total - len(sizes))):
+        room = [i for i, size in enumerate(sizes) if shares[i] < size]
+        if not room:
+            break
+        pick = max(room, key=lambda i: sizes[i] / shares[i])
+        shares[pick] += 1
+    return shares
+
+
+def split_in_order(items: list[int], parts: int) -> list[list[int]]:
+    """`items` in `parts` contiguous runs of nearly equal length, the longer runs first."""
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    runs, start = [], 0
+    for part in range(parts):
+        end = start + size + (1 if part < extra else 0)
+        runs.append(items[start:end])
+        start = end
+    return runs
+
+
+def plan_scene(film: Film, scene: Scene, count: int, base_seconds: float, llm: StructuredLLM) -> list[Shot]:
+    """Lay the scene's beats and lines over shots, then ask only how to frame and move each one.
+
+    The model picks from enums; what a shot shows is the scene's own sentences, so no model's words reach a
+    shot's action. A director's grammar then applies: establish wide first, give each spoken line its own
+    shot on the speaker, and keep durations long enough to read the line.
+    """
+    plans = shot_plans(scene, count)
     setting = film.setting(scene.setting_id)
     names = [film.character(cid).name for cid in scene.character_ids]
+    listing = "\n".join(
+        f"{number}. " + (f"{film.character(plan.line.character_id).name} says a line. " if plan.line else "")
+        + plan.action[:120]
+        for number, plan in enumerate(plans, start=1)
+    )
     answer, _ = ask(
         llm,
         "shots",
         ShotsAnswer,
-        lambda: defaults.shots_for_scene(count, scene.summary),
+        lambda: defaults.shots_for_scene(len(plans)),
         number=scene.number,
-        summary=scene.summary,
         setting=f"{setting.name}, {setting.time_of_day}",
         characters=", ".join(names) or "nobody",
-        count=min(count, MAX_SHOTS_PER_SCENE),
+        count=len(plans),
+        shots=listing,
     )
-    ideas = list(answer.shots[:count])
-    fallback = defaults.shots_for_scene(MAX_SHOTS_PER_SCENE, scene.summary).shots
-    while len(ideas) < count:
-        ideas.append(fallback[1 + len(ideas) % (len(fallback) - 1)])
-    lines = scene.dialogue
+    ideas = list(answer.shots[: len(plans)])
+    fallback = defaults.shots_for_scene(len(plans) + 1).shots
+    while len(ideas) < len(plans):
+        ideas.append(fallback[len(ideas)])
     return [
-        shot_from_idea(
-            film, scene, order, idea, lines[order - 2] if 2 <= order <= len(lines) + 1 else None, base_seconds
-        )
-        for order, idea in enumerate(ideas, start=1)
+        shot_from_plan(film, scene, order, plan, idea, base_seconds)
+        for order, (plan, idea) in enumerate(zip(plans, ideas, strict=True), start=1)
     ]
 
 
-def shot_from_idea(
-    film: Film, scene: Scene, order: int, idea: ShotIdea, line: DialogueLine | None, base_seconds: float
+def named_in(film: Film, scene: Scene, text: str) -> list[str]:
+    """The ids of the scene's characters that `text` names, in the order it names them."""
+    found = []
+    for character_id in scene.character_ids:
+        match = re.search(rf"(?<!\w){re.escape(film.character(character_id).name)}(?!\w)", text, re.IGNORECASE)
+        if match:
+            found.append((match.start(), character_id))
+    return [character_id for _, character_id in sorted(found)]
+
+
+def shot_from_plan(
+    film: Film, scene: Scene, order: int, plan: ShotPlan, idea: ShotIdea, base_seconds: float
 ) -> Shot:
     framing, move = idea.framing, idea.camera_move
-    if order == 1:
+    line = plan.line
+    if order == 1 and line is None:
         framing = Framing.WIDE
         move = move if move != CameraMove.PUSH_IN else CameraMove.PAN
-    if line is not None and framing in (Framing.WIDE, Framing.INSERT):
-        framing = Framing.MEDIUM
+    named = named_in(film, scene, plan.action)
     if line is not None:
-        cast = [line.character_id, *(c for c in scene.character_ids if c != line.character_id)]
-        cast = cast[:1] if framing == Framing.CLOSE_UP else cast[:2]
-    elif framing == Framing.INSERT:
-        cast = scene.character_ids[:1]
-    elif framing == Framing.CLOSE_UP:
-        cast = scene.character_ids[:1]
+        if framing in (Framing.WIDE, Framing.INSERT):
+            framing = Framing.MEDIUM
+        listeners = [c for c in [*named, *scene.character_ids] if c != line.character_id]
+        if line.off_screen:
+            cast = list(dict.fromkeys(listeners))[:2]
+            framing = Framing.MEDIUM if framing == Framing.CLOSE_UP and not cast else framing
+        else:
+            cast = list(dict.fromkeys([line.character_id, *listeners]))
+            cast = cast[:1] if framing == Framing.CLOSE_UP else cast[:2]
+    elif framing == Framing.WIDE:
+        cast = list(dict.fromkeys([*named, *scene.character_ids]))
+    elif named:
+        cast = named[:1] if framing in (Framing.CLOSE_UP, Framing.INSERT) else named[:3]
     else:
-        cast = list(scene.character_ids)
+        cast = []
+        framing = Framing.INSERT if framing == Framing.CLOSE_UP else framing
     duration = round(max(base_seconds, shortest_duration(line)), 2)
     shot_id = f"{scene.id}-{order:02d}"
-    action = usable_action(idea.action, scene)
     return Shot(
         id=shot_id,
         scene_id=scene.id,
@@ -119,7 +238,7 @@ def shot_from_idea(
         framing=framing,
         camera_move=move,
         duration=duration,
-        action=action,
+        action=plan.action,
         dialogue=line,
         character_ids=cast,
         seed=stable_seed(film.id, shot_id),
@@ -151,16 +270,6 @@ def fit_durations(shots: list[Shot], target_seconds: float) -> None:
         scale = target_seconds / total
         for shot in shots:
             shot.duration = round(min(MAX_SHOT_SECONDS, shot.duration * scale), 2)
-
-
-def usable_action(action: str, scene: Scene) -> str:
-    """The idea's action, unless it is only camera talk ("push-in") or a word; then the scene's own action."""
-    camera_talk = {str(v) for v in (*Framing, *CameraMove)} | {"shot", "camera", "pull-in", "zoom", "cut", "close"}
-    filler = {"a", "an", "the", "or", "and", "then", "with", "of", "to", "in", "on", "up", "out", "slow", "slowly"}
-    words = [w for w in re.findall(r"[a-z-]+", action.lower()) if w not in camera_talk | filler]
-    if len(words) >= 2:
-        return " ".join(action.split())
-    return (scene.action[0] if scene.action else scene.summary)[:160]
 
 
 def stable_seed(*parts: str) -> int:

@@ -40,6 +40,9 @@ _SEGMENT_SPLIT = re.compile(r"\s+[-\u2013\u2014]+\s+")
 _BARE_TRANSITION = re.compile(r"^(FADE OUT|FADE IN|FADE TO BLACK|CUT TO BLACK|SMASH TO BLACK)[.:]?$")
 _SCENE_NUMBER = re.compile(r"\s*#[\w\-.]+#\s*$")
 _EXTENSION = re.compile(r"\([^)]*\)?")
+_INTRODUCTION = re.compile(r"(?<![\w'’])([A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+){0,2}) ?\((?=[^)]*[a-z])[^)]{3,160}\)")
+"""A character's first appearance in action, in capitals with a description: 'JUNO (a grey mare, one white sock)'."""
+_OFF_SCREEN = re.compile(r"\((?:[^)]*\W)?(?:V\.? ?O|O\.? ?S|O\.? ?C|OFF(?:[ -]?SCREEN)?|VOICE ?OVER)\.?(?:\W[^)]*)?\)")
 _SCREENPLAIN_MAGIC = re.compile("[\ue700-\ue706]")
 _MULTI_PARAGRAPH_NOTE = re.compile(r"\[\[(?:(?!\]\]).)*?\n[ \t]*\n.*?\]\]", re.DOTALL)
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
@@ -60,6 +63,10 @@ class ScriptLine(_Model):
     text: str
     parenthetical: str = ""
     dual: bool = False
+    off_screen: bool = Field(default=False, description="Heard, not seen: a V.O., O.S. or O.C. cue.")
+    after_action: int = Field(
+        default=0, ge=0, description="How many of the scene's action paragraphs come before this line."
+    )
 
 
 class ScriptScene(_Model):
@@ -105,9 +112,12 @@ class _SceneDraft:
         self.events.append(("action", text))
 
     def add_lines(self, lines: list[ScriptLine]) -> None:
+        """Add spoken lines; a voice over or off screen is heard in the scene, not seen in it."""
         for line in lines:
+            line.after_action = len(self.action)
             self.dialogue.append(line)
-            self.events.append(("speaker", line.character))
+            if not line.off_screen:
+                self.events.append(("speaker", line.character))
 
     @property
     def where(self) -> str:
@@ -129,7 +139,11 @@ def parse_fountain(text: str, *, default_title: str = "Untitled") -> ParsedScrip
     screenplay = fountain.parse(io.StringIO(_prepared_for_screenplain(source)))
     drafts, transitions, sections = _collect(screenplay, _LineFinder(source))
     scenes = _build_scenes(drafts)
-    characters = list(dict.fromkeys(name for scene in scenes for name in scene.characters))
+    characters = list(
+        dict.fromkeys(
+            name for scene in scenes for name in [*scene.characters, *(line.character for line in scene.dialogue)]
+        )
+    )
     return ParsedScript(
         title=_title_page_value(screenplay, ("Title",), " ") or default_title,
         author=_title_page_value(screenplay, ("Author", "Authors"), ", "),
@@ -355,6 +369,7 @@ def _dialogue(dialog: Dialog, *, dual: bool, current: _SceneDraft, finder: _Line
     ):
         raise _glued_heading(cue, finder)
     name = character_name(cue)
+    off_screen = bool(_OFF_SCREEN.search(cue.upper()))
     groups: list[tuple[bool, list[str]]] = []
     for is_parenthetical, rich in dialog.blocks:
         text = _plain(rich).strip()
@@ -370,7 +385,11 @@ def _dialogue(dialog: Dialog, *, dual: bool, current: _SceneDraft, finder: _Line
         if is_parenthetical:
             pending = _parenthetical(texts)
         else:
-            lines.append(ScriptLine(character=name, text=" ".join(texts), parenthetical=pending, dual=dual))
+            lines.append(
+                ScriptLine(
+                    character=name, text=" ".join(texts), parenthetical=pending, dual=dual, off_screen=off_screen
+                )
+            )
             pending = ""
     if pending and lines:
         last = lines[-1]
@@ -404,7 +423,14 @@ def character_name(cue: str) -> str:
 
 def _build_scenes(drafts: list[_SceneDraft]) -> list[ScriptScene]:
     speakers = list(dict.fromkeys(name for draft in drafts for kind, name in draft.events if kind == "speaker"))
-    mention = _mention_pattern(speakers)
+    introduced = [
+        match.group(1)
+        for draft in drafts
+        for paragraph in draft.action
+        for match in _INTRODUCTION.finditer(paragraph)
+        if not _HEADING_PREFIX.match(match.group(1))
+    ]
+    mention = _mention_pattern(list(dict.fromkeys([*speakers, *introduced])))
     scenes: list[ScriptScene] = []
     previous: TimeOfDayName = "day"
     for number, draft in enumerate(drafts, start=1):
@@ -446,6 +472,14 @@ def _appearances(
             continue
         found = ((match.start(), name) for name, pattern in mention.items() if (match := pattern.search(value)))
         yield from (name for _, name in sorted(found))
+
+
+def without_introductions(text: str) -> str:
+    """Action as a viewer reads it: 'MARGIT (60s, yellow coat) peels' becomes 'Margit peels'.
+
+    The parenthetical is the casting note of a character's first appearance; on screen it is the look, not words.
+    """
+    return _INTRODUCTION.sub(lambda match: match.group(1).title(), text)
 
 
 def parse_heading(heading: str, previous: TimeOfDayName = "day") -> tuple[bool, str, TimeOfDayName]:

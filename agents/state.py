@@ -98,6 +98,10 @@ class DialogueLine(Model):
     character_id: str
     text: str
     parenthetical: str = ""
+    off_screen: bool = Field(default=False, description="Heard, not seen: a voice over or a voice off screen.")
+    after_action: int = Field(
+        default=0, ge=0, description="How many of the scene's action paragraphs come before this line."
+    )
 
 
 class Take(Model):
@@ -167,12 +171,19 @@ class Scene(Model):
 
 
 class ShotChange(Model):
-    """The concrete change a critic asks for when it sends a shot back."""
+    """The concrete change a critic asks for when it sends a shot back.
 
-    kind: Literal["new_seed", "new_prompt", "new_framing"]
+    A `repair` mends words that failed the prose gate from the script or a default (never a new seed alone):
+    `action` replaces the shot's action, `drop_line` silences a model-written line, and the designer composes
+    the prompt again; a seed or direction rides along when the picture also needs one.
+    """
+
+    kind: Literal["new_seed", "new_prompt", "new_framing", "repair"]
     seed: int | None = None
     direction: str = ""
     framing: Framing | None = None
+    action: str | None = Field(default=None, description="repair: the shot's new action, the scene's own words.")
+    drop_line: bool = Field(default=False, description="repair: the model-written line is not prose; drop it.")
 
 
 class ShotVerdict(Model):
@@ -183,12 +194,32 @@ class ShotVerdict(Model):
     change: ShotChange | None = None
 
 
+class UnresolvedShot(Model):
+    """A shot still flagged when the review rounds ran out, and why."""
+
+    shot_id: str
+    reasons: list[str] = Field(default_factory=list)
+
+
 class Review(Model):
+    """One round of the critic. It passes only on its objective checks: the rubric can flag, never pass."""
+
     round: int
     passed: bool
     verdicts: list[ShotVerdict] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    rubric: dict[str, int] = Field(default_factory=dict)
+    rubric: dict[str, int] = Field(
+        default_factory=dict, description="Story and continuity scores; empty when the rubric answer was discarded."
+    )
+    rubric_discarded: int = Field(
+        default=0, description="Rubric answers (scores, or the weakest-shot pick) refused as unusable this round."
+    )
+    repaired: list[str] = Field(
+        default_factory=list, description="Film-level words (title, logline, looks) the critic mended in place."
+    )
+    unresolved: list[UnresolvedShot] = Field(
+        default_factory=list, description="Shots still flagged when this round spent the last review round."
+    )
 
     @property
     def flagged(self) -> list[str]:

@@ -10,6 +10,7 @@ from agents import defaults
 from agents.answers import (
     COLOURS,
     CastAnswer,
+    CharacterIdea,
     LoglineAnswer,
     LookAnswer,
     SettingLookAnswer,
@@ -18,10 +19,21 @@ from agents.answers import (
     scene_answer_model,
 )
 from agents.context import Context
+from agents.premise import (
+    BEAT_DIRECTIONS,
+    Being,
+    StoryBeat,
+    beings_in,
+    default_line,
+    default_summary,
+    language_of,
+    story_beat,
+)
 from agents.prompting import ask
 from agents.screenplay import ParsedScript, ScriptScene, parse_fountain
 from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, StyleBible, slugify, unique_id
 from tools.llm import StructuredLLM
+from tools.prose import ProseKind, check_prose, split_sentences
 from tools.spec import TimeOfDay
 
 _NAME_CHARS = re.compile(r"[^A-Za-z' .-]")
@@ -60,10 +72,14 @@ def write_script(state: RunState, runtime: Runtime[Context]) -> dict:
 
 
 def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
-    premise = state.premise.strip()
-    titled, _ = ask(llm, "title", TitleAnswer, lambda: defaults.title_from_premise(premise), premise=premise)
-    cast_answer, _ = ask(llm, "cast", CastAnswer, lambda: defaults.cast_from_premise(premise), premise=premise, count=2)
-    characters = cast_from_answer(cast_answer) or cast_from_answer(defaults.cast_from_premise(premise))
+    """A story whose shape is code (set-up, turn, crisis, resolution) and whose words the model fills, gated."""
+    premise = " ".join(state.premise.split())
+    language = language_of(premise)
+    note = language_note(language)
+    titled, _ = ask(
+        llm, "title", TitleAnswer, lambda: defaults.title_from_premise(premise), premise=premise, language_note=note
+    )
+    characters, people = cast_premise(premise, language, llm)
     cast_words = ", ".join(f"{c.name} ({c.look})" for c in characters)
     settings_answer, _ = ask(
         llm,
@@ -77,11 +93,14 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
     settings = settings_from_answer(settings_answer, names) or settings_from_answer(
         defaults.settings_from_premise(premise)
     )
-    scenes = scenes_from_premise(premise, scene_count(state.target_seconds), characters, settings, llm)
+    scenes = scenes_from_premise(
+        premise, scene_count(state.target_seconds), characters, people, settings, llm, language=language
+    )
+    logline = titled.logline if check_prose(titled.logline, ProseKind.SENTENCE, language=language) else ""
     return Film(
         id=state.film_id,
-        title=titled.title.strip() or "Untitled",
-        logline=titled.logline.strip(),
+        title=titled.title.strip().rstrip(".") or "Untitled",
+        logline=logline or defaults.title_from_premise(premise).logline,
         premise=premise,
         style=style_for(state, settings),
         target_seconds=state.target_seconds,
@@ -89,6 +108,71 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
         settings=settings,
         scenes=scenes,
     )
+
+
+LANGUAGE_NAMES = {"de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch"}
+
+
+def language_note(language: str) -> str:
+    """The instruction that keeps a premise's language: nothing for English, else 'Write in German.'."""
+    if language == "en":
+        return ""
+    return f" Write in {LANGUAGE_NAMES.get(language, 'the language of the premise')}."
+
+
+def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[Character], set[str]]:
+    """Every being the premise names becomes a character; the model names and dresses each, one at a time.
+
+    Returns the characters and the ids of those who are people (only people speak). A premise that names no
+    one is cast by the model, as two people.
+    """
+    beings = beings_in(premise, language)
+    if not beings:
+        answer, _ = ask(
+            llm, "cast", CastAnswer, lambda: defaults.cast_from_premise(premise), premise=premise, count=2
+        )
+        characters = cast_from_answer(answer) or cast_from_answer(defaults.cast_from_premise(premise))
+        return characters, {c.id for c in characters}
+    characters: list[Character] = []
+    people: set[str] = set()
+    used_colours: set[str] = set()
+    for index, being in enumerate(beings):
+        answer, used_default = ask(
+            llm,
+            "character",
+            CharacterIdea,
+            lambda b=being, i=index: defaults.being_idea(b, i),
+            premise=premise,
+            phrase=being.phrase,
+            kind="a person" if being.kind == "person" else "an animal",
+            name_hint="a pet's name" if being.kind == "animal" else "a first name",
+            example="brindle coat, one white paw, a frayed rope collar"
+            if being.kind == "animal"
+            else "grey beard, yellow oilskin coat",
+            language_note=language_note(language),
+        )
+        taken = {c.name.lower() for c in characters}
+        name = being.proper_name or clean_name(answer.name)
+        if used_default or len(name) < 2 or name.lower() in taken or not slugify(name, fallback=""):
+            name = being.role_name
+        look = answer.look if acceptable_text(answer.look, premise, *PROMPT_EXAMPLES) else ""
+        look = being_look(being, look)
+        colour = signature_colour(look, answer.color, used_colours)
+        used_colours.add(colour)
+        identifier = unique_id(slugify(name, fallback=f"character-{index + 1}"), [c.id for c in characters])
+        characters.append(Character(id=identifier, name=name, look=look, signature_color=COLOURS[colour]))
+        if being.kind == "person":
+            people.add(identifier)
+    return characters, people
+
+
+def being_look(being: Being, look: str) -> str:
+    """The premise's words for who they are come first, so a stray dog is drawn as a dog whatever else is said."""
+    phrase = being.phrase if being.phrase != being.proper_name else ""
+    described = look if look else defaults.being_idea(being, 0).look
+    if phrase and phrase.lower() not in described.lower():
+        described = f"{phrase}, {described}"
+    return " ".join(described.split())
 
 
 def scene_count(target_seconds: float) -> int:
@@ -101,6 +185,8 @@ def clean_name(raw: str) -> str:
 
 
 PROMPT_EXAMPLES = (
+    "brindle coat, one white paw, a frayed rope collar",
+    "grey beard, yellow oilskin coat",
     "curly red hair, green apron, flour on her hands",
     "wet cobbles, a flickering shop sign",
     "face, hair, clothes",
@@ -162,20 +248,38 @@ def palette_of(settings: list[Setting]) -> list[str]:
 
 
 def scenes_from_premise(
-    premise: str, total: int, characters: list[Character], settings: list[Setting], llm: StructuredLLM
+    premise: str,
+    total: int,
+    characters: list[Character],
+    people: set[str],
+    settings: list[Setting],
+    llm: StructuredLLM,
+    *,
+    language: str = "en",
 ) -> list[Scene]:
-    """One narrow question per scene; references to people and places are enums of what exists."""
+    """One narrow question per scene, shaped by its story beat; people and places are enums of what exists.
+
+    The set-up brings everyone on; every scene with a person in it has a line, said by a person; a summary,
+    picture or line that fails the prose gate or leaves the premise's language is replaced by a plain one.
+    """
     names = [c.name for c in characters]
+    speakers = [c.name for c in characters if c.id in people]
     setting_names = [s.name for s in settings]
-    schema = scene_answer_model(setting_names, names)
+    schema = scene_answer_model(setting_names, names, speakers)
     by_name = {c.name: c for c in characters}
     setting_by_name = {s.name: s for s in settings}
+    opening = defaults.first_sentence(premise)
     scenes: list[Scene] = []
     for number in range(1, total + 1):
+        beat = story_beat(number, total)
         story_so_far = " ".join(f"({s.number}) {s.summary}" for s in scenes[-3:]) or "(this is the first scene)"
 
-        def fallback(number: int = number) -> object:
-            return schema.model_validate(defaults.scene_from_premise(premise, number, total, setting_names, names))
+        again = any(story_beat(n, total) == beat for n in range(1, number))
+
+        def fallback(number: int = number, beat: StoryBeat = beat, again: bool = again) -> object:
+            return schema.model_validate(
+                defaults.scene_from_premise(opening, number, beat, setting_names, names, speakers, language, again)
+            )
 
         answer, _ = ask(
             llm,
@@ -188,35 +292,57 @@ def scenes_from_premise(
             story_so_far=story_so_far,
             number=number,
             total=total,
-            beat=defaults.beat(number, total),
+            beat=BEAT_DIRECTIONS[beat],
+            speaker_part=", and one line a character says" if speakers else "",
+            language_note=language_note(language),
         )
-        speaker = by_name[answer.speaker]
-        present = list(dict.fromkeys([speaker.id, *(by_name[n].id for n in answer.characters)]))
-        line = " ".join(answer.line.split()).strip("\"' ")
-        summary = " ".join(answer.summary.split())
-        if any(summary[:48].lower() == earlier.summary[:48].lower() for earlier in scenes):
-            summary = fallback().summary
-        if not spoken_line_usable(line, [*names, *setting_names]):
-            line = ""
+        chosen = [by_name[n].id for n in answer.characters]
+        speaker = by_name[answer.speaker] if speakers else None
+        present = list(dict.fromkeys([*([speaker.id] if speaker else []), *chosen]))
+        if number == 1:
+            present = list(dict.fromkeys([*present, *(c.id for c in characters)]))
+        present_names = [c.name for c in characters if c.id in present]
+        earlier = [text for s in scenes for text in s.action]
+        said = [line.text for s in scenes for line in s.dialogue]
+        summary = answer.summary
+        if not check_prose(summary, ProseKind.SENTENCE, language=language) or repeats(summary, earlier):
+            summary = default_summary(opening, beat, present_names, language, again=again)
+        image = answer.image if check_prose(answer.image, ProseKind.SENTENCE, language=language) else ""
+        image = "" if repeats(image, [*earlier, summary]) else image
+        dialogue: list[DialogueLine] = []
+        if speaker is not None:
+            line = answer.line.strip("\"' ")
+            usable = spoken_line_usable(line, [*names, *setting_names]) and not repeats(line, said)
+            if not usable or not check_prose(line, ProseKind.LINE, language=language):
+                options = [default_line(beat, index, language) for index in (number, number + 1)]
+                line = next((option for option in options if not repeats(option, said)), options[0])
+            action_count = 2 if image else 1
+            dialogue = [DialogueLine(character_id=speaker.id, text=line, after_action=action_count)]
+        setting = setting_by_name[answer.setting]
         scenes.append(
             Scene(
                 id=f"s{number:02d}",
                 number=number,
-                heading=setting_by_name[answer.setting].name.upper(),
-                setting_id=setting_by_name[answer.setting].id,
+                heading=setting.name.upper(),
+                setting_id=setting.id,
                 character_ids=present,
                 summary=summary,
-                action=[summary],
-                dialogue=[DialogueLine(character_id=speaker.id, text=line)] if line else [],
+                action=[summary, *([image] if image else [])],
+                dialogue=dialogue,
             )
         )
     return scenes
 
 
+def repeats(text: str, earlier: list[str]) -> bool:
+    """Whether `text` says again what an earlier text said (the same first 48 characters, any case)."""
+    return bool(text) and any(text[:48].lower() == other[:48].lower() for other in earlier)
+
+
 def spoken_line_usable(line: str, names: list[str]) -> bool:
     """A line someone could say: not a bare name or place, not the question read back, not trailing off."""
-    lowered = line.lower().strip(" .!?")
-    if len(lowered) < 2 or lowered in {name.lower() for name in names}:
+    lowered = line.lower().strip(" .!?").removeprefix("the ")
+    if len(lowered) < 2 or lowered in {name.lower().removeprefix("the ") for name in names}:
         return False
     return not any(marker in line.lower() for marker in ("one sentence", "scene ", "...", "story so far"))
 
@@ -237,7 +363,13 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
             summary=scene.synopsis or (scene.action[0] if scene.action else scene.heading),
             action=scene.action,
             dialogue=[
-                DialogueLine(character_id=ids[line.character], text=line.text, parenthetical=line.parenthetical)
+                DialogueLine(
+                    character_id=ids[line.character],
+                    text=line.text,
+                    parenthetical=line.parenthetical,
+                    off_screen=line.off_screen,
+                    after_action=line.after_action,
+                )
                 for line in scene.dialogue
                 if line.character in ids
             ],
@@ -246,26 +378,23 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
         for scene in script.scenes
     ]
     summaries = " ".join(f"({s.number}) {s.summary}" for s in scenes)[:900]
-    logline, _ = ask(
+    language = language_of(" ".join(paragraph for scene in script.scenes for paragraph in scene.action)[:2000])
+    logline, used_default = ask(
         llm,
         "logline",
         LoglineAnswer,
-        lambda: LoglineAnswer(
-            logline=defaults.plain(
-                f"{title}: a short film in {len(scenes)} scenes.", 30, "A short film told in a few scenes.", 6
-            )
-        ),
+        lambda: LoglineAnswer.model_construct(logline=""),
         title=title,
         scenes=summaries,
     )
-    if not acceptable_text(logline.logline, title):
-        synopsis = next((scene.synopsis for scene in script.scenes if scene.synopsis), "")
-        logline = LoglineAnswer(logline=defaults.plain(synopsis, 30, logline.logline, min_words=6))
+    written = logline.logline if not used_default and acceptable_text(logline.logline, title) else ""
+    if written and not check_prose(written, ProseKind.SENTENCE, language=language):
+        written = ""
     settings_list = list(settings.values())
     return Film(
         id=state.film_id,
         title=title,
-        logline=" ".join(logline.logline.split()),
+        logline=" ".join((written or script_logline(script, title)).split()),
         screenplay=state.screenplay,
         style=style_for(state, settings_list),
         target_seconds=state.target_seconds,
@@ -275,28 +404,44 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
     )
 
 
+def script_logline(script: ParsedScript, title: str) -> str:
+    """The script's own words for what it is about: its first synopsis, else its first sentence of action."""
+    synopsis = next((scene.synopsis for scene in script.scenes if scene.synopsis), "")
+    for candidate in (synopsis, *(p for scene in script.scenes for p in scene.action)):
+        sentence = defaults.first_sentence(candidate, 30)
+        if check_prose(sentence, ProseKind.SENTENCE):
+            return sentence
+    return defaults.logline_from_premise(title, title)
+
+
 def display_name(cue: str) -> str:
     return " ".join(part.capitalize() for part in cue.split())
 
 
 def characters_from_script(script: ParsedScript, title: str, llm: StructuredLLM) -> dict[str, Character]:
-    """Looks come from the script where it describes someone ('MARGIT (60s, yellow oilskin coat)'), else the LLM."""
+    """Looks come from the script where it describes someone ('MARGIT (60s, yellow oilskin coat)'), else the LLM.
+
+    A voice that is only ever heard (V.O., O.S.) is never drawn, so nobody is asked how it looks.
+    """
     characters: dict[str, Character] = {}
     used_colours: set[str] = set()
+    seen = {cue for scene in script.scenes for cue in scene.characters}
     for index, cue in enumerate(script.characters):
         name = display_name(cue)
         described = script_description(script, cue)
         lines = [line.text for scene in script.scenes for line in scene.dialogue if line.character == cue]
-        context = described or " / ".join(lines[:2])[:240] or "appears in the film"
-        answer, _ = ask(
-            llm,
-            "character_look",
-            LookAnswer,
-            lambda n=name, i=index: defaults.look_for(n, i),
-            title=title,
-            name=name,
-            context=context,
-        )
+        if described or cue not in seen:
+            answer = defaults.look_for(name, index)
+        else:
+            answer, _ = ask(
+                llm,
+                "character_look",
+                LookAnswer,
+                lambda n=name, i=index: defaults.look_for(n, i),
+                title=title,
+                name=name,
+                context=" / ".join(lines[:2])[:240] or "appears in the film",
+            )
         usable = acceptable_text(answer.look, title, name, *lines, *PROMPT_EXAMPLES)
         look = described or (answer.look if usable else defaults.look_for(name, index).look)
         colour = signature_colour(look, answer.color, used_colours)
@@ -326,20 +471,37 @@ def acceptable_text(text: str, *echoes: str) -> bool:
     return len(lowered.split()) >= 3 and not echoed
 
 
-def first_sentence_of(scene: ScriptScene) -> str:
-    text = scene.action[0] if scene.action else ""
-    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0][:160]
-
-
 def setting_key(scene: ScriptScene) -> tuple[str, bool, str]:
     return (scene.location.upper(), scene.interior, scene.time_of_day)
+
+
+def place_description(scene: ScriptScene, people: list[str]) -> str:
+    """What the script says a place looks like: the opening sentences of its first scene that name nobody.
+
+    Screenwriters open a scene on the place ("Fog. The Marta's single bow lamp pushes a cone of light into
+    nothing."), so those words are the place's look, verbatim; a sentence about a person ends it.
+    """
+    names = [re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE) for name in people]
+    kept: list[str] = []
+    for sentence in split_sentences(scene.action[0] if scene.action else ""):
+        if any(name.search(sentence) for name in names) or len(" ".join(kept).split()) >= 4:
+            break
+        kept.append(sentence)
+    description = " ".join(kept)
+    return description if check_prose(description, ProseKind.SENTENCE) else ""
 
 
 def settings_from_script(
     script: ParsedScript, title: str, llm: StructuredLLM
 ) -> tuple[dict[tuple[str, bool, str], Setting], dict[tuple[str, bool, str], str]]:
-    """One setting per place and time of day; a place's look is asked once and shared across its times."""
+    """One setting per place and time of day; a place's look is asked once and shared across its times.
+
+    The script's own description of the place is its look; the model's words fill in only where the script
+    gives none, and its colours make the palette.
+    """
+    people = [*script.characters, *(display_name(cue) for cue in script.characters)]
     looks: dict[tuple[str, bool], SettingLookAnswer] = {}
+    described: dict[tuple[str, bool], str] = {}
     settings: dict[tuple[str, bool, str], Setting] = {}
     for scene in script.scenes:
         key = setting_key(scene)
@@ -347,6 +509,7 @@ def settings_from_script(
             continue
         place = key[:2]
         if place not in looks:
+            described[place] = place_description(scene, people)
             context = " ".join(scene.action)[:240] or scene.heading
             looks[place], _ = ask(
                 llm,
@@ -359,7 +522,7 @@ def settings_from_script(
             )
         look = looks[place]
         usable = acceptable_text(look.look, title, *PROMPT_EXAMPLES)
-        description = look.look if usable else first_sentence_of(scene) or look.look
+        description = described[place] or (look.look if usable else defaults.setting_look_for("", scene.interior).look)
         identifier = unique_id(
             slugify(f"{scene.location} {scene.time_of_day}", fallback=f"setting-{len(settings) + 1}"),
             [setting.id for setting in settings.values()],

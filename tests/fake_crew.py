@@ -8,7 +8,7 @@ from fake_llm import FakeLLM
 
 PREMISE = "A lighthouse keeper and a stray dog wait out the last storm"
 GOOD = {
-    "title": {"title": "Last Light", "logline": "A keeper and a stray dog wait out the final storm together."},
+    "title": {"title": "Last Light", "logline": "On the last night of the lamp, a keeper finds she is not alone."},
     "cast": {
         "characters": [
             {"name": "Agnes", "look": "grey braid, yellow oilskin coat, rubber boots", "color": "yellow"},
@@ -35,8 +35,8 @@ GOOD = {
     },
     "shots": {
         "shots": [
-            {"framing": "wide", "camera_move": "pan", "action": "waves hit the tower"},
-            {"framing": "close-up", "camera_move": "push-in", "action": "she listens to the wind"},
+            {"framing": "wide", "camera_move": "pan"},
+            {"framing": "close-up", "camera_move": "push-in"},
         ]
     },
     "rubric": {"story": 4, "continuity": 5, "note": "clear, consistent and well paced"},
@@ -51,27 +51,49 @@ GOOD = {
 }
 
 
-def scene_answer(schema: type) -> dict:
-    """A valid scene: the first place and speaker the per-request enums allow."""
+CHARACTERS = [
+    {"name": "Agnes", "look": "grey braid, yellow oilskin coat, rubber boots", "color": "yellow"},
+    {"name": "Biscuit", "look": "scruffy brown terrier, torn red collar", "color": "brown"},
+]
+"""The premise's beings in order (the keeper, then the dog), each named and dressed by one `character` answer."""
+
+
+GOOD["character"] = CHARACTERS[0]
+
+
+SCENES = [
+    ("The storm rises over the tower.", "Rain lashes the salt-streaked glass of the lamp room.", "Hold on, Biscuit."),
+    ("The lamp flickers and goes dark.", "Agnes climbs the iron stairs with a torch.", "Stay close to me now."),
+    ("A wave breaks over the gallery rail.", "Biscuit presses against her boots.", "We are not leaving."),
+    ("The wind drops at first light.", "The sea lies flat and grey below the tower.", "We made it, you and me."),
+]
+"""Each scene of the premise film says something new, as a good writer would: (summary, image, line)."""
+
+
+def scene_answer(schema: type, number: int = 0) -> dict:
+    """A valid scene: the first place and speaker the per-request enums allow, and the `number`th story."""
     fields = schema.model_fields
     setting = typing.get_args(fields["setting"].annotation)[0]
-    speaker = typing.get_args(fields["speaker"].annotation)[0]
-    return {
-        "setting": setting,
-        "characters": [speaker],
-        "summary": "The storm rises over the tower.",
-        "speaker": speaker,
-        "line": "Hold on, Biscuit.",
-    }
+    present = typing.get_args(typing.get_args(fields["characters"].annotation)[0])[0]
+    summary, image, line = SCENES[number % len(SCENES)]
+    answer = {"setting": setting, "characters": [present], "summary": summary, "image": image}
+    if "speaker" in fields:
+        answer["speaker"] = typing.get_args(fields["speaker"].annotation)[0]
+        answer["line"] = line
+    return answer
 
 
 def crew(overrides: dict[str, list] | None = None) -> FakeLLM:
     """Good answers for every task; `overrides` queues answers per task that are used first."""
     queued = {task: list(answers) for task, answers in (overrides or {}).items()}
+    characters = iter(range(1_000_000))
+    scenes = iter(range(1_000_000))
 
     def respond(task: str, schema: type):
         if queued.get(task):
             return queued[task].pop(0)
-        return scene_answer(schema) if task == "scene" else GOOD[task]
+        if task == "character":
+            return CHARACTERS[next(characters) % len(CHARACTERS)]
+        return scene_answer(schema, next(scenes)) if task == "scene" else GOOD[task]
 
     return FakeLLM(respond)

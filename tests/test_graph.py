@@ -93,13 +93,13 @@ def test_broken_answers_are_repaired_then_replaced_by_defaults(tmp_path, make_co
     llm = crew(
         {
             "title": ['```json\n{"title": "Fenced", "logline": "A title wrapped in a markdown fence works."}\n```'],
-            "cast": ["not json at all", '{"characters": []}', "{{{"],
+            "character": ["not json at all", '{"name": ""}', "{{{"] * 2,
         }
     )
     _, outcome = film_run(tmp_path, make_context, llm)
     assert outcome.film.title == "Fenced"
-    cast_calls = [call for call in llm.history if call.task == "cast"]
-    assert len(cast_calls) == 1 and len(cast_calls[0].answers) == 3
+    cast_calls = [call for call in llm.history if call.task == "character"]
+    assert len(cast_calls) == 2 and all(len(call.answers) == 3 for call in cast_calls)
     names = [c.name for c in outcome.film.characters]
     assert names == ["The Lighthouse Keeper", "The Stray Dog"]
     for shot in outcome.film.shots():
@@ -114,7 +114,9 @@ def test_a_screenplay_keeps_its_scenes_and_people(tmp_path, make_context):
     assert film.title == "The Last Ferry"
     assert len(film.scenes) == 8
     assert {c.name for c in film.characters} >= {"Margit", "Noor"}
-    assert "scene" not in llm.tasks() and "character_look" in llm.tasks()
+    assert "scene" not in llm.tasks()
+    assert "character_look" not in llm.tasks(), "the script describes everyone seen; a voice over is never drawn"
+    assert film.character("margit").look == "60s, yellow oilskin coat, silver braid"
     spoken = [line.text for scene in film.scenes for line in scene.dialogue]
     assert spoken and all(any(s.dialogue and s.dialogue.text == text for s in film.shots()) for text in spoken)
 

@@ -82,6 +82,11 @@ def agent_prompts() -> dict[str, tuple[str, str]]:
     return {template.name: (template.system, template.user.partition("{")[0]) for template in templates}
 
 
+def choices(schema: dict) -> list[str]:
+    """The values a JSON-schema enum allows: pydantic writes a one-value `Literal` as `const`."""
+    return list(schema["enum"]) if "enum" in schema else [schema["const"]]
+
+
 def completion(content: str) -> bytes:
     return json.dumps(
         {
@@ -201,7 +206,10 @@ class FaultyEndpoint:
                 return self.task_faults[task]
         if task == "scene":
             properties = body["response_format"]["json_schema"]["schema"]["properties"]
-            schema = scene_answer_model(properties["setting"]["enum"], properties["speaker"]["enum"])
+            speakers = choices(properties["speaker"]) if "speaker" in properties else []
+            schema = scene_answer_model(
+                choices(properties["setting"]), choices(properties["characters"]["items"]), speakers
+            )
             return Answer(json.dumps(scene_answer(schema)))
         return Answer(json.dumps(GOOD.get(task, {"title": "Dawn"})))
 
@@ -412,7 +420,7 @@ def small_settings(projects: Path, **llm: object) -> Settings:
 def test_a_run_falls_back_on_bad_answers_stops_at_a_broken_endpoint_and_resumes_from_its_checkpoint(
     tmp_path: Path, endpoint: FaultyEndpoint, minilm
 ) -> None:
-    endpoint.task_faults = {"cast": Answer("I'd rather not say."), "rubric": Drop()}
+    endpoint.task_faults = {"character": Answer("I'd rather not say."), "rubric": Drop()}
     settings = small_settings(tmp_path / "projects", base_url=endpoint.url, max_retries=1, timeout=5)
     project = new_run(settings, premise=PREMISE)
 
@@ -420,7 +428,8 @@ def test_a_run_falls_back_on_bad_answers_stops_at_a_broken_endpoint_and_resumes_
         with open_context(settings, project, embedding_function=minilm) as context:
             run_film(settings, project, context=context)
     assert endpoint.url in str(caught.value)
-    assert endpoint.tasks().count("cast") == 2 and endpoint.tasks().count("rubric") == 2
+    assert endpoint.tasks().count("character") == 4, "each of the two beings asked, then asked once more"
+    assert endpoint.tasks().count("rubric") == 2
     stopped = project.load_film()
     assert stopped is not None and stopped.scenes and not stopped.review_rounds
     assert [c.name for c in stopped.characters] == ["The Lighthouse Keeper", "The Stray Dog"]
@@ -489,5 +498,5 @@ def test_director_make_with_the_endpoint_down_says_so_and_resume_finishes_once_i
     assert resumed.exit_code == 0, resumed.output
     assert f"Resuming run {root.name}" in resumed.output
     assert (root / "cut" / "film.mp4").stat().st_size > 0
-    assert {"title", "cast", "settings", "scene", "shots", "rubric"} <= set(endpoint.tasks())
+    assert {"title", "character", "settings", "scene", "shots", "rubric"} <= set(endpoint.tasks())
     assert "Traceback" not in resumed.output

@@ -182,7 +182,8 @@ def test_character_extensions_are_normalised() -> None:
         "@McCLANE\nYippee.",
     )
     assert [line.character for line in scene.dialogue] == ["MAI", "TOMAS", "MAI", "MCCLANE"]
-    assert scene.characters == ["MAI", "TOMAS", "MCCLANE"]
+    assert [line.off_screen for line in scene.dialogue] == [True, True, False, False]
+    assert scene.characters == ["MAI", "MCCLANE"], "a voice over or off screen is heard, not seen"
 
 
 @pytest.mark.parametrize(
@@ -243,7 +244,7 @@ def test_dual_dialogue_marks_both_lines() -> None:
 
 def test_caret_without_a_previous_dialogue_is_ordinary_dialogue() -> None:
     scene = one_scene("Silence.", "TOMAS ^\nHello?")
-    assert scene.dialogue == [ScriptLine(character="TOMAS", text="Hello?")]
+    assert scene.dialogue == [ScriptLine(character="TOMAS", text="Hello?", after_action=1)]
 
 
 def test_characters_in_order_of_first_appearance_including_action_mentions() -> None:
@@ -259,8 +260,8 @@ def test_characters_in_order_of_first_appearance_including_action_mentions() -> 
             "BEA (O.S.)\nOver here!",
         )
     )
-    assert [s.characters for s in script.scenes] == [["TOMAS", "MAI"], ["MAI", "TOMAS"], ["BEA"]]
-    assert script.characters == ["TOMAS", "MAI", "BEA"]
+    assert [s.characters for s in script.scenes] == [["TOMAS", "MAI"], ["MAI", "TOMAS"], []]
+    assert script.characters == ["TOMAS", "MAI", "BEA"], "an off-screen voice is still cast, to be heard"
 
 
 def test_dialogue_with_only_all_caps_action_is_not_mistaken_for_a_speaker_mention() -> None:
@@ -344,7 +345,7 @@ def test_notes_are_removed() -> None:
         "MAI\nGoodbye. [[softer?]]",
     )
     assert scene.action == ["She packs  quickly."]
-    assert scene.dialogue == [ScriptLine(character="MAI", text="Goodbye.")]
+    assert scene.dialogue == [ScriptLine(character="MAI", text="Goodbye.", after_action=1)]
 
 
 def test_boneyard_is_removed_even_when_it_holds_scenes() -> None:
@@ -365,7 +366,7 @@ def test_windows_line_endings_bom_and_whitespace_only_lines() -> None:
     script = parse_fountain(text)
     assert script.title == "Crlf"
     assert script.scenes[0].action == ["One."]
-    assert script.scenes[0].dialogue == [ScriptLine(character="MAI", text="Hi.")]
+    assert script.scenes[0].dialogue == [ScriptLine(character="MAI", text="Hi.", after_action=1)]
 
 
 def test_screenplain_style_markers_in_the_input_do_not_crash() -> None:

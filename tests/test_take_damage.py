@@ -88,7 +88,7 @@ def test_a_missing_or_emptied_take_file_is_not_reused(tmp_path, make_context):
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """Mount a real 500 KB tmpfs at a folder; `grow()` makes it 64 MB, keeping its files.
+    """Mount a real 200 KB tmpfs (less than a 12 s film's takes) at a folder; `grow()` makes it 64 MB, keeps its files.
 
     Mounting needs root, as `make test` has on the project's machines and CI; elsewhere the test fails saying so.
     """
@@ -97,7 +97,7 @@ def small_disk(tmp_path: Path):
     def mount(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=500k", "tmpfs", str(folder)], capture_output=True, text=True
+            ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)], capture_output=True, text=True
         )
         assert mounted.returncode == 0, f"mounting a small tmpfs to fill needs root: {mounted.stderr.strip()}"
         mounts.append(folder)

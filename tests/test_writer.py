@@ -8,8 +8,10 @@ import pytest
 
 from agents import defaults
 from agents.answers import scene_answer_model
+from agents.premise import beings_in, language_of, story_beat
 from agents.screenplay import read_screenplay
 from agents.writer import acceptable_text, script_description, signature_colour
+from tools.prose import ProseKind, is_prose
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "the_last_ferry.fountain"
 
@@ -52,12 +54,22 @@ def test_defaults_derived_from_any_premise_are_valid_answers(premise):
     cast = defaults.cast_from_premise(premise)
     places = defaults.settings_from_premise(premise)
     names = [c.name for c in cast.characters]
-    schema = scene_answer_model([p.name for p in places.settings], names)
-    for number in (1, 3):
-        schema.model_validate(defaults.scene_from_premise(premise, number, 3, [p.name for p in places.settings], names))
-    defaults.shots_for_scene(3, premise)
+    setting_names = [p.name for p in places.settings]
+    language = language_of(premise)
+    for speakers in (names, []):
+        schema = scene_answer_model(setting_names, names, speakers)
+        for number in (1, 2, 3):
+            beat = story_beat(number, 3)
+            opening = defaults.first_sentence(premise)
+            schema.model_validate(
+                defaults.scene_from_premise(opening, number, beat, setting_names, names, speakers, language)
+            )
+    for index, being in enumerate(beings_in(premise, language)):
+        assert is_prose(defaults.being_idea(being, index).look, ProseKind.PHRASE)
+    defaults.shots_for_scene(3)
     defaults.setting_look_for(premise[:60], True)
     assert titled.title and cast.characters and places.settings
+    assert is_prose(titled.logline, ProseKind.SENTENCE)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, Field
 
 from tools.llama_server import BundledModelServer, BundledServerError
+from tools.offline_models import offline_server, request_timeout
 from tools.settings import LLMSettings
 from tools.structured_output import (
     Flavour,
@@ -101,6 +102,7 @@ class TaskUsage(BaseModel):
     seconds: float = Field(default=0.0, description="Wall time spent waiting for answers.")
     retries: int = Field(default=0, description="Re-asks after an invalid answer.")
     failures: int = Field(default=0, description="`structured` calls that raised instead of answering.")
+    rejected: int = Field(default=0, description="Answers refused by the prose gate (`tools.prose`).")
 
     @property
     def total_tokens(self) -> int:
@@ -114,7 +116,7 @@ class LLMUsage(TaskUsage):
 
     def combined(self, other: LLMUsage, sign: int = 1) -> LLMUsage:
         """This usage plus `other` (or minus it, with `sign=-1`: what a run added to a shared client)."""
-        fields = ("calls", "prompt_tokens", "completion_tokens", "seconds", "retries", "failures")
+        fields = ("calls", "prompt_tokens", "completion_tokens", "seconds", "retries", "failures", "rejected")
 
         def add(a: TaskUsage, b: TaskUsage) -> dict:
             return {name: getattr(a, name) + sign * getattr(b, name) for name in fields}
@@ -148,6 +150,9 @@ class UsageMeter:
 
     def record_failure(self, task: str) -> None:
         self._add(task, failures=1)
+
+    def record_rejection(self, task: str) -> None:
+        self._add(task, rejected=1)
 
     def snapshot(self) -> LLMUsage:
         with self._lock:
@@ -185,6 +190,11 @@ def complete_structured_or(
         return default_factory(), True
 
 
+PROSE_REASKS = 1
+"""An answer the prose gate refused is asked for once more, then the caller's default stands in: a small model
+that wrote noise twice seldom writes prose the third time, and every try costs seconds."""
+
+
 def answer_structured(
     ask: Callable[[list[Message], int], str],
     *,
@@ -217,21 +227,28 @@ def answer_structured(
     messages = base
     problem, raw = "no answer", ""
     attempts = max_retries + 1
+    refused = tried = 0
     try:
         for attempt in range(attempts):
+            tried = attempt + 1
             if attempt:
                 meter.record_retry(task)
             raw = ask(messages, attempt)
             try:
-                return parse_answer(raw, schema)
+                return parse_answer(raw, schema, question=user)
             except InvalidAnswer as error:
                 problem = str(error)
+                if error.not_prose:
+                    meter.record_rejection(task)
+                    refused += 1
+                    if refused > PROSE_REASKS:
+                        break
             messages = [
                 *base,
                 {"role": "assistant", "content": raw[:2000]},
                 {"role": "user", "content": retry_message(problem)},
             ]
-        raise LLMAnswerError(task, problem, raw, attempts=attempts)
+        raise LLMAnswerError(task, problem, raw, attempts=tried)
     except LLMError:
         meter.record_failure(task)
         raise
@@ -305,18 +322,14 @@ class LLMClient:
         api_key = settings.api_key.get_secret_value()
         model = settings.model
         if base_url is None:
-            server = BundledModelServer(
-                context_size=settings.context_size,
-                start_timeout=settings.server_start_timeout,
-                log_path=log_dir / "llama-server.log" if log_dir else None,
-            )
             try:
+                server = offline_server(settings, log_path=log_dir / "llama-server.log" if log_dir else None)
                 server.start()
             except BundledServerError as error:
                 raise LLMUnavailableError(f"The bundled model could not be started. {error}") from error
             base_url, api_key, model = server.base_url, server.api_key, model or server.model
         client = openai.OpenAI(
-            base_url=base_url, api_key=api_key, timeout=settings.timeout, max_retries=settings.max_retries
+            base_url=base_url, api_key=api_key, timeout=request_timeout(settings), max_retries=settings.max_retries
         )
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
@@ -389,11 +402,13 @@ class LLMClient:
     def _request(self, messages: list[Message], options: dict[str, Any], *, task: str, attempt: int) -> str:
         model = self.model
         begun = time.monotonic()
+        # A re-ask at the same temperature and seed gets the same words back from a small model; sample anew.
+        again = {"seed": attempt, "temperature": min(1.0, self.temperature + 0.25 * attempt)} if attempt else {}
         try:
             response = self._complete(
                 model=model,
                 messages=messages,
-                temperature=self.temperature,
+                **{"temperature": self.temperature, **again},
                 **{self._length_parameter: self.max_tokens},
                 **options,
             )

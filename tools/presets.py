@@ -202,6 +202,7 @@ LICENCES: dict[str, str] = {
     "Lightricks/LTX-Video": "other (LTX-Video Open Weights License)",
     "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers": "apache-2.0",
     "smollm2-135m-instruct": "apache-2.0",
+    "qwen2.5-coder-1.5b-instruct": "apache-2.0",
     "all-MiniLM-L6-v2": "apache-2.0",
     "animatic-1": "Apache-2.0 (Director's own procedural renderer)",
     "espeak-ng": "GPL-3.0-or-later",

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +44,22 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(default=512, ge=16, le=8192)
     context_size: int = Field(default=2048, ge=512, description="n_ctx of the bundled llama.cpp server.")
     server_start_timeout: float = Field(default=120.0, gt=0)
+    offline_model: str = Field(
+        default="smollm2-135m",
+        description=(
+            "The model served when no endpoint is set: smollm2-135m (bundled) or qwen2.5-coder-1.5b "
+            "(the `writer` extra; `director models` lists them)."
+        ),
+    )
+
+    @field_validator("offline_model")
+    @classmethod
+    def _known_offline_model(cls, name: str) -> str:
+        from tools.offline_models import OFFLINE_MODELS
+
+        if name.strip().lower() not in OFFLINE_MODELS:
+            raise ValueError(f"unknown offline model {name!r}; choose one of: {', '.join(OFFLINE_MODELS)}")
+        return name.strip().lower()
 
 
 class MemorySettings(BaseModel):

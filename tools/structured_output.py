@@ -23,7 +23,19 @@ Message = dict[str, str]
 
 
 class InvalidAnswer(ValueError):
-    """One answer that does not parse or validate; its message is shown to the model when re-asking."""
+    """One answer that does not parse or validate; its message is shown to the model when re-asking.
+
+    `not_prose` is true when a field failed the prose gate (`tools.prose`): the answer had the right shape but
+    words that must not reach a film.
+    """
+
+    def __init__(self, message: str, *, not_prose: bool = False) -> None:
+        super().__init__(message)
+        self.not_prose = not_prose
+
+
+NOT_PROSE = "not_prose"
+"""The pydantic error type a prose-gated field raises (`PydanticCustomError(NOT_PROSE, ...)`)."""
 
 
 _SCHEMA_KEYWORDS = frozenset(
@@ -240,8 +252,13 @@ def _repairs(data: Any, schema: type[BaseModel]) -> list[Any]:
     return candidates
 
 
-def parse_answer(raw: str, schema: type[T]) -> T:
-    """Parse one raw answer into `schema`, raising `InvalidAnswer` with a message fit to show the model."""
+def parse_answer(raw: str, schema: type[T], *, question: str = "") -> T:
+    """Parse one raw answer into `schema`, raising `InvalidAnswer` with a message fit to show the model.
+
+    `question` reaches the schema's validators as `info.context["question"]`, so a field can refuse an answer
+    that copies it.
+    """
+    context = {"question": question}
     candidate = extract_json(raw)
     if not candidate:
         raise InvalidAnswer("the answer was empty")
@@ -252,14 +269,15 @@ def parse_answer(raw: str, schema: type[T]) -> T:
         cut = "; it looks cut off, so keep it shorter" if truncated else ""
         raise InvalidAnswer(f"it is not valid JSON ({error.msg}, character {error.pos}){cut}") from None
     try:
-        return schema.model_validate_json(json.dumps(data))
+        return schema.model_validate_json(json.dumps(data), context=context)
     except ValidationError as error:
         for repaired in _repairs(data, schema):
             try:
-                return schema.model_validate_json(json.dumps(repaired))
+                return schema.model_validate_json(json.dumps(repaired), context=context)
             except ValidationError:
                 pass
-        raise InvalidAnswer(describe_validation_error(error)) from None
+        not_prose = any(item["type"] == NOT_PROSE for item in error.errors(include_url=False))
+        raise InvalidAnswer(describe_validation_error(error), not_prose=not_prose) from None
 
 
 def retry_message(problem: str) -> str:

@@ -1,0 +1,132 @@
+"""Premise films have a story: every being the premise names is cast, people speak, and noise never lands."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+from fake_crew import crew
+from fake_llm import FakeLLM
+
+from agents.premise import beings_in, language_of, story_beat
+from agents.state import Film, RunState
+from agents.writer import film_from_premise
+from tools.prose import ProseKind, check_prose, detect_language
+
+NOISE = "push-in 1080p video with no audio"
+
+
+@pytest.mark.parametrize(
+    ("premise", "expected"),
+    [
+        ("A lighthouse keeper and a stray dog wait out the last storm", [("lighthouse keeper", "person"),
+                                                                         ("stray dog", "animal")]),
+        ("Mai and her grandmother fold paper boats on the last day of the monsoon.", [("Mai", "person"),
+                                                                                     ("grandmother", "person")]),
+        ("When the mill closes, Tomas teaches an old horse to swim.", [("Tomas", "person"), ("old horse", "animal")]),
+        ("Ein Leuchtturmwärter und ein streunender Hund warten den letzten Sturm ab.",
+         [("Leuchtturmwärter", "person"), ("streunender Hund", "animal")]),
+        ("Un vieux pêcheur et son chien attendent le retour du soleil.", [("vieux pêcheur", "person"),
+                                                                          ("chien", "animal")]),
+        ("A storm.", []),
+        ("Tomas, a shy baker in Lisbon, leaves a pastry for the woman across the street.",
+         [("shy baker", "person"), ("woman", "person")]),
+        ("Rosa, a retired astronaut, teaches the children of her island how to find the North Star.",
+         [("retired astronaut", "person")]),
+        ("A beekeeper and her deaf son move their hives before a forest fire.", [("beekeeper", "person"),
+                                                                                ("deaf son", "person")]),
+        ("Una pescadora de Cádiz enseña a su nieto a leer el mar.", [("pescadora", "person"), ("nieto", "person")]),
+    ],
+)  # fmt: skip
+def test_every_being_a_premise_names_is_found(premise: str, expected: list[tuple[str, str]]) -> None:
+    found = [(being.phrase, being.kind) for being in beings_in(premise, language_of(premise))]
+    assert found == expected
+
+
+def test_the_story_has_a_shape_from_set_up_to_resolution() -> None:
+    assert [story_beat(n, 4) for n in range(1, 5)] == ["setup", "turn", "crisis", "resolution"]
+    beats = [story_beat(n, 7) for n in range(1, 8)]
+    assert beats[0] == "setup" and beats[-1] == "resolution" and {"turn", "crisis"} <= set(beats)
+
+
+def film_of(premise: str, llm: FakeLLM, seconds: float = 40) -> Film:
+    return film_from_premise(RunState(film_id="f", premise=premise, target_seconds=seconds), llm)
+
+
+def texts_of(film: Film) -> list[tuple[str, str, ProseKind]]:
+    fields = [("title", film.title, ProseKind.TITLE), ("logline", film.logline, ProseKind.SENTENCE)]
+    fields += [(f"{c.id} look", c.look, ProseKind.PHRASE) for c in film.characters]
+    fields += [(f"{s.id} look", s.look, ProseKind.PHRASE) for s in film.settings]
+    for scene in film.scenes:
+        fields += [(f"{scene.id} action", text, ProseKind.SENTENCE) for text in scene.action]
+        fields += [(f"{scene.id} line", line.text, ProseKind.LINE) for line in scene.dialogue]
+    return fields
+
+
+def test_a_premise_film_casts_the_dog_and_only_people_speak() -> None:
+    film = film_of("A lighthouse keeper and a stray dog wait out the last storm", crew())
+    looks = {c.name: c.look for c in film.characters}
+    assert looks == {
+        "Agnes": "lighthouse keeper, grey braid, yellow oilskin coat, rubber boots",
+        "Biscuit": "stray dog, scruffy brown terrier, torn red collar",
+    }
+    dog = next(c for c in film.characters if c.name == "Biscuit")
+    lines = [line for scene in film.scenes for line in scene.dialogue]
+    assert len(lines) >= 2 and all(line.character_id != dog.id for line in lines)
+    assert set(film.scenes[0].character_ids) == {c.id for c in film.characters}
+    assert all(scene.dialogue for scene in film.scenes if set(scene.character_ids) - {dog.id})
+
+
+def noise_everywhere(task: str, schema: type) -> dict:
+    """Answers of the right shape whose every free-text field is model noise."""
+    fields = schema.model_fields
+    if task == "scene":
+        answer = {
+            "setting": typing.get_args(fields["setting"].annotation)[0],
+            "characters": [typing.get_args(typing.get_args(fields["characters"].annotation)[0])[0]],
+            "summary": NOISE,
+            "image": "noir- noire- noire- noire- noire-",
+        }
+        if "speaker" in fields:
+            answer |= {"speaker": typing.get_args(fields["speaker"].annotation)[0], "line": "Reseau de le Louvre"}
+        return answer
+    if task == "settings":
+        return {"settings": [{"name": "Rel 2018.jpg", "look": NOISE, "time_of_day": "night", "interior": True,
+                              "colors": ["navy", "grey"]}]}  # fmt: skip
+    if task == "shots":
+        return {"shots": [{"framing": "wide", "camera_move": "pan"}]}
+    return {"title": "push-in 4x80px", "logline": NOISE, "name": "Lnwc4b", "look": NOISE, "color": "red",
+            "characters": [{"name": "Xq", "look": NOISE, "color": "red"}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "premise",
+    [
+        "A lighthouse keeper and a stray dog wait out the last storm",
+        "Ein Leuchtturmwärter und ein streunender Hund warten den letzten Sturm ab.",
+        "A storm.",
+    ],
+)
+def test_a_model_writing_only_noise_still_makes_a_film_of_prose(premise: str) -> None:
+    llm = FakeLLM(noise_everywhere)
+    film = film_of(premise, llm)
+    bad = [(name, text, check_prose(text, kind).reason) for name, text, kind in texts_of(film)]
+    assert [b for b in bad if b[2]] == []
+    assert llm.usage.rejected > 0
+    assert sum(len(scene.dialogue) for scene in film.scenes) >= 2
+    language = language_of(premise)
+    spoken = " ".join(line.text for scene in film.scenes for line in scene.dialogue)
+    assert detect_language(spoken, default="?") in {language, "?"}
+    if beings_in(premise, language):
+        assert len(film.characters) == len(beings_in(premise, language))
+
+
+def test_a_german_premise_stays_german_on_screen() -> None:
+    film = film_of(
+        "Ein Leuchtturmwärter und ein streunender Hund warten den letzten Sturm ab.", FakeLLM(noise_everywhere)
+    )
+    on_screen = " ".join(
+        [*(t for s in film.scenes for t in s.action), *(line.text for s in film.scenes for line in s.dialogue)]
+    )
+    assert detect_language(on_screen) == "de"
+    assert {c.name for c in film.characters} == {"Leuchtturmwärter", "Hund"}

