@@ -3,8 +3,14 @@
 A take's files are checked once per content: a later round or a note reuses the verdict on an unchanged take
 (`TakeChecks`), so a note that remakes one shot has one take checked, plus the whole cut.
 
-Objective checks decide most verdicts; the rubric may send back at most one shot per round, with a concrete
-change, and only when it scores the cut low. Every flagged shot carries the change that the designer applies.
+Objective checks decide every verdict a film passes on; the rubric may send back at most one shot per round,
+with a concrete change, and only when it scores the cut low; a rubric answer that is not usable is discarded and
+counted, never read as a middling score. Every flagged shot carries the change that the designer applies.
+
+The prose gate (`tools.prose`) is one of the objective checks: an action, a line or a prompt that is not prose
+is repaired from the scene's own words or a default (a `repair` change, not a new seed); a title, logline or
+look that is not prose is repaired in place from `agents.defaults`, and every shot showing it is prompted and
+rendered again. A screenplay's own words are never rewritten: they are kept, with a note.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from agents.context import Context
 from agents.director import stable_seed
 from agents.project import Project, write_model
 from agents.prompting import ask
-from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict
+from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict, UnresolvedShot
+from agents.wording import FilmWords, check_shot_words, drop_model_lines, repair_film_words
 from memory.store import MemoryStore
 from tools.backends import ContentRefusedError
 from tools.cut import parse_srt
@@ -40,6 +47,7 @@ from tools.probe import (
     probe_video,
     sample_frames,
 )
+from tools.prose import ProseKind, check_prose
 from tools.spec import Framing
 
 DURATION_TOLERANCE_FRAMES = 1.5
@@ -50,6 +58,10 @@ TAKE_CHECKS_NAME = "review-takes.json"
 RESTRAINED = "tasteful and restrained, nothing graphic, violent or explicit"
 """The direction a shot gets after a service refused its prompt: a new seed alone would be refused again."""
 RUBRIC_FLAG_BELOW = 3
+_OPTION_WORDS = frozenset(
+    {"new", "seed", "prompt", "framing", "change", "none", "shot", "reshoot", "story", "continuity", "rubric"}
+)
+"""The rubric's own option words: an answer made only of these says nothing about the film."""
 _WORD = re.compile(r"[a-z][a-z'-]{2,}")
 _NEXT_FRAMING = {
     Framing.WIDE: Framing.MEDIUM,
@@ -69,23 +81,33 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     round_number = len(film.review_rounds) + 1
     project = context.project
     checked = TakeChecks.load(project)
+    words = repair_film_words(film)
     with ThreadPoolExecutor(max_workers=1) as whole_cut:
         cut_notes = whole_cut.submit(check_cut, state.cut, film, project)
         verdicts = {
-            shot.id: check_shot(shot, film, project, context.memory, state.failed, round_number, checked)
+            shot.id: check_shot(
+                shot, film, project, context.memory, state.failed, round_number, checked, words, context.prompt_tokens
+            )
             for shot in film.shots()
         }
         checked.save()
         notes = cut_notes.result()
-    rubric, rubric_flag = ask_rubric(film, context, round_number)
+    drop_model_lines(film, verdicts.values())
+    rubric, rubric_flag, discarded = ask_rubric(film, context, round_number)
     if rubric_flag is not None and verdicts[rubric_flag.shot_id].passed:
         verdicts[rubric_flag.shot_id] = rubric_flag
+    passed = all(v.passed for v in verdicts.values()) and not notes and not words.repaired
+    spent = rounds_left(state, round_number) <= 0
+    unresolved = [UnresolvedShot(shot_id=v.shot_id, reasons=v.reasons) for v in verdicts.values() if not v.passed]
     review = Review(
         round=round_number,
-        passed=all(v.passed for v in verdicts.values()) and not notes,
+        passed=passed,
         verdicts=list(verdicts.values()),
-        notes=notes + [f"rubric: {rubric.note}"],
-        rubric={"story": rubric.story, "continuity": rubric.continuity},
+        notes=notes + words.repaired + words.notes + rubric_notes(rubric, discarded),
+        rubric={"story": rubric.story, "continuity": rubric.continuity} if rubric is not None else {},
+        rubric_discarded=discarded,
+        repaired=words.repaired,
+        unresolved=unresolved if spent and not passed else [],
     )
     film.review_rounds.append(review)
     write_model(project.review_file, review)
@@ -98,25 +120,37 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
             "flagged": review.flagged,
             "takes_checked": checked.checked,
             "takes_reused": checked.reused,
+            "rubric_discarded": review.rubric_discarded,
+            "repaired": review.repaired,
+            "unresolved": [item.model_dump() for item in review.unresolved],
         }
     )
+    outcome = "passed" if review.passed else f"flagged {review.flagged}"
+    if review.unresolved:
+        outcome += ", out of review rounds"
     return {
         "film": film,
         "review": review,
         "dirty": review.flagged,
         "log": [
-            f"critic: round {round_number} {'passed' if review.passed else 'flagged ' + str(review.flagged)} "
-            f"(checked {checked.checked} takes, reused {checked.reused} earlier verdicts)"
+            f"critic: round {round_number} {outcome} "
+            f"(checked {checked.checked} takes, reused {checked.reused} earlier verdicts"
+            f"{f', discarded {discarded} rubric answers' if discarded else ''})"
         ],
     }
 
 
+def rounds_left(state: RunState, rounds_done: int) -> int:
+    """Review rounds still allowed after `rounds_done` rounds of the film, counted since the latest note."""
+    return state.max_review_rounds - (rounds_done - state.review_base)
+
+
 def route_review(state: RunState) -> str:
-    """Reshoot the flagged shots while rounds remain (counted since the latest note); otherwise show the cut."""
+    """Reshoot the flagged shots (or recut after a repair) while rounds remain; otherwise show the cut."""
     assert state.film is not None and state.review is not None
-    if state.review.passed or not state.review.flagged:
+    if state.review.passed or not (state.review.flagged or state.review.repaired):
         return "finish"
-    if len(state.film.review_rounds) - state.review_base >= state.max_review_rounds:
+    if rounds_left(state, len(state.film.review_rounds)) <= 0:
         return "finish"
     return "reshoot"
 
@@ -129,8 +163,14 @@ def check_shot(
     failed: dict[str, str],
     round_number: int,
     checked: TakeChecks | None = None,
+    words: FilmWords | None = None,
+    prompt_budget: int | None = None,
 ) -> ShotVerdict:
-    """The shot's verdict: its render, its take's files (or their earlier verdict, by content) and its prompt."""
+    """The shot's verdict: its render, its take's files (or their earlier verdict, by content), words and prompt.
+
+    Words that fail the prose gate are repaired (`repair`), carrying any new seed the picture needs as well.
+    """
+    words = words or FilmWords()
     reasons: list[str] = []
     change: ShotChange | None = None
     new_seed = ShotChange(kind="new_seed", seed=stable_seed(film.id, shot.id, f"round-{round_number}"))
@@ -147,10 +187,19 @@ def check_shot(
         if picture_reasons:
             reasons += picture_reasons
             change = new_seed
-    missing = missing_look_words(shot, memory)
+    missing = missing_look_words(shot, memory, budgeted=prompt_budget is not None)
     if missing:
         reasons.append(f"prompt lacks look words from memory: {', '.join(missing[:6])}")
         change = change or ShotChange(kind="new_prompt", direction="")
+    word_reasons, repair = check_shot_words(shot, film, words)
+    if repair is not None:
+        reasons += word_reasons
+        change = repair.model_copy(
+            update={
+                "seed": change.seed if change is not None else None,
+                "direction": change.direction if change is not None else "",
+            }
+        )
     score = 1.0 if not reasons else max(0.0, 1.0 - 0.34 * len(reasons))
     return ShotVerdict(shot_id=shot.id, passed=not reasons, score=round(score, 2), reasons=reasons, change=change)
 
@@ -250,14 +299,25 @@ def check_take_files(shot: Shot, film: Film, project: Project) -> list[str]:
     return reasons
 
 
-def missing_look_words(shot: Shot, memory: MemoryStore) -> list[str]:
-    """Look words a character or the setting has in memory that the shot's prompt does not carry."""
+def missing_look_words(shot: Shot, memory: MemoryStore, budgeted: bool = False) -> list[str]:
+    """Look words a character has in memory that the shot's prompt does not carry.
+
+    Under a prompt budget the designer leaves out the least important clauses, or their last words, so there
+    only a look the prompt does carry is judged: each of its words must be memory's (a stale look is missing).
+    """
     prompt = shot.prompt.lower()
     missing: list[str] = []
     for character_id in shot.character_ids:
         record = memory.get_character(character_id)
-        if record is not None:
-            missing += [w for w in _WORD.findall(record.look.lower()) if w not in prompt]
+        if record is None:
+            continue
+        remembered = _WORD.findall(record.look.lower())
+        if not budgeted:
+            missing += [w for w in remembered if w not in prompt]
+            continue
+        clause = re.search(rf"(?<!\w){re.escape(record.name.lower())}: ([^.]*)", prompt)
+        if clause is not None and any(w not in remembered for w in _WORD.findall(clause.group(1))):
+            missing += [w for w in remembered if w not in clause.group(1)] or remembered
     return list(dict.fromkeys(missing))
 
 
@@ -284,12 +344,32 @@ def check_cut(cut: CutFiles, film: Film, project: Project) -> list[str]:
     return notes
 
 
-def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricAnswer, ShotVerdict | None]:
-    """Score story and continuity; when either is low, name the one shot to reshoot and how."""
+def says_something(text: str) -> bool:
+    """Whether `text` says more than the rubric's own option words ('new-prompt, new-framing' does not)."""
+    content = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in _OPTION_WORDS and len(w) > 1]
+    return len(content) >= 2
+
+
+def rubric_notes(rubric: RubricAnswer | None, discarded: int) -> list[str]:
+    if rubric is None:
+        return [f"rubric: discarded {discarded} unusable answer(s); judged on objective checks alone"]
+    notes = [f"rubric: {rubric.note}"]
+    if discarded:
+        notes.append("rubric: the weakest-shot pick was unusable and discarded")
+    return notes
+
+
+def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricAnswer | None, ShotVerdict | None, int]:
+    """Score story and continuity; when either is low, name the one shot to reshoot and how.
+
+    Returns the rubric (None when its answer was discarded), the verdict on the shot it sends back (if any),
+    and how many answers were discarded. An answer the prose gate refused (the default stood in) or one made of
+    the option words alone is discarded: it flags nothing and is not reported as a score.
+    """
     shots = film.shots()
     listing = "\n".join(f"{s.id}: {s.framing}, {s.action[:70]}" for s in shots)[:1500]
     characters = "; ".join(f"{c.name}: {c.look}" for c in film.characters)
-    rubric, _ = ask(
+    rubric, used_default = ask(
         context.llm,
         "rubric",
         RubricAnswer,
@@ -299,8 +379,10 @@ def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricA
         characters=characters,
         shots=listing,
     )
+    if used_default or not says_something(rubric.note):
+        return None, None, 1
     if min(rubric.story, rubric.continuity) >= RUBRIC_FLAG_BELOW:
-        return rubric, None
+        return rubric, None, 0
     schema = weakest_shot_model([s.id for s in shots])
     pick, used_default = ask(
         context.llm,
@@ -311,10 +393,12 @@ def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricA
         shots=listing,
         note=rubric.note,
     )
-    if used_default or pick.shot == "none":
-        return rubric, None
-    shot = film.shot(pick.shot)
     reason = " ".join(pick.reason.split())
+    if used_default or not check_prose(reason, ProseKind.PHRASE) or not says_something(reason):
+        return rubric, None, 1
+    if pick.shot == "none":
+        return rubric, None, 0
+    shot = film.shot(pick.shot)
     if pick.change == "new_framing":
         change = ShotChange(kind="new_framing", framing=_NEXT_FRAMING[shot.framing])
     elif pick.change == "new_prompt":
@@ -328,4 +412,4 @@ def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricA
         reasons=[f"rubric (story {rubric.story}/5, continuity {rubric.continuity}/5): {reason}"],
         change=change,
     )
-    return rubric, verdict
+    return rubric, verdict, 0

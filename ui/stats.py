@@ -22,7 +22,13 @@ NODE_NAMES = {
 
 def stats_view(manifest: Manifest, top: int = 10) -> Group:
     """Tables: time per agent, LLM use per task, renders per stage and the slowest shots, review rounds, cost."""
-    return Group(agents_table(manifest), llm_table(manifest), renders_table(manifest, top), cost_table(manifest))
+    return Group(
+        agents_table(manifest),
+        llm_table(manifest),
+        renders_table(manifest, top),
+        reviews_table(manifest),
+        cost_table(manifest),
+    )
 
 
 def agents_table(manifest: Manifest) -> Table:
@@ -39,12 +45,14 @@ def agents_table(manifest: Manifest) -> Table:
 
 def llm_table(manifest: Manifest) -> Table:
     usage = manifest.llm_usage
-    table = Table("task", "calls", "retries", "prompt tokens", "completion tokens", "seconds", title="LLM")
+    table = Table("task", "calls", "retries", "rejected", "prompt tokens", "completion tokens", "seconds", title="LLM")
+    table.caption = "rejected: answers the prose gate refused (not prose), each re-asked or replaced by a default"
     for task, used in sorted(usage.get("tasks", {}).items(), key=lambda item: -item[1].get("seconds", 0.0)):
         table.add_row(
             task,
             str(used.get("calls", 0)),
             str(used.get("retries", 0)),
+            str(used.get("rejected", 0)),
             str(used.get("prompt_tokens", 0)),
             str(used.get("completion_tokens", 0)),
             f"{used.get('seconds', 0.0):.2f}",
@@ -53,6 +61,7 @@ def llm_table(manifest: Manifest) -> Table:
         "all",
         str(usage.get("calls", 0)),
         str(usage.get("retries", 0)),
+        str(usage.get("rejected", 0)),
         str(usage.get("prompt_tokens", 0)),
         str(usage.get("completion_tokens", 0)),
         f"{usage.get('seconds', 0.0):.2f}",
@@ -82,6 +91,27 @@ def renders_table(manifest: Manifest, top: int) -> Table:
     table.caption = f"{rendered} takes rendered over all rounds, {hits} of {len(shots)} current takes from the cache"
     if stages:
         table.caption += f"; {stages}"
+    return table
+
+
+def reviews_table(manifest: Manifest) -> Table:
+    """Each review round: its verdict, the shots sent back, the rubric's scores or that its answer was discarded."""
+    table = Table("round", "verdict", "sent back", "rubric", "repaired", title="Review rounds")
+    for review in manifest.review_rounds:
+        if review.rubric:
+            rubric = f"story {review.rubric.get('story')}/5, continuity {review.rubric.get('continuity')}/5"
+            rubric += f", {review.rubric_discarded} discarded" if review.rubric_discarded else ""
+        else:
+            rubric = f"discarded ({review.rubric_discarded})" if review.rubric_discarded else "none"
+        verdict = "passed" if review.passed else "out of rounds" if review.unresolved else "flagged"
+        table.add_row(str(review.round), verdict, ", ".join(review.flagged), rubric, str(len(review.repaired)))
+    discarded = sum(review.rubric_discarded for review in manifest.review_rounds)
+    table.caption = f"{discarded} rubric answer(s) discarded as unusable"
+    last = manifest.review_rounds[-1] if manifest.review_rounds else None
+    if last is not None and last.unresolved:
+        table.caption += "; unresolved: " + "; ".join(
+            f"{item.shot_id} ({'; '.join(item.reasons)})" for item in last.unresolved
+        )
     return table
 
 
