@@ -34,6 +34,12 @@ class Context:
     """Renders the shots elsewhere (a Ray cluster); None renders them in this process with the backends above."""
 
     @property
+    def prompt_tokens(self) -> int | None:
+        """The most prompt tokens every backend that reads the prompt takes in; None: no limit a shot reaches."""
+        budgets = [backend.max_prompt_tokens for backend in (self.images, self.video)]
+        return min((budget for budget in budgets if budget is not None), default=None)
+
+    @property
     def renderer(self) -> ShotExecutor:
         """Who renders this run's shots."""
         return self.executor or LocalExecutor(self.images, self.video, self.speech)

@@ -12,12 +12,17 @@ from langgraph.runtime import Runtime
 
 from agents.context import Context
 from agents.director import stable_seed
+from agents.screenplay import without_introductions
 from agents.state import Character, Film, Review, RunState, Scene, Setting, Shot, ShotStatus, StyleBible
 from memory.store import CharacterRecord, MemoryStore, SettingRecord, ShotRecord
+from tools.prompt_budget import Clause, assemble_prompt
+from tools.prose import split_sentences, whole_sentences
 from tools.spec import CastMember, Framing, ShotSpec, SpokenLine, Voice
 from tools.speech import cast_voice
 
 NEGATIVE_PROMPT = "blurry, deformed hands, extra limbs, distorted face, watermark, text artifacts, low quality"
+CAPTION_WORDS_PER_SECOND = 3.0
+"""How fast a viewer reads a caption burnt into a shot: a 2 s shot shows six words' worth of whole sentences."""
 _FRAMING_WORDS = {
     Framing.WIDE: "wide establishing shot, full figures in the space",
     Framing.MEDIUM: "medium shot, waist up",
@@ -40,7 +45,7 @@ def design_shots(state: RunState, runtime: Runtime[Context]) -> dict:
         if state.review is not None:
             apply_change(shot, state.review, film.id, round_number)
         scene = scene_of(film, shot)
-        shot.prompt = compose_prompt(shot, scene, film.style, memory)
+        shot.prompt = compose_prompt(shot, scene, film.style, memory, budget=runtime.context.prompt_tokens)
         shot.negative_prompt = NEGATIVE_PROMPT
         shot.status = ShotStatus.DESIGNED
         memory.upsert_shot(
@@ -122,7 +127,16 @@ def apply_change(shot: Shot, review: Review, film_id: str, round_number: int) ->
         return
     change = verdict.change
     shot.reshoot_from = ""
-    if change.kind == "new_seed":
+    if change.kind == "repair":
+        if change.action is not None:
+            shot.action = change.action
+        if change.drop_line:
+            shot.dialogue = None
+        if change.seed is not None:
+            shot.seed = change.seed
+        if change.direction:
+            shot.direction = change.direction[:200]
+    elif change.kind == "new_seed":
         shot.seed = change.seed if change.seed is not None else stable_seed(film_id, shot.id, str(round_number))
     elif change.kind == "new_prompt":
         shot.direction = change.direction[:200]
@@ -135,23 +149,37 @@ def scene_of(film: Film, shot: Shot) -> Scene:
     return next(scene for scene in film.scenes if scene.id == shot.scene_id)
 
 
-def compose_prompt(shot: Shot, scene: Scene, style: StyleBible, memory: MemoryStore) -> str:
-    """A generator-ready prompt: framing, place, people with their remembered looks, action, style."""
+def compose_prompt(
+    shot: Shot, scene: Scene, style: StyleBible, memory: MemoryStore, *, budget: int | None = None
+) -> str:
+    """A generator-ready prompt: framing, place, people with their remembered looks, action, directions, style.
+
+    With a `budget` (the tokens the backends read, `Context.prompt_tokens`) the least important whole clauses
+    are left out until it fits, so the model never reads a prompt cut mid-clause. Most important first: what
+    happens (the action's first sentence), the change a note or the critic asked for (shot direction), the
+    framing, the scene's and the film's directions, the speaker's look, where and when, the others' looks,
+    the place's look, the rest of the action, the style.
+    """
     setting = memory.get_setting(scene.setting_id)
-    parts = [f"{_FRAMING_WORDS[shot.framing]}, camera {shot.camera_move}"]
+    clauses = [Clause(f"{_FRAMING_WORDS[shot.framing]}, camera {shot.camera_move}", rank=2, divisible=True)]
     if setting is not None:
         inside = "interior" if setting.interior else "exterior"
         time_of_day = scene.time_of_day or setting.time_of_day
-        parts.append(f"{setting.name} ({inside}, {time_of_day}): {setting.look}")
+        clauses.append(Clause(f"{setting.name} ({inside}, {time_of_day})", rank=6))
+        clauses.append(Clause(setting.look, rank=8, divisible=True, attached_to=len(clauses) - 1))
+    speaker = shot.dialogue.character_id if shot.dialogue is not None else ""
+    lead = speaker if speaker in shot.character_ids else next(iter(shot.character_ids), "")
     for character_id in shot.character_ids:
         record = memory.get_character(character_id)
         if record is not None:
-            parts.append(f"{record.name}: {record.look}")
-    if shot.action:
-        parts.append(shot.action)
-    parts += [direction for direction in (scene.direction, shot.direction, style.direction) if direction]
-    parts.append(f"{style.era}, {style.lens} lens, cinematic storyboard")
-    return ". ".join(part.strip().rstrip(".") for part in parts if part.strip()) + "."
+            rank = 5 if character_id == lead else 7
+            clauses.append(Clause(f"{record.name}: {record.look}", rank=rank, divisible=True))
+    for number, sentence in enumerate(split_sentences(shot.action)):
+        clauses.append(Clause(sentence, rank=0 if number == 0 else 9))
+    for rank, direction in ((3, scene.direction), (1, shot.direction), (4, style.direction)):
+        clauses.append(Clause(direction, rank=rank, divisible=True))
+    clauses.append(Clause(f"{style.era}, {style.lens} lens, cinematic storyboard", rank=10, divisible=True))
+    return assemble_prompt(clauses, budget)
 
 
 def shot_spec(film: Film, shot: Shot) -> ShotSpec:
@@ -190,8 +218,17 @@ def shot_spec(film: Film, shot: Shot) -> ShotSpec:
             CastMember(id=c.id, name=c.name, look=c.look, color=c.signature_color, reference_images=c.reference_images)
             for c in cast
         ],
-        caption="" if shot.dialogue else shot.action,
+        caption="" if shot.dialogue else caption_of(shot),
         line=line,
         setting_references=setting.reference_images,
         init_image=shot.reshoot_from,
     )
+
+
+def caption_of(shot: Shot) -> str:
+    """The action's whole sentences that can be read in the shot's time, and always at least its first.
+
+    A character's introduction reads as their name: the casting note in brackets is their look, drawn.
+    """
+    action = without_introductions(shot.action)
+    return whole_sentences(action, max(1, int(shot.duration * CAPTION_WORDS_PER_SECOND)))

@@ -69,6 +69,7 @@ class SleepingFake:
 
     name: ClassVar[str] = "sleeping-fake"
     supports_reference_image: ClassVar[bool] = False
+    max_prompt_tokens: ClassVar[int | None] = None
 
     def __init__(self, templates: TakeTemplates, seconds: float) -> None:
         self.templates = templates

@@ -15,6 +15,7 @@ from tools.images import (
     OVERSCAN,
     AnimaticImageBackend,
     Silhouette,
+    fit_caption,
     font,
     keyframe_size,
     render_keyframe,
@@ -22,7 +23,15 @@ from tools.images import (
 )
 from tools.settings import Settings
 from tools.spec import CameraMove, CastMember, Framing, ShotSpec, TimeOfDay
-from tools.video import MOVE_ROOM, AnimaticVideoBackend, Weather, camera_windows, caption_text, ease
+from tools.video import (
+    MOVE_ROOM,
+    AnimaticVideoBackend,
+    Weather,
+    camera_windows,
+    caption_text,
+    ease,
+    render_overlay,
+)
 
 RED = (217, 79, 61)
 BLUE = (61, 125, 217)
@@ -224,13 +233,40 @@ def test_reference_image_gives_the_colour(tmp_path: Path) -> None:
     assert fraction_of(shot_frame(make_spec(framing=Framing.MEDIUM, cast=[missing])), RED) > 0.05
 
 
-def test_long_text_wraps_and_ends_with_an_ellipsis() -> None:
+def test_long_text_wraps_at_words_and_keeps_every_word() -> None:
     face = font(14)
     text = "A very long line of dialogue " * 12
-    lines = wrap_text(text, face, 200, max_lines=3)
-    assert len(lines) == 3 and lines[-1].endswith("...")
+    lines = wrap_text(text, face, 200)
+    assert " ".join(lines) == " ".join(text.split()) and len(lines) > 3
     assert all(face.getlength(line) <= 200 for line in lines)
-    assert wrap_text("Café — ok", face, 200, max_lines=2) == ["Cafe - ok"]
+    assert wrap_text("Café — ok", face, 200) == ["Cafe - ok"]
+    assert wrap_text("Unbreakablewordwiderthantheframe is kept", face, 60)[0] == "Unbreakablewordwiderthantheframe"
+
+
+SENTENCE = (
+    "Noor hurries down the concrete ramp toward the last ferry, a paper shopping bag held to her chest like "
+    "something alive, while the gulls wheel over the copper bay."
+)
+
+
+@pytest.mark.parametrize(("width", "height"), [(320, 180), (640, 360), (200, 400)])
+def test_a_long_caption_gets_a_smaller_font_or_more_lines_never_a_cut(width: int, height: int) -> None:
+    short_face, short_lines, _ = fit_caption("Noor runs.", width - 20, height)
+    face, lines, line_height = fit_caption(SENTENCE, width - 20, height)
+    assert " ".join(lines) == SENTENCE and "..." not in " ".join(lines)
+    assert all(face.getlength(line) <= width - 20 for line in lines)
+    assert face.size <= short_face.size and short_lines == ["Noor runs."]
+    assert len(lines) * line_height <= height / 2, "the caption leaves the picture its upper half"
+
+
+def test_the_caption_band_shows_a_whole_long_sentence() -> None:
+    spec = make_spec(caption=SENTENCE, width=320, height=180)
+    overlay = np.asarray(render_overlay(spec))
+    band = overlay[:, :, 3] > 0
+    rows = np.flatnonzero(band[:, spec.width // 2])
+    assert rows.size and rows.max() == spec.height - 1 and rows.min() > spec.height / 2
+    face, lines, _ = fit_caption(SENTENCE, spec.width - 6 * max(3, round(spec.height * 0.014)), spec.height)
+    assert " ".join(lines) == SENTENCE
 
 
 @pytest.mark.parametrize(

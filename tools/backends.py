@@ -75,6 +75,14 @@ class ImageBackend(Protocol):
     supports_reference_image: ClassVar[bool]
 
     @property
+    def max_prompt_tokens(self) -> int | None:
+        """The prompt tokens the model reads (`tools.prompt_budget.estimate_tokens`); None: no limit to speak of.
+
+        The designer fits every prompt to it by leaving out whole clauses, so the model never cuts one.
+        """
+        ...
+
+    @property
     def model(self) -> str: ...
 
     @property
@@ -93,6 +101,11 @@ class VideoBackend(Protocol):
 
     name: ClassVar[str]
     supports_reference_image: ClassVar[bool]
+
+    @property
+    def max_prompt_tokens(self) -> int | None:
+        """As the image backend's: a video model reads the same prompt; None when it reads no prompt."""
+        ...
 
     @property
     def model(self) -> str: ...

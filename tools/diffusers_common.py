@@ -7,18 +7,22 @@ for them.
 from __future__ import annotations
 
 import inspect
+import json
 import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import diffusers
 import torch
 from diffusers import DiffusionPipeline
 from PIL import Image, ImageOps
 
 from tools.backends import BackendError
-from tools.hub import download_hint, locate_model
+from tools.hub import download_hint, is_local_folder, locate_model
+from tools.prompt_budget import CLIP_PROMPT_TOKENS
 from tools.settings import DiffusersSettings
 
 T = TypeVar("T")
@@ -171,6 +175,65 @@ def call_default(pipe: Any, name: str) -> Any:
     """The default of `pipe.__call__`'s parameter `name`, or None when it has none."""
     parameter = inspect.signature(pipe.__call__).parameters.get(name)
     return None if parameter is None or parameter.default is inspect.Parameter.empty else parameter.default
+
+
+UNSET_LENGTH = 1_000_000
+"""transformers gives a tokenizer with no length of its own a `model_max_length` of 1e30."""
+
+
+def prompt_tokens_read(model_id: str, pipe: DiffusionPipeline | None = None) -> int | None:
+    """The prompt tokens `model_id`'s text encoders read, less start and end: a backend's `max_prompt_tokens`.
+
+    The encoder that reads most carries the prompt: SD and SDXL read CLIP's 77 tokens; FLUX, SD3, PixArt,
+    LTX-Video and Wan read a T5 up to their pipeline's `max_sequence_length` (their CLIP, where they have
+    one, adds a summary). Read from `pipe` when it is loaded, else from the model's `model_index.json` and
+    tokenizer configs on disk, loading nothing. None for a pipeline that reads no prompt (image-to-video SVD);
+    CLIP's 75 when the files are not here yet (the model is still on the hub): the least any of them reads.
+    """
+    if pipe is not None:
+        lengths = [
+            component.model_max_length
+            for name, component in pipe.components.items()
+            if name.startswith("tokenizer") and component is not None
+        ]
+        return _tokens_read(lengths, call_default(pipe, "max_sequence_length"))
+    index = _model_json(model_id, "model_index.json")
+    if index is None:
+        return CLIP_PROMPT_TOKENS
+    lengths = []
+    for name, kind in index.items():
+        if name.startswith("tokenizer") and isinstance(kind, list) and kind[-1]:
+            config = _model_json(model_id, f"{name}/tokenizer_config.json") or {}
+            lengths.append(int(config.get("model_max_length", UNSET_LENGTH)))
+    pipeline_class = getattr(diffusers, str(index.get("_class_name", "")), None)
+    return _tokens_read(lengths, call_default(pipeline_class, "max_sequence_length") if pipeline_class else None)
+
+
+def _tokens_read(lengths: list[int], max_sequence_length: int | None) -> int | None:
+    if max_sequence_length:
+        return max_sequence_length - 2
+    known = [length for length in lengths if length < UNSET_LENGTH]
+    if not lengths:
+        return None
+    return max(known) - 2 if known else CLIP_PROMPT_TOKENS
+
+
+def _model_json(model_id: str, filename: str) -> dict[str, Any] | None:
+    """A JSON file of a model folder, or of a hub model in the local cache; None when it is not on this machine."""
+    if is_local_folder(model_id):
+        path: Path | None = Path(model_id).expanduser() / filename
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            found = try_to_load_from_cache(model_id, filename)
+        except ValueError:
+            return None
+        path = Path(found) if isinstance(found, str) else None
+    try:
+        return json.loads(path.read_text()) if path is not None else None
+    except (OSError, ValueError):
+        return None
 
 
 def snap(value: int, multiple: int) -> int:

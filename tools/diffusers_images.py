@@ -26,6 +26,7 @@ from tools.diffusers_common import (
     generator_for,
     load_pipeline,
     pick_device,
+    prompt_tokens_read,
     snap,
 )
 from tools.hub import download_hint, hub_offline, is_local_folder, locate_model
@@ -116,6 +117,11 @@ class DiffusersImageBackend:
         fields = ("steps", "guidance_scale", "dtype", "ip_adapter", "ip_adapter_weight_name", "ip_adapter_scale")
         values = self.options.model_dump(include=set(fields))
         return {key: value for key, value in values.items() if value not in (None, "")}
+
+    @property
+    def max_prompt_tokens(self) -> int | None:
+        """What the model's text encoders read (CLIP's 75 for SD and SDXL), known without loading its weights."""
+        return prompt_tokens_read(self.model_id, self._pipe)
 
     @property
     def ip_adapter_loaded(self) -> bool:

@@ -21,9 +21,19 @@ from diffusers import DiffusionPipeline
 from PIL import Image
 
 from tools.backends import BackendError, ClipResult
-from tools.diffusers_common import accepted, call_default, fit, generator_for, load_pipeline, pick_device, snap
+from tools.diffusers_common import (
+    accepted,
+    call_default,
+    fit,
+    generator_for,
+    load_pipeline,
+    pick_device,
+    prompt_tokens_read,
+    snap,
+)
 from tools.hub import locate_model
 from tools.images import OVERSCAN, keyframe_size
+from tools.prompt_budget import estimate_tokens
 from tools.settings import DiffusersSettings, Settings
 from tools.spec import CameraMove, ShotSpec
 from tools.video import write_clip
@@ -223,6 +233,14 @@ class DiffusersVideoBackend:
     @property
     def model(self) -> str:
         return self.model_id
+
+    @property
+    def max_prompt_tokens(self) -> int | None:
+        """What the model's text encoders read, less the camera words `motion_prompt` adds; None: no prompt."""
+        read = prompt_tokens_read(self.model_id, self._pipe)
+        if read is None:
+            return None
+        return read - max(estimate_tokens(f". {words}.") for words in CAMERA_WORDS.values())
 
     @property
     def parameters(self) -> dict[str, str | int | float | bool]:

@@ -171,26 +171,55 @@ def font(size: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=max(8, round(size)))
 
 
-def wrap_text(text: str, face: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float, max_lines: int) -> list[str]:
-    """Greedy word wrap to `width` pixels; the last line is cut with an ellipsis when text is left over."""
+def wrap_text(text: str, face: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float) -> list[str]:
+    """Greedy word wrap to `width` pixels; every word is kept whole (one wider than `width` gets a line alone)."""
     lines: list[str] = []
-    words = printable(text).split()
-    while words and len(lines) < max_lines:
-        line = words.pop(0)
-        while words and face.getlength(f"{line} {words[0]}") <= width:
-            line = f"{line} {words.pop(0)}"
-        lines.append(_fit(line, face, width))
-    if words and lines:
-        lines[-1] = _fit(lines[-1] + "...", face, width, force_ellipsis=True)
+    for word in printable(text).split():
+        if lines and face.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
     return lines
 
 
-def _fit(
-    line: str, face: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float, force_ellipsis: bool = False
-) -> str:
+CAPTION_LINES = 3
+"""Lines a caption takes at its full size; a longer caption gets a smaller font before it gets more lines."""
+
+
+def fit_caption(
+    text: str, width: float, height: int
+) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, list[str], int]:
+    """The font, lines and line height for a caption of whole words in a frame `height` pixels tall.
+
+    The largest size from 5.2% of the height down to 3% at which every line fits `width` in three lines; else
+    more lines at 3%, up to half the frame; else, for text longer than any frame holds, all of it at 3%. No
+    word is cut and no ellipsis is added: what a caption says was chosen upstream, in whole sentences.
+    """
+    smallest = max(8.0, height * 0.03)
+    sizes = [height * 0.052 * 0.9**step for step in range(8)]
+    sizes = [size for size in sizes if size > smallest] + [smallest]
+    for max_lines in (CAPTION_LINES, None):
+        for size in sizes if max_lines else sizes[-1:]:
+            face = font(size)
+            lines = wrap_text(text, face, width)
+            line_height = caption_line_height(face)
+            fits = all(face.getlength(line) <= width for line in lines)
+            room = max_lines or max(CAPTION_LINES, int(height / 2 // line_height))
+            if fits and len(lines) <= room:
+                return face, lines, line_height
+    return face, lines, line_height
+
+
+def caption_line_height(face: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> int:
+    top, bottom = face.getbbox("Ag")[1], face.getbbox("Ag")[3]
+    return round((bottom - top) * 1.5)
+
+
+def _fit(line: str, face: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float) -> str:
+    """A name label cut to `width` with an ellipsis; never used for sentences, which `fit_caption` wraps."""
     if face.getlength(line) <= width:
         return line
-    stem = line.removesuffix("...") if force_ellipsis else line
+    stem = line
     while stem and face.getlength(stem + "...") > width:
         stem = stem[:-1]
     return stem.rstrip() + "..."
@@ -580,6 +609,8 @@ class AnimaticImageBackend:
 
     name: ClassVar[str] = "animatic"
     supports_reference_image: ClassVar[bool] = True
+    max_prompt_tokens: ClassVar[int | None] = None
+    """It reads no tokens, so it cuts nothing: its prompts keep every look word the critic checks for."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnimaticImageBackend:

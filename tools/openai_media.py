@@ -33,6 +33,7 @@ from tools.backends import BackendError, ClipResult, ContentRefusedError, ImageR
 from tools.files import write_atomic
 from tools.images import save_atomically, temp_path_for
 from tools.probe import ProbeError, probe_video
+from tools.prompt_budget import LARGE_PROMPT_TOKENS
 from tools.settings import OpenAIMediaSettings, Settings
 from tools.spec import CastMember, ShotSpec, Voice
 
@@ -243,6 +244,7 @@ class OpenAIImageBackend:
 
     name: ClassVar[str] = "openai"
     supports_reference_image: ClassVar[bool] = True
+    max_prompt_tokens: ClassVar[int | None] = LARGE_PROMPT_TOKENS
 
     def __init__(
         self,
@@ -369,6 +371,7 @@ class OpenAIVideoBackend:
     name: ClassVar[str] = "openai"
     supports_reference_image: ClassVar[bool] = True
     supports_remix: ClassVar[bool] = True
+    max_prompt_tokens: ClassVar[int | None] = LARGE_PROMPT_TOKENS
 
     def __init__(
         self,

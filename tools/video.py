@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tools.backends import BackendError, ClipResult
-from tools.images import MIN_LEVEL, MODEL, OVERSCAN, font, printable, temp_path_for, words_of, wrap_text
+from tools.images import MIN_LEVEL, MODEL, OVERSCAN, fit_caption, font, printable, temp_path_for, words_of
 from tools.images import keyframe_size as overscanned_size
 from tools.settings import Settings
 from tools.spec import CameraMove, ShotSpec, TimeOfDay
@@ -170,10 +170,8 @@ def render_overlay(spec: ShotSpec) -> Image.Image:
     left, top, right, bottom = slate_face.getbbox(slate)
     draw.rounded_rectangle([pad, pad, pad * 3 + right - left, pad * 3 + bottom - top], radius=pad, fill=SLATE_FILL)
     draw.text((pad * 2 - left, pad * 2 - top), slate, font=slate_face, fill=TEXT_FILL)
-    face = font(h * 0.052)
-    lines = wrap_text(caption_text(spec), face, w - 6 * pad, max_lines=3)
+    face, lines, line_h = fit_caption(caption_text(spec), w - 6 * pad, h)
     if lines:
-        line_h = round((face.getbbox("Ag")[3] - face.getbbox("Ag")[1]) * 1.5)
         band_top = h - len(lines) * line_h - 2 * pad
         draw.rectangle([0, band_top, w, h], fill=BAND_FILL)
         for i, line in enumerate(lines):
@@ -258,6 +256,8 @@ class AnimaticVideoBackend:
 
     name: ClassVar[str] = "animatic"
     supports_reference_image: ClassVar[bool] = True
+    max_prompt_tokens: ClassVar[int | None] = None
+    """It reads the prompt only for weather words, so any length will do."""
 
     def __init__(self, preset: str = "veryfast", crf: int = 20, marks: bool = True) -> None:
         self.preset = preset
