@@ -55,7 +55,7 @@ test: install-test system
 
 # Figures for bench/RESULTS.md: run on a quiet machine; each script prints its own table and the machine.
 bench: install-test
-	for script in render overhead revision cut film ray_executor; do $(PY) bench/$$script.py || exit 1; done
+	for script in render overhead revision cut film ray_executor prose; do $(PY) bench/$$script.py || exit 1; done
 
 lint: install-test
 	$(VENV)/bin/ruff check agents tools memory ui tests
