@@ -138,3 +138,9 @@ def test_an_answer_the_gate_refuses_is_asked_for_once_more_then_the_default_stan
     assert used_default and answer.note == "no usable answer from the model"
     assert len(llm.history[0].answers) == 2
     assert llm.usage.tasks["rubric"].rejected == 2 and llm.usage.tasks["rubric"].failures == 1
+
+
+def test_a_dash_between_words_is_punctuation_not_a_word_cut_off() -> None:
+    prompt = "Marta - Wheelhouse (interior, night): brass fittings. Margit: 60s, yellow oilskin coat — silver braid."
+    assert check_prose(prompt, ProseKind.PROMPT).ok
+    assert not check_prose("noir- noire- and so it goes on", ProseKind.SENTENCE).ok

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageColor
+from reportlab.lib.utils import simpleSplit
 
 from agents.designer import shot_spec
 from agents.state import Character, DialogueLine, Film, Scene, Setting, Shot, ShotStatus, StyleBible, Take
@@ -27,6 +28,7 @@ from tools.storyboard import (
     Fonts,
     StoryboardFiles,
     fit_lines,
+    sentences_that_fit,
     share_lines,
     write_storyboard,
 )
@@ -426,3 +428,13 @@ def test_html_prints_six_whole_panels_a_page(made, tmp_path):
         assert f"Page {number} of 2" in page
         for shot in shots:
             assert shot.id in page and shot.action[:20] in page, (number, shot.id)
+
+
+def test_a_panel_shows_whole_sentences_of_the_action() -> None:
+    action = (
+        "A rust-streaked ferry idles against a concrete ramp. Gulls wheel in a copper sky. "
+        "Across the bay, a brand-new suspension bridge, strung with white lights, waits for morning."
+    )
+    kept = sentences_that_fit(action, "Helvetica", 7.5, 160, 3)
+    assert kept.endswith(".") and kept in action and len(simpleSplit(kept, "Helvetica", 7.5, 160)) <= 3
+    assert kept == "A rust-streaked ferry idles against a concrete ramp. Gulls wheel in a copper sky."

@@ -205,7 +205,7 @@ def _markup_and_files(text: str, kind: ProseKind) -> ProseVerdict:
 def _tokens(text: str, kind: ProseKind) -> ProseVerdict:
     for raw in text.split():
         token = raw.strip(".,;:!?\"'()«»“”‘’¡¿")
-        if not token:
+        if not token or token.strip("-–—") == "":
             continue
         lowered = token.lower()
         if kind == ProseKind.PROMPT and lowered in _LENSES:

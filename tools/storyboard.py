@@ -28,6 +28,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tools.files import write_atomic
 from tools.images import OVERSCAN, keyframe_size
+from tools.prose import split_sentences
 
 if TYPE_CHECKING:
     from agents.state import Film, Scene, Shot
@@ -455,6 +456,7 @@ def _draw_words(canvas: Canvas, panel: Panel, box: Box, below: float, layout: Pd
     heading = fit_lines(fonts.printable(panel.scene_heading), fonts.bold, size, width, 1)
     rows: list[tuple[str, str | None, str, float]] = [(text, fonts.bold, INK, 0.0) for text in heading]
     rows.append((fonts.printable(panel.meta), fonts.regular, MUTED, 0.0))
+    action = sentences_that_fit(action, fonts.regular, size, width, action_n)
     rows += [(text, fonts.regular, TEXT, 0.0) for text in fit_lines(action, fonts.regular, size, width, action_n)]
     if dialogue_n:
         rows.append(("", None, INK, 0.0))  # the speaker's line, drawn in two faces
@@ -536,6 +538,19 @@ def _draw_placeholder(canvas: Canvas, panel: Panel, box: Box, fonts: Fonts) -> N
     canvas.setFont(fonts.bold, 8)
     for i, line in enumerate(lines):
         canvas.drawCentredString(cx, cy + label_h / 2 - 11 - i * 11 + 1, line)
+
+
+def sentences_that_fit(text: str, face: str, size: float, width: float, max_lines: int) -> str:
+    """As many of the text's whole sentences as fit in `max_lines`, so a panel never stops mid-sentence.
+
+    Only a first sentence too long for the panel on its own is left to `fit_lines` to cut with an ellipsis.
+    """
+    sentences = split_sentences(text)
+    for count in range(len(sentences), 1, -1):
+        kept = " ".join(sentences[:count])
+        if len(simpleSplit(kept, face, size, width)) <= max_lines:
+            return kept
+    return sentences[0] if sentences else text
 
 
 def fit_lines(text: str, face: str, size: float, width: float, max_lines: int) -> list[str]:
