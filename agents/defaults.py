@@ -20,13 +20,18 @@ from agents.answers import (
     ShotsAnswer,
     TitleAnswer,
 )
-from agents.premise import Being, StoryBeat, default_line, default_summary
+from agents.premise import Being, StoryBeat, default_line, default_summary, features_of
 from tools.prose import ProseKind, is_prose, split_sentences
 from tools.spec import CameraMove, Framing, TimeOfDay
 
 _NIGHT_WORDS = ("night", "storm", "dark", "midnight", "moon")
 _INTERIOR_WORDS = ("lighthouse", "room", "kitchen", "house", "office", "cabin", "train", "shop", "ship", "car")
 _FALLBACK_COLOURS = ("red", "teal", "yellow")
+_OUTDOOR_WORDS = (
+    "harbour", "harbor", "beach", "shore", "coast", "pier", "jetty", "dock", "port", "river", "lake", "sea",
+    "forest", "woods", "mountain", "hill", "cliff", "meadow", "field", "farm", "garden", "park", "street", "road",
+    "square", "market", "village", "town", "city", "station", "bridge", "roof", "island", "desert",
+)  # fmt: skip
 _TITLE_STOP_WORDS = {"a", "an", "the", "and", "of", "to", "in", "on", "at", "ein", "eine", "der", "die", "das", "den",
                      "und", "un", "une", "le", "la", "les", "et", "el", "los", "las", "y", "de"}  # fmt: skip
 
@@ -102,9 +107,11 @@ def settings_from_premise(premise: str) -> SettingsAnswer:
     lowered = premise.lower()
     night = any(word in lowered for word in _NIGHT_WORDS)
     place = next((word for word in _INTERIOR_WORDS if word in lowered), "")
+    words = set(re.findall(r"[a-z]+", lowered))
+    outdoors = next((word for word in _OUTDOOR_WORDS if word in words), "")
     outside = SettingIdea(
-        name=f"Outside the {place}" if place else "Open country",
-        look="wind-bent grass, a wide dark sky, distant lights" if night else "open ground under a wide sky",
+        name=f"The {outdoors}" if outdoors else f"Outside the {place}" if place else "Open country",
+        look=outdoor_look(outdoors, night),
         time_of_day=TimeOfDay.DUSK if night else TimeOfDay.DAY,
         interior=False,
         colors=["navy", "grey", "yellow"] if night else ["blue", "green", "white"],
@@ -117,6 +124,13 @@ def settings_from_premise(premise: str) -> SettingsAnswer:
         colors=["brown", "orange", "navy"],
     )
     return SettingsAnswer(settings=[outside, inside])
+
+
+def outdoor_look(place: str, night: bool) -> str:
+    """A plain look for the premise's outdoor place ('the lake under a wide sky'), darker for a night story."""
+    if place:
+        return f"the {place} under a wide dark sky, distant lights" if night else f"the {place} under a wide sky"
+    return "wind-bent grass, a wide dark sky, distant lights" if night else "open ground under a wide sky"
 
 
 def scene_from_premise(
@@ -149,7 +163,7 @@ def scene_from_premise(
 
 def being_idea(being: Being, index: int) -> CharacterIdea:
     """A name and look for a being the model could not describe: its role, and plain features of its kind."""
-    features = "scruffy coat, bright watchful eyes" if being.kind == "animal" else "weathered face, plain clothes"
+    features = features_of(being)
     return CharacterIdea(
         name=being.role_name,
         look=f"{being.phrase}, {features}" if not being.proper_name else features,
@@ -190,4 +204,4 @@ def shots_for_scene(count: int) -> ShotsAnswer:
 
 
 def neutral_rubric() -> RubricAnswer:
-    return RubricAnswer(story=3, continuity=3, note="no rubric answer; judged on objective checks alone")
+    return RubricAnswer(story=3, continuity=3, note="No rubric answer; judged on objective checks alone.")

@@ -180,6 +180,25 @@ def _is_proper_name(token: str, start: int, premise: str, *, mid_sentence: bool 
     return after[:1] in {",", ""} or after.lower().startswith(("and ", "und ", "et ", "y "))
 
 
+_YOUNG = """girl boy child kid baby toddler teenager daughter son granddaughter grandson niece nephew student
+orphan mädchen junge kind tochter sohn enkelin enkel fille garçon enfant niña niño nieta nieto hija hijo""".split()
+_OLD = """old elderly grandmother grandfather grandma grandpa granny widow widower pensioner veteran retired aged
+alter alte großmutter großvater oma opa vieux vieil vieille grand-mère grand-père anciano anciana abuela
+abuelo""".split()
+
+
+def features_of(being: Being) -> str:
+    """Plain features that fit who a being is: a child is not drawn with a weathered face."""
+    if being.kind == "animal":
+        return "scruffy coat, bright watchful eyes"
+    words = {word.lower() for word in being.phrase.split()}
+    if words & set(_YOUNG):
+        return "bright eyes, knitted jumper, muddy boots"
+    if words & set(_OLD):
+        return "weathered face, white hair, a heavy wool coat"
+    return "tired eyes, a worn coat, plain clothes"
+
+
 def language_of(premise: str) -> str:
     return detect_language(premise, default="en")
 
@@ -283,6 +302,8 @@ _LINES: dict[str, dict[StoryBeat, tuple[str, str]]] = {
 
 
 def names_joined(names: list[str], language: str) -> str:
+    """Names as a sentence says them: 'Mai and the stray dog' (a role name is not capitalised mid-sentence)."""
+    names = [f"the {name[4:].lower()}" if name.startswith("The ") else name for name in names]
     conjunction = _AND.get(language, _AND["en"])
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 

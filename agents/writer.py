@@ -97,6 +97,7 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
         premise, scene_count(state.target_seconds), characters, people, settings, llm, language=language
     )
     logline = titled.logline if check_prose(titled.logline, ProseKind.SENTENCE, language=language) else ""
+    logline = logline if not logline or logline[-1] in ".!?" else f"{logline}."
     return Film(
         id=state.film_id,
         title=titled.title.strip().rstrip(".") or "Untitled",

@@ -122,6 +122,10 @@ _META = re.compile(
     r"\bfilmed\b|\bthe (?:audience|viewers?|camera|screenplay|script)\b",
     re.IGNORECASE,
 )
+_STORY_TALK = re.compile(
+    r"\bin (?:the|this) story\b|\b(?:the|a|this|main) (?:character|narrator|protagonist|premise|plot)s?\b",
+    re.IGNORECASE,
+)
 _SENTENCE_BREAK = re.compile(r"[.!?…。！？][\"'”’»)]*(\s+)(?=[\"'“‘«(]?[^\W\d_]|\d)")
 _SENTENCE_END = re.compile(r"[.!?…。！？](?:[\"'”’»)\]]*)$")
 _WORD = re.compile(r"[^\W_](?:[^\W_]|['’.-](?=[^\W_]))*", re.UNICODE)
@@ -157,6 +161,11 @@ def check_prose(
         return verdict
     if kind == ProseKind.SENTENCE and _META.search(stripped):
         return ProseVerdict(False, f"it talks about the film, not the story ({_META.search(stripped).group(0)!r})")
+    if kind in (ProseKind.SENTENCE, ProseKind.LINE) and _STORY_TALK.search(stripped):
+        return ProseVerdict(False, f"it talks about the story from outside ({_STORY_TALK.search(stripped).group(0)!r})")
+    opening = next((ch for ch in stripped if ch.isalpha()), "")
+    if kind == ProseKind.SENTENCE and opening.islower():
+        return ProseVerdict(False, "it is a phrase, not a sentence (it starts in lower case)")
     if kind in (ProseKind.SENTENCE, ProseKind.NOTE, ProseKind.LINE) and len(words) >= 4:
         capitalised = sum(1 for word in words[1:] if word[:1].isupper() and not word.isupper())
         if capitalised / (len(words) - 1) > 0.6:
