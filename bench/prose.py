@@ -415,11 +415,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from memory.store import MiniLMEmbedding
     from tools.llm import LLMClient
-    from tools.settings import LLMSettings, Settings
+    from tools.settings import Settings
 
-    if args.model and "offline_model" not in LLMSettings.model_fields:
-        print("error: this build has no offline model setting (DIRECTOR_LLM__OFFLINE_MODEL); drop --model.")
-        return 2
     items = read_corpus(args.only, args.limit)
     print(f"machine: {machine()}")
     results: list[FilmResult] = []
