@@ -60,6 +60,13 @@ def test_noise_is_refused_with_a_reason(text: str) -> None:
     assert verdict.reason
 
 
+@pytest.mark.parametrize(
+    "title", ["Ein Leuchtturmwir der und eine Streunender Hund warten", "push-in 4x80px", "The Last and", "## Scene 1"]
+)
+def test_noisy_titles_are_refused(title: str) -> None:
+    assert not check_prose(title, ProseKind.TITLE).ok
+
+
 @pytest.mark.parametrize(("text", "language"), PROSE)
 def test_screenplay_sentences_in_several_languages_pass(text: str, language: str) -> None:
     assert check_prose(text, ProseKind.SENTENCE).ok, check_prose(text, ProseKind.SENTENCE).reason

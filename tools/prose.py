@@ -117,6 +117,10 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _BROKEN_PHRASE = re.compile(
     r"(?<![\w'-])(?:(?i:the|of|with|from|der|die|das|ein|eine|les|une|los|las)|a|an)\s*[,;:](?!\w)"
 )
+_STRANDED_ARTICLE = re.compile(
+    r"(?<![\w'-])(?i:the|der|die|das|ein|eine|le|les|un|une|el|los|las)\s+(?i:and|or|und|oder|et|ou|y|o)(?!\w)"
+)
+"""An article with no noun before the next conjunction: 'Ein Leuchtturmwir der und eine ...' lost its noun."""
 _META = re.compile(
     r"\b(?:this|the|next|first|last|opening|final) (?:scene|shot|film|movie|episode|frame)s?\b|\bscenes\b|"
     r"\bfilmed\b|\bthe (?:audience|viewers?|camera|screenplay|script)\b",
@@ -272,6 +276,9 @@ def _repetition(text: str, kind: ProseKind) -> ProseVerdict:
 
 
 def _cut_off(text: str, words: list[str], kind: ProseKind) -> ProseVerdict:
+    broken = _BROKEN_PHRASE.search(text) or _STRANDED_ARTICLE.search(text)
+    if broken:
+        return ProseVerdict(False, f"it breaks off mid-phrase ({broken.group(0)!r})")
     if kind in (ProseKind.NAME, ProseKind.TITLE):
         if text[-1] in ",;:-(" or words[-1].lower() in _TRAILING_FUNCTION_WORDS - {"a", "e", "o", "y"} and len(
             words
@@ -280,9 +287,6 @@ def _cut_off(text: str, words: list[str], kind: ProseKind) -> ProseVerdict:
         return PASS
     if text.endswith((",", ";", ":", "-", "–", "(")):
         return ProseVerdict(False, "it stops mid-sentence")
-    broken = _BROKEN_PHRASE.search(text)
-    if broken:
-        return ProseVerdict(False, f"it breaks off mid-phrase ({broken.group(0)!r})")
     if kind != ProseKind.LINE and (text.endswith("...") or text.endswith("…")):
         return ProseVerdict(False, "it trails off")
     last = words[-1].lower()
