@@ -5,6 +5,7 @@ They make a plain but coherent film: the run never ends on a weak answer.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from agents.answers import (
@@ -32,7 +33,8 @@ _OUTDOOR_WORDS = (
     "forest", "woods", "mountain", "hill", "cliff", "meadow", "field", "farm", "garden", "park", "street", "road",
     "square", "market", "village", "town", "city", "station", "bridge", "roof", "island", "desert",
 )  # fmt: skip
-_TITLE_STOP_WORDS = {"a", "an", "the", "and", "of", "to", "in", "on", "at", "ein", "eine", "der", "die", "das", "den",
+_TITLE_STOP_WORDS = {"a", "an", "the", "and", "of", "to", "in", "on", "at", "across", "for", "with", "from", "by",
+                     "into", "over", "under", "through", "before", "after", "ein", "eine", "der", "die", "das", "den",
                      "und", "un", "une", "le", "la", "les", "et", "el", "los", "las", "y", "de"}  # fmt: skip
 
 
@@ -61,9 +63,12 @@ def first_sentence(text: str, max_words: int = 24) -> str:
 
 def title_from_premise(premise: str) -> TitleAnswer:
     """The premise's last 'the ...' phrase as a title ('The Last Storm'), else its last three content words."""
-    definite = re.findall(r"\b(?:the|The)\s+((?:[^\W\d_]+\s+){0,2}[^\W\d_]+)", premise)
+    definite = [
+        words for match in re.findall(r"\b(?:the|The)\s+((?:[^\W\d_]+\s+){0,2}[^\W\d_]+)", premise)
+        if (words := list(itertools.takewhile(lambda w: w.lower() not in _TITLE_STOP_WORDS, match.split())))
+    ]  # fmt: skip
     if definite:
-        title = "The " + " ".join(w[:1].upper() + w[1:] for w in definite[-1].split())
+        title = "The " + " ".join(w[:1].upper() + w[1:] for w in definite[-1])
     else:
         words = re.findall(r"[^\W\d_][^\W\d_']*", premise)
         content = [w for w in words if w.lower() not in _TITLE_STOP_WORDS]
@@ -75,12 +80,12 @@ def title_from_premise(premise: str) -> TitleAnswer:
 def logline_from_premise(premise: str, title: str) -> str:
     """The premise's first sentence, or its first whole clause when that sentence is long, as a logline."""
     sentence = first_sentence(premise, 30)
-    if len(sentence.split()) >= 6:
+    if len(sentence.split()) >= 6 and is_prose(sentence, ProseKind.SENTENCE):
         return sentence
     opening = (split_sentences(premise) or [""])[0]
     for clause in re.split(r",\s+(?:and|but|while|und|et|y)\s+|;\s*|,\s+", opening):
         candidate = first_sentence(clause, 30)
-        if len(candidate.split()) >= 6:
+        if len(candidate.split()) >= 6 and is_prose(candidate, ProseKind.SENTENCE):
             return candidate
     fallback = "A short story about people in trouble and what they do."
     subject = (sentence or ("" if title == "Untitled" else f"{title}.")).rstrip(".!?")
@@ -187,7 +192,7 @@ def look_for(name: str, index: int) -> LookAnswer:
 def setting_look_for(heading: str, interior: bool) -> SettingLookAnswer:
     light = "lamp light and shadows" if interior else "open sky and weather"
     place = prose_or(plain(heading.lower(), 8, "", min_words=1), ProseKind.TITLE, "")
-    look = f"{place}, {light}" if place else light
+    look = prose_or(f"{place}, {light}", ProseKind.PHRASE, light) if place else light
     return SettingLookAnswer(look=look, colors=["brown", "orange"] if interior else ["blue", "grey"])
 
 

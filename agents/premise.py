@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from tools.prose import detect_language
+from tools.prose import ProseKind, check_prose, detect_language
 
 BeingKind = Literal["person", "animal"]
 StoryBeat = Literal["setup", "turn", "crisis", "resolution"]
@@ -318,7 +318,7 @@ def default_summary(
     templates = _SUMMARIES.get(language, _SUMMARIES["en"])
     template = templates[beat][1 if again else 0]
     if not template:
-        if len(premise_sentence.split()) >= 4:
+        if len(premise_sentence.split()) >= 4 and check_prose(premise_sentence, ProseKind.SENTENCE):
             return premise_sentence
         template = templates["setup"][1]
     return template.format(names=names_joined(names or ["them"], language))

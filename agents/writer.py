@@ -90,7 +90,7 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
         characters=cast_words,
     )
     names = [c.name for c in characters]
-    settings = settings_from_answer(settings_answer, names) or settings_from_answer(
+    settings = settings_from_answer(settings_answer, names, language) or settings_from_answer(
         defaults.settings_from_premise(premise)
     )
     scenes = scenes_from_premise(
@@ -156,7 +156,8 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
         name = being.proper_name or clean_name(answer.name)
         if used_default or len(name) < 2 or name.lower() in taken or not slugify(name, fallback=""):
             name = being.role_name
-        look = answer.look if acceptable_text(answer.look, premise, *PROMPT_EXAMPLES) else ""
+        usable = acceptable_text(answer.look, premise, *PROMPT_EXAMPLES)
+        look = answer.look if usable and check_prose(answer.look, ProseKind.PHRASE, language=language) else ""
         look = being_look(being, look)
         colour = signature_colour(look, answer.color, used_colours)
         used_colours.add(colour)
@@ -213,8 +214,10 @@ def cast_from_answer(answer: CastAnswer) -> list[Character]:
     return characters
 
 
-def settings_from_answer(answer: SettingsAnswer, character_names: list[str] = ()) -> list[Setting]:
-    """Places with distinct names and usable looks; a place named after a character is no place."""
+def settings_from_answer(
+    answer: SettingsAnswer, character_names: list[str] = (), language: str | None = None
+) -> list[Setting]:
+    """Places with distinct names and usable looks (in the film's `language`); a character's name is no place."""
     settings: list[Setting] = []
     taken = {name.lower() for name in character_names}
     for idea in answer.settings:
@@ -225,6 +228,8 @@ def settings_from_answer(answer: SettingsAnswer, character_names: list[str] = ()
         if name.lower().removeprefix("the ") in {t.removeprefix("the ") for t in taken}:
             continue
         if not acceptable_text(idea.look, name, *PROMPT_EXAMPLES):
+            continue
+        if not check_prose(idea.look, ProseKind.PHRASE, language=language):
             continue
         settings.append(
             Setting(

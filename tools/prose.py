@@ -112,6 +112,7 @@ _TRAILING_FUNCTION_WORDS = frozenset(
      "los", "las", "una", "y", "con", "del", "il", "lo", "gli", "di", "e", "o", "het", "een", "en", "van"}
 )  # fmt: skip
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
+_LETTER_WORD = re.compile(r"[^\W\d_][^\W\d_'’]*")
 _DIGRAPHS = re.compile(r"sch|ch|th|sh|ph|ck|ng|gh|sz|cz|rz|ß")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _BROKEN_PHRASE = re.compile(
@@ -122,8 +123,8 @@ _STRANDED_ARTICLE = re.compile(
 )
 """An article with no noun before the next conjunction: 'Ein Leuchtturmwir der und eine ...' lost its noun."""
 _META = re.compile(
-    r"\b(?:this|the|next|first|last|opening|final) (?:scene|shot|film|movie|episode|frame)s?\b|\bscenes\b|"
-    r"\bfilmed\b|\bthe (?:audience|viewers?|camera|screenplay|script)\b",
+    r"\b(?:this|next|opening|final) (?:scene|shot|frame)\b|\bthe (?:scene|shot|film|movie) (?:opens|begins|ends|shows|"
+    r"cuts)\b|\bscenes\b|\bfilmed\b|\bthe (?:audience|viewers?|screenplay)\b|\bin the picture\b",
     re.IGNORECASE,
 )
 _STORY_TALK = re.compile(
@@ -177,6 +178,10 @@ def check_prose(
     verdict = _copied(stripped, echoes, kind)
     if not verdict:
         return verdict
+    if language:
+        verdict = _known_words(stripped, language)
+        if not verdict:
+            return verdict
     if language and len(words) >= 4 and kind in (ProseKind.SENTENCE, ProseKind.NOTE, ProseKind.LINE, ProseKind.PHRASE):
         found = detect_language(stripped, default=language)
         if found != language:
@@ -319,6 +324,37 @@ def _copied(text: str, echoes: Sequence[str], kind: ProseKind) -> ProseVerdict:
             if f" {' '.join(words[start : start + COPY_WORDS])} " in joined:
                 return ProseVerdict(False, "it copies the question")
     return PASS
+
+
+UNKNOWN_WORD_LETTERS = 7
+"""A lowercase word this long that no word list of the film's language (or English) holds is not a word."""
+
+
+def _known_words(text: str, language: str) -> ProseVerdict:
+    """Long lowercase words must be words of the film's language or of English (wordfreq's lists).
+
+    Shape alone cannot tell 'sntselfeetziekte' from a word; a frequency list can. Names are capitalised and pass;
+    short words are left to the shape checks; a language wordfreq does not know is not judged.
+    """
+    languages = _word_lists(language)
+    if not languages:
+        return PASS
+    from wordfreq import zipf_frequency
+
+    for word in _LETTER_WORD.findall(text):
+        if len(word) < UNKNOWN_WORD_LETTERS or not word[0].islower():
+            continue
+        if all(zipf_frequency(word, name) == 0 for name in languages):
+            return ProseVerdict(False, f"{word!r} is not a word in {language!r}")
+    return PASS
+
+
+@cache
+def _word_lists(language: str) -> tuple[str, ...]:
+    from wordfreq import available_languages
+
+    known = available_languages()
+    return tuple(name for name in dict.fromkeys([language, "en"]) if name in known) if language in known else ()
 
 
 def split_sentences(text: str) -> list[str]:
