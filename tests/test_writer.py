@@ -46,6 +46,9 @@ def test_the_script_describes_its_people_at_first_mention():
         "Ünïcødé — «quotes» & symbols #1: a robot, an owl, and 42 {braces} [brackets]!",
         "x" * 300,
         "12345 67890",
+        "A film director loses the camera on the last day of the shoot.",
+        "An empty theatre on the last night before it is torn down, its seats and curtains alone with the rain.",
+        "Ein alter Uhrmacher in Leipzig repariert zum letzten Mal die Turmuhr seines Viertels.",
     ],
 )
 def test_defaults_derived_from_any_premise_are_valid_answers(premise):
@@ -68,6 +71,7 @@ def test_defaults_derived_from_any_premise_are_valid_answers(premise):
         assert is_prose(defaults.being_idea(being, index).look, ProseKind.PHRASE)
     defaults.shots_for_scene(3)
     defaults.setting_look_for(premise[:60], True)
+    defaults.setting_look_for(" ,".join(premise.split()[:3]), False)
     assert titled.title and cast.characters and places.settings
     assert is_prose(titled.logline, ProseKind.SENTENCE)
 
