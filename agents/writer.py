@@ -36,7 +36,8 @@ from tools.llm import StructuredLLM
 from tools.prose import ProseKind, check_prose, split_sentences
 from tools.spec import TimeOfDay
 
-_NAME_CHARS = re.compile(r"[^A-Za-z' .-]")
+_NAME_CHARS = re.compile(r"[^\w' .-]|[\d_]")
+_GLUED_NAME = re.compile(r"[a-zà-ÿ][A-ZÀ-Þ]")
 COLOUR_WORDS = {
     **{name: name for name in COLOURS},
     "gray": "grey", "silver": "grey", "gold": "yellow", "golden": "yellow", "crimson": "red", "scarlet": "red",
@@ -149,7 +150,7 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
             name_hint="a pet's name" if being.kind == "animal" else "a first name",
             example="brindle coat, one white paw, a frayed rope collar"
             if being.kind == "animal"
-            else "grey beard, yellow oilskin coat",
+            else "a yellow rain hat, paint on his hands",
             language_note=language_note(language),
         )
         taken = {c.name.lower() for c in characters}
@@ -182,13 +183,20 @@ def scene_count(target_seconds: float) -> int:
 
 
 def clean_name(raw: str) -> str:
-    name = " ".join(_NAME_CHARS.sub(" ", raw).split())
-    return name[:24].strip(" .-'")
+    """A name a person would go by: letters (any alphabet), at most two words and 24 characters, never cut.
+
+    Anything longer, or glued ('TheGoat'), is no name: the caller falls back to the character's role.
+    """
+    name = " ".join(_NAME_CHARS.sub(" ", raw).split()).strip(" .-'")
+    if len(name) > 24 or len(name.split()) > 2 or _GLUED_NAME.search(name):
+        return ""
+    return name
 
 
+_SMALL_WORDS = {"a", "an", "the", "and", "of", "on", "in", "with", "her", "his", "one"}
 PROMPT_EXAMPLES = (
     "brindle coat, one white paw, a frayed rope collar",
-    "grey beard, yellow oilskin coat",
+    "a yellow rain hat, paint on his hands",
     "curly red hair, green apron, flour on her hands",
     "wet cobbles, a flickering shop sign",
     "face, hair, clothes",
@@ -471,10 +479,17 @@ def script_description(script: ParsedScript, cue: str) -> str:
 
 
 def acceptable_text(text: str, *echoes: str) -> bool:
-    """A usable description: a few words, and not just the title or name the question contained."""
+    """A usable description: a few words, not just the title or name the question contained, and no example.
+
+    A small model copies the prompt's example look piecemeal ("a white paw" on a parrot), so any two words in
+    a row from an example (`PROMPT_EXAMPLES`) make the text a copy.
+    """
     lowered = text.lower().strip(" .")
     echoed = any(echo and (echo.lower() in lowered or lowered in echo.lower()) for echo in echoes)
-    return len(lowered.split()) >= 3 and not echoed
+    words = re.findall(r"[^\W\d_]+", lowered)
+    pairs = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if not {a, b} <= _SMALL_WORDS}
+    copied = any(pair in " ".join(re.findall(r"[^\W\d_]+", example)) for example in PROMPT_EXAMPLES for pair in pairs)
+    return len(lowered.split()) >= 3 and not echoed and not copied
 
 
 def setting_key(scene: ScriptScene) -> tuple[str, bool, str]:

@@ -43,7 +43,7 @@ PROSE = [
     ("Rows of empty orange seats sway with the swell. A vending machine hums. One wall is a patchwork.", "en"),
     ("It's 11:45 and the 3rd bell rings over the harbour in 1986.", "en"),
     ("Mr. Okafor locks the shop at dusk and counts the takings twice.", "en"),
-    ("Strengths and angsts: she names them all, one by one.", "en"),
+    ("Strengths and weaknesses: she names them all, one by one.", "en"),
     ("Ein Leuchtturmwärter und ein streunender Hund warten den letzten Sturm ab.", "de"),
     ("Angstschweiß steht ihm auf der Stirn, als die Tür aufgeht.", "de"),
     ("Le vieux pêcheur répare ses filets à l'aube, près du phare.", "fr"),

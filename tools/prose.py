@@ -100,6 +100,7 @@ _INTERJECTIONS = frozenset({"hmm", "hm", "shh", "sh", "psst", "pst", "pfft", "br
 _TEMPLATE_LEAKS = (
     "answer with json", "story so far", "one sentence", "in a few words", "a few concrete words", "json",
     "the premise", "this scene", "scene number", "for example", "the filmmaker's note", "lorem ipsum",
+    "premise:", "full sentence", "what we see", "what happens",
 )  # fmt: skip
 _LATIN_VOWELS = set("aeiouyàáâãäåæèéêëìíîïòóôõöøœùúûüýÿāăąēĕėęěīĭįıōŏőūŭůűųŷ")
 _TRAILING_FUNCTION_WORDS = frozenset(
@@ -123,10 +124,13 @@ _STRANDED_ARTICLE = re.compile(
 )
 """An article with no noun before the next conjunction: 'Ein Leuchtturmwir der und eine ...' lost its noun."""
 _META = re.compile(
-    r"\b(?:this|next|opening|final) (?:scene|shot|frame)\b|\bthe (?:scene|shot|film|movie) (?:opens|begins|ends|shows|"
-    r"cuts)\b|\bscenes\b|\bfilmed\b|\bthe (?:audience|viewers?|screenplay)\b|\bin the picture\b",
+    r"\b(?:this|first|next|last|opening|final) scene\b|\b(?:this|opening|final) (?:shot|frame)\b|"
+    r"\bthe (?:scene|shot|film|movie) (?:opens|begins|ends|shows|cuts)\b|\bscenes\b|\bfilmed\b|"
+    r"\bthe (?:audience|viewers?|screenplay)\b|\bin the picture\b",
     re.IGNORECASE,
 )
+_SPEAKER = re.compile(r"(?<![\w'’])(?:I|I'm|I’m|me|my|you|your)(?![\w'’])|\?|!")
+"""A look or an action describes; a question, an exclamation or 'I' and 'you' are someone talking."""
 _STORY_TALK = re.compile(
     r"\bin (?:the|this) story\b|\b(?:the|a|this|main) (?:character|narrator|protagonist|premise|plot)s?\b",
     re.IGNORECASE,
@@ -168,6 +172,8 @@ def check_prose(
         return ProseVerdict(False, f"it talks about the film, not the story ({_META.search(stripped).group(0)!r})")
     if kind in (ProseKind.SENTENCE, ProseKind.LINE) and _STORY_TALK.search(stripped):
         return ProseVerdict(False, f"it talks about the story from outside ({_STORY_TALK.search(stripped).group(0)!r})")
+    if kind in (ProseKind.SENTENCE, ProseKind.PHRASE) and (found := _SPEAKER.search(stripped)):
+        return ProseVerdict(False, f"it speaks ({found.group(0)!r}) where it should describe")
     opening = next((ch for ch in stripped if ch.isalpha()), "")
     if kind == ProseKind.SENTENCE and opening.islower():
         return ProseVerdict(False, "it is a phrase, not a sentence (it starts in lower case)")
@@ -326,8 +332,11 @@ def _copied(text: str, echoes: Sequence[str], kind: ProseKind) -> ProseVerdict:
     return PASS
 
 
-UNKNOWN_WORD_LETTERS = 7
-"""A lowercase word this long that no word list of the film's language (or English) holds is not a word."""
+UNKNOWN_WORD_LETTERS = 6
+"""A lowercase word this long that no word list of the film's language (or English) holds is not a word.
+
+German writes its nouns with a capital, so there capitalised words are looked up too.
+"""
 
 
 def _known_words(text: str, language: str) -> ProseVerdict:
@@ -341,8 +350,9 @@ def _known_words(text: str, language: str) -> ProseVerdict:
         return PASS
     from wordfreq import zipf_frequency
 
+    capitalised_nouns = language == "de"
     for word in _LETTER_WORD.findall(text):
-        if len(word) < UNKNOWN_WORD_LETTERS or not word[0].islower():
+        if len(word) < UNKNOWN_WORD_LETTERS or not (word[0].islower() or capitalised_nouns):
             continue
         if all(zipf_frequency(word, name) == 0 for name in languages):
             return ProseVerdict(False, f"{word!r} is not a word in {language!r}")
