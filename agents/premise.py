@@ -30,7 +30,7 @@ sister grandmother grandfather grandma grandpa granny grandson granddaughter unc
 widower bride groom friend stranger neighbour neighbor keeper fisherman fisherwoman farmer baker teacher student
 doctor nurse soldier sailor captain pilot driver detective thief priest nun monk king queen prince princess knight
 witch wizard robot ghost clown musician singer painter writer poet waiter waitress cook chef miner mechanic janitor
-guard officer cop lawyer judge shepherd hunter orphan astronaut scientist inventor librarian postman postwoman
+guard officer cop lawyer judge passenger person shepherd hunter orphan astronaut scientist inventor librarian postman postwoman
 ferryman beekeeper boxer dancer tailor butcher carpenter blacksmith shopkeeper clerk courier refugee traveller
 traveler hitchhiker runner swimmer climber girlfriend boyfriend pensioner veteran mayor landlady landlord tenant
 vendor busker guitarist drummer photographer reporter journalist boss lighthousekeeper gardener fisher diver
@@ -87,9 +87,14 @@ class Being:
         return "The " + " ".join(w[:1].upper() + w[1:] for w in words)
 
 
+_IRREGULAR_PLURALS = {"children": "child", "men": "man", "women": "woman", "people": "person", "geese": "goose",
+                      "mice": "mouse", "sheep": "sheep", "wolves": "wolf", "kinder": "kind", "enfants": "enfant"}
+
+
 def being_kind(noun: str) -> BeingKind | None:
     """Whether a noun names a person or an animal; German compounds count by their last part (Leuchtturmwärter)."""
     word = noun.lower().strip("'’-")
+    word = _IRREGULAR_PLURALS.get(word, word)
     for candidate in (word, word.removesuffix("s"), word.removesuffix("es"), word.removesuffix("en")):
         if candidate in _KINDS:
             return _KINDS[candidate]
@@ -121,6 +126,9 @@ def beings_in(premise: str, language: str = "en") -> list[Being]:
                 if phrase.lower() not in seen:
                     seen.add(phrase.lower())
                     beings.append(Being(phrase=phrase, kind=kind, language=language))
+        elif previous not in _DETERMINERS and being_kind(token) is not None and _plural(token) and lowered not in seen:
+            seen.add(lowered)
+            beings.append(Being(phrase=lowered, kind=being_kind(token) or "person", language=language))
         elif (
             previous not in _PLACE_WORDS
             and previous not in _DETERMINERS
@@ -138,6 +146,12 @@ def beings_in(premise: str, language: str = "en") -> list[Being]:
             else:
                 beings.append(Being(phrase=token, kind="person", proper_name=token, language=language))
     return beings[:MAX_BEINGS]
+
+
+def _plural(noun: str) -> bool:
+    """'travellers', 'children': people a premise names without an article, as a group."""
+    word = noun.lower()
+    return word in _IRREGULAR_PLURALS or (word.endswith("s") and word[:-1] in _KINDS)
 
 
 def noun_phrase(tokens: list[tuple[str, int]], index: int) -> tuple[str, BeingKind] | None:
