@@ -30,7 +30,8 @@ sister grandmother grandfather grandma grandpa granny grandson granddaughter unc
 widower bride groom friend stranger neighbour neighbor keeper fisherman fisherwoman farmer baker teacher student
 doctor nurse soldier sailor captain pilot driver detective thief priest nun monk king queen prince princess knight
 witch wizard robot ghost clown musician singer painter writer poet waiter waitress cook chef miner mechanic janitor
-guard officer cop lawyer judge passenger person shepherd hunter orphan astronaut scientist inventor librarian postman postwoman
+guard officer cop lawyer judge passenger person shepherd hunter orphan astronaut scientist inventor librarian
+postman postwoman
 ferryman beekeeper boxer dancer tailor butcher carpenter blacksmith shopkeeper clerk courier refugee traveller
 traveler hitchhiker runner swimmer climber girlfriend boyfriend pensioner veteran mayor landlady landlord tenant
 vendor busker guitarist drummer photographer reporter journalist boss lighthousekeeper gardener fisher diver

@@ -32,7 +32,7 @@ NOISE = "push-in 1080p video with no audio"
         ("Tomas, a shy baker in Lisbon, leaves a pastry for the woman across the street.",
          [("shy baker", "person"), ("woman", "person")]),
         ("Rosa, a retired astronaut, teaches the children of her island how to find the North Star.",
-         [("retired astronaut", "person")]),
+         [("retired astronaut", "person"), ("children", "person")]),
         ("A beekeeper and her deaf son move their hives before a forest fire.", [("beekeeper", "person"),
                                                                                 ("deaf son", "person")]),
         ("Una pescadora de Cádiz enseña a su nieto a leer el mar.", [("pescadora", "person"), ("nieto", "person")]),
