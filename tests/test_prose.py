@@ -151,3 +151,12 @@ def test_a_dash_between_words_is_punctuation_not_a_word_cut_off() -> None:
     prompt = "Marta - Wheelhouse (interior, night): brass fittings. Margit: 60s, yellow oilskin coat — silver braid."
     assert check_prose(prompt, ProseKind.PROMPT).ok
     assert not check_prose("noir- noire- and so it goes on", ProseKind.SENTENCE).ok
+
+
+@pytest.mark.parametrize(
+    "look",
+    ["vieil homme, Sébastian-Marie-Bertrand de la Forê", "nieto, Alejandro Carmelo Pérez", "Alec Brown, a Red Goat"],
+)
+def test_a_look_that_is_names_is_refused(look: str) -> None:
+    assert not check_prose(look, ProseKind.PHRASE).ok
+    assert check_prose("60s, yellow oilskin coat, silver braid", ProseKind.PHRASE).ok

@@ -174,6 +174,8 @@ def check_prose(
         return ProseVerdict(False, f"it talks about the story from outside ({_STORY_TALK.search(stripped).group(0)!r})")
     if kind in (ProseKind.SENTENCE, ProseKind.PHRASE) and (found := _SPEAKER.search(stripped)):
         return ProseVerdict(False, f"it speaks ({found.group(0)!r}) where it should describe")
+    if kind == ProseKind.PHRASE and sum(1 for w in words[1:] if w[:1].isupper() and not w.isupper()) >= 2:
+        return ProseVerdict(False, "it names people or places where it should describe a look")
     opening = next((ch for ch in stripped if ch.isalpha()), "")
     if kind == ProseKind.SENTENCE and opening.islower():
         return ProseVerdict(False, "it is a phrase, not a sentence (it starts in lower case)")
