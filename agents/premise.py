@@ -84,7 +84,7 @@ class Being:
             return self.proper_name
         words = self.phrase.split()
         if self.language != "en":
-            return words[-1][:1].upper() + words[-1][1:]
+            return self.phrase[:1].upper() + self.phrase[1:]
         return "The " + " ".join(w[:1].upper() + w[1:] for w in words)
 
 

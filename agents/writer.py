@@ -160,6 +160,8 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
         usable = acceptable_text(answer.look, premise, *PROMPT_EXAMPLES)
         look = answer.look if usable and check_prose(answer.look, ProseKind.PHRASE, language=language) else ""
         look = being_look(being, look)
+        if not check_prose(look, ProseKind.PHRASE):  # the critic reads the finished look in any language
+            look = being_look(being, "")
         colour = signature_colour(look, answer.color, used_colours)
         used_colours.add(colour)
         identifier = unique_id(slugify(name, fallback=f"character-{index + 1}"), [c.id for c in characters])
@@ -188,7 +190,7 @@ def clean_name(raw: str) -> str:
     Anything longer, or glued ('TheGoat'), is no name: the caller falls back to the character's role.
     """
     name = " ".join(_NAME_CHARS.sub(" ", raw).split()).strip(" .-'")
-    if len(name) > 24 or len(name.split()) > 2 or _GLUED_NAME.search(name):
+    if len(name) > 24 or len(name.split()) > 2 or _GLUED_NAME.search(name) or not name[:1].isupper():
         return ""
     return name
 

@@ -129,4 +129,4 @@ def test_a_german_premise_stays_german_on_screen() -> None:
         [*(t for s in film.scenes for t in s.action), *(line.text for s in film.scenes for line in s.dialogue)]
     )
     assert detect_language(on_screen) == "de"
-    assert {c.name for c in film.characters} == {"Leuchtturmwärter", "Hund"}
+    assert {c.name for c in film.characters} == {"Leuchtturmwärter", "Streunender Hund"}
