@@ -157,7 +157,8 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
         name = being.proper_name or clean_name(answer.name)
         if used_default or len(name) < 2 or name.lower() in taken or not slugify(name, fallback=""):
             name = being.role_name
-        usable = acceptable_text(answer.look, premise, *PROMPT_EXAMPLES)
+        others = [other.phrase for other in beings if other is not being]
+        usable = acceptable_text(answer.look, premise, *PROMPT_EXAMPLES, *others)
         look = answer.look if usable and check_prose(answer.look, ProseKind.PHRASE, language=language) else ""
         look = being_look(being, look)
         if not check_prose(look, ProseKind.PHRASE):  # the critic reads the finished look in any language

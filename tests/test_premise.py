@@ -130,3 +130,18 @@ def test_a_german_premise_stays_german_on_screen() -> None:
     )
     assert detect_language(on_screen) == "de"
     assert {c.name for c in film.characters} == {"Leuchtturmwärter", "Streunender Hund"}
+
+
+def test_a_look_that_borrows_another_beings_words_is_not_theirs() -> None:
+    looks = iter([
+        {"name": "Pierre", "look": "jeune violoniste, a long red scarf, a violin case", "color": "red"},
+        {"name": "Henri", "look": "vieil homme, jeune violoniste de Paris", "color": "teal"},
+    ])  # fmt: skip
+    llm = crew()
+    premise = "Une jeune violoniste joue chaque soir dans le métro de Paris pour un vieil homme qui ne dit jamais rien."
+    film = film_from_premise(
+        RunState(film_id="f", premise=premise, target_seconds=20),
+        FakeLLM(lambda task, schema: next(looks) if task == "character" else llm._responder(task, schema)),
+    )
+    henri = next(c for c in film.characters if c.name == "Henri")
+    assert "violoniste" not in henri.look and henri.look.startswith("vieil homme")
