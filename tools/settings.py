@@ -247,6 +247,19 @@ class RaySettings(BaseModel):
     connect_timeout: float = Field(default=60.0, gt=0.0, description="Seconds to wait for the renderers to start.")
 
 
+class StudioSettings(BaseModel):
+    """The studio server's rules: how often a login may fail, and when a note is proposed before it runs."""
+
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, le=1000, description="Wrong passwords per user name in a minute before logins are refused."
+    )
+    proposal_shots: int = Field(
+        default=3,
+        ge=0,
+        description="A note that would remake more shots than this (or any that costs money) is proposed first.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIRECTOR_", env_nested_delimiter="__", extra="ignore", toml_file="director.toml"
@@ -264,6 +277,7 @@ class Settings(BaseSettings):
         default="local", description="Where shots render: in this process, or on a Ray cluster (`ray` extra)."
     )
     ray: RaySettings = Field(default_factory=RaySettings)
+    studio: StudioSettings = Field(default_factory=StudioSettings)
 
     @classmethod
     def settings_customise_sources(
