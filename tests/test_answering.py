@@ -1,0 +1,214 @@
+"""Answers from the film's own records: grounded, naming scenes and shots, and changing no file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from fake_crew import PREMISE, crew
+from fake_llm import FakeLLM
+from typer.testing import CliRunner
+
+from agents.answering import Topic, answer_question, topic_by_rules
+from agents.manifest import Manifest
+from agents.project import Project
+from agents.run import new_run, open_context, run_film
+from agents.state import Review, Revision
+from tools.spec import TimeOfDay
+from ui.cli import app
+
+NOTE = "make scene 2 a night scene"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, minilm) -> Project:
+    """A finished film whose places are at day, with scene 2 turned to night by a note, as a revision leaves it."""
+    from tools.settings import Settings
+
+    settings = Settings(
+        projects_dir=Path(tmp_path_factory.mktemp("answering")) / "projects", target_seconds=12, max_review_rounds=1
+    )
+    project = new_run(settings, premise=PREMISE)
+    with open_context(settings, project, llm=crew(), embedding_function=minilm) as context:
+        run_film(settings, project, context=context)
+    film = project.load_film()
+    assert film is not None and len(film.scenes) >= 2
+    for setting in film.settings:
+        setting.time_of_day = TimeOfDay.DAY
+    second = film.scenes[1]
+    second.time_of_day = TimeOfDay.NIGHT
+    film.feedback.append(
+        Revision(
+            at="2026-01-01T00:00:00+00:00",
+            text=NOTE,
+            scene=2,
+            kind="scene",
+            target="scene 2",
+            changes=["scene 2 now plays at night"],
+            remade=[shot.id for shot in second.shots],
+        )
+    )
+    project.save_film(film)
+    return project
+
+
+def hashes(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_why_night_names_the_scene_and_the_note_that_set_it(project):
+    answer = answer_question(project, "Why did you set the second scene at night?")
+    assert answer.topic == Topic.TIME_OF_DAY
+    assert answer.scenes == [2]
+    assert "scene 2" in answer.text.lower() and "night" in answer.text
+    assert NOTE in answer.text
+
+
+def test_a_scene_at_its_places_time_says_so(project):
+    answer = answer_question(project, "why is the first scene during the day?")
+    assert answer.scenes == [1]
+    film = project.load_film()
+    assert film.setting(film.scenes[0].setting_id).name in answer.text and "day" in answer.text
+
+
+def test_why_night_without_a_scene_finds_the_scenes_at_night(project):
+    answer = answer_question(project, "why is it night?")
+    assert answer.scenes == [2]
+
+
+def test_the_critic_on_shot_1_quotes_the_review(project):
+    review = Review.model_validate_json(project.review_file.read_text())
+    film = project.load_film()
+    first = film.shots()[0]
+    verdict = next(v for v in review.verdicts if v.shot_id == first.id)
+    answer = answer_question(project, "what did the critic think of shot 1")
+    assert answer.topic == Topic.REVIEW
+    assert answer.shots == [first.id]
+    assert f"shot 1 ({first.id})" in answer.text
+    assert f"{verdict.score:.2f}" in answer.text
+    assert ("passed" if verdict.passed else "flagged") in answer.text
+
+
+def test_the_weakest_shot_is_the_lowest_score(project):
+    review = Review.model_validate_json(project.review_file.read_text())
+    weakest = min(review.verdicts, key=lambda v: v.score)
+    answer = answer_question(project, "What do you think is the weakest shot?")
+    assert weakest.shot_id in answer.shots and "weakest" in answer.text
+
+
+def test_cost_comes_from_the_manifest(project):
+    manifest = Manifest.model_validate_json(project.manifest_file.read_text())
+    answer = answer_question(project, "what did it cost?")
+    assert answer.topic == Topic.COST
+    assert f"{manifest.cost.total:.2f} {manifest.cost.currency}" in answer.text
+    assert f"{sum(manifest.cost.llm_tokens.values()):,} LLM tokens" in answer.text
+
+
+def test_a_voice_is_the_characters_own(project):
+    film = project.load_film()
+    character = film.characters[0]
+    answer = answer_question(project, f"which voice does {character.name.lower()} have?")
+    assert answer.topic == Topic.VOICE
+    assert character.voice is not None
+    assert character.voice.espeak in answer.text and str(character.voice.pitch) in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("who is Biscuit?", Topic.CHARACTER),
+        ("tell me about shot 2", Topic.SHOT),
+        ("tell me about s02-01", Topic.SHOT),
+        ("what happens in scene 3?", Topic.SCENE),
+        ("where does it happen?", Topic.PLACE),
+        ("how many shots are there?", Topic.COUNTS),
+        ("what notes did I give?", Topic.NOTES),
+    ],
+)
+def test_each_topic_answers_from_the_film(project, question, topic):
+    answer = answer_question(project, question)
+    assert answer.topic == topic and answer.text
+
+
+def test_a_shot_answer_names_the_take_and_the_line(project):
+    film = project.load_film()
+    shot = film.shots()[1]
+    answer = answer_question(project, "tell me about shot 2")
+    assert answer.shots[0] == shot.id and f"seed {shot.take.seed}" in answer.text
+    if shot.dialogue:
+        assert shot.dialogue.text in answer.text
+
+
+def test_a_scene_the_film_does_not_have_is_said_plainly(project):
+    answer = answer_question(project, "tell me about scene 9")
+    assert "no scene 9" in answer.text and answer.scenes == []
+
+
+def test_the_model_only_picks_a_topic_when_the_rules_cannot(project):
+    assert topic_by_rules("is it any good", project.load_film()) is None
+    llm = FakeLLM({"answer_topic": [{"topic": "counts"}]})
+    answer = answer_question(project, "is it any good", llm)
+    assert answer.topic == Topic.COUNTS and llm.tasks() == ["answer_topic"]
+    assert answer_question(project, "is it any good").topic == Topic.OVERVIEW
+
+
+def test_an_unreviewed_film_says_so(tmp_path):
+    from tools.settings import Settings
+
+    settings = Settings(projects_dir=tmp_path / "projects")
+    fresh = new_run(settings, premise=PREMISE)
+    assert "not written" in answer_question(fresh, "what did the critic think?").text
+
+
+def test_director_ask_answers_and_leaves_every_file_byte_identical(project):
+    before = hashes(project.root)
+    runner = CliRunner()
+    projects = str(project.root.parent)
+    for question in ("why is scene 2 at night?", "what did the critic think of shot 1", "how much did it cost?"):
+        result = runner.invoke(app, ["ask", project.film_id, question, "--projects-dir", projects])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip()
+    result = runner.invoke(app, ["ask", project.film_id, "why is scene 2 at night?", "--projects-dir", projects])
+    assert "scene 2" in result.output and NOTE in result.output
+    assert hashes(project.root) == before
+
+
+@pytest.mark.parametrize(("run", "question", "message"), [("no-such-run", "why?", "no run"), (None, "  ", "empty")])
+def test_director_ask_refuses_an_unknown_run_or_an_empty_question(project, run, question, message):
+    result = CliRunner().invoke(
+        app, ["ask", run or project.film_id, question, "--projects-dir", str(project.root.parent)]
+    )
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_a_film_without_review_or_manifest_says_so_plainly(project, tmp_path):
+    from agents.state import RunInput
+
+    film = project.load_film()
+    film.review_rounds = []
+    bare = Project(tmp_path / "projects" / film.id)
+    bare.create(RunInput(film_id=film.id, premise=PREMISE))
+    bare.save_film(film)
+    assert "has not been reviewed yet" in answer_question(bare, "what did the critic think?").text
+    assert "no manifest yet" in answer_question(bare, "what did it cost?").text
+    overview = answer_question(bare, "is it any good").text
+    assert film.title in overview and "not reviewed yet" in overview
+
+
+def test_a_screenplay_heading_is_quoted_as_what_set_the_time(project, tmp_path):
+    from agents.state import RunInput
+
+    film = project.load_film()
+    film.feedback = []
+    film.scenes[0].heading = "EXT. DOCK - NIGHT"
+    film.scenes[0].time_of_day = TimeOfDay.NIGHT
+    scripted = Project(tmp_path / "projects" / film.id)
+    scripted.create(RunInput(film_id=film.id, premise=PREMISE))
+    scripted.save_film(film)
+    answer = answer_question(scripted, "why is the opening scene at night?")
+    assert answer.scenes == [1] and "EXT. DOCK - NIGHT" in answer.text
