@@ -48,20 +48,7 @@ def design_shots(state: RunState, runtime: Runtime[Context]) -> dict:
         shot.prompt = compose_prompt(shot, scene, film.style, memory, budget=runtime.context.prompt_tokens)
         shot.negative_prompt = NEGATIVE_PROMPT
         shot.status = ShotStatus.DESIGNED
-        memory.upsert_shot(
-            ShotRecord(
-                id=shot.id,
-                scene_id=scene.id,
-                prompt=shot.prompt,
-                negative_prompt=shot.negative_prompt,
-                character_ids=shot.character_ids,
-                setting_id=scene.setting_id,
-                framing=str(shot.framing),
-                camera_move=str(shot.camera_move),
-                seed=shot.seed,
-                action=shot.action,
-            )
-        )
+        memory.upsert_shot(shot_record(shot, scene))
     emit({"stage": "design", "status": "done", "shots": len(state.dirty)})
     return {"film": film, "log": [f"designer: prompted {len(state.dirty)} shots from memory"]}
 
@@ -92,6 +79,22 @@ def remember_looks(film: Film, memory: MemoryStore) -> None:
                 reference_images=setting.reference_images,
             )
         )
+
+
+def shot_record(shot: Shot, scene: Scene) -> ShotRecord:
+    """What memory keeps of a designed shot."""
+    return ShotRecord(
+        id=shot.id,
+        scene_id=scene.id,
+        prompt=shot.prompt,
+        negative_prompt=shot.negative_prompt,
+        character_ids=shot.character_ids,
+        setting_id=scene.setting_id,
+        framing=str(shot.framing),
+        camera_move=str(shot.camera_move),
+        seed=shot.seed,
+        action=shot.action,
+    )
 
 
 def cast_voices(film: Film) -> None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from langgraph.graph import END
 from langgraph.runtime import Runtime
-from langgraph.types import Command, interrupt
+from langgraph.types import Command, StateSnapshot, interrupt
 
 from agents.context import Context
 from agents.state import GateDecision, GateName, GatePrompt, RunState
@@ -68,3 +68,11 @@ def pass_gate(state: RunState, runtime: Runtime[Context], prompt: GatePrompt, on
         return Command(goto=f"approve_{gate}", update={"log": [f"gate: {gate} held without a note; asking again"]})
     runtime.stream_writer({"stage": "gate", "status": "approved", "gate": gate})
     return Command(goto=onward, update={"approved": [*state.approved, gate], "log": [f"gate: {gate} approved"]})
+
+
+def waiting_gate(snapshot: StateSnapshot) -> GatePrompt | None:
+    """The gate the run is stopped at, if any."""
+    for pending in snapshot.interrupts:
+        if isinstance(pending.value, dict) and "gate" in pending.value:
+            return GatePrompt.model_validate(pending.value)
+    return None

@@ -20,7 +20,9 @@ from pydantic import BaseModel, Field
 
 from agents.context import Context
 from agents.editor import manifest_for, usage_of
+from agents.gates import waiting_gate
 from agents.graph import build_graph
+from agents.history import keep_after_note, keep_before_note
 from agents.manifest import write_manifest
 from agents.project import Project, ProjectError, RunRecord, new_film_id
 from agents.revise import check_feedback, clean_note
@@ -173,6 +175,7 @@ def run_film(
             return outcome(project, graph, config, {})
         if feedback is not None:
             project.keep_pending_note(feedback)
+            keep_before_note(project, snapshot, feedback)
         if context is None:
             context = stack.enter_context(open_context(settings, project, unattended=unattended, backends=backends))
         status = "start" if isinstance(graph_input, RunInput) else "revise" if feedback else "resume"
@@ -214,6 +217,8 @@ def run_film(
                 project.record_run(failed)
             raise
         result = outcome(project, graph, config, timings, cancelled=cancelled)
+        if feedback is not None and not cancelled:
+            keep_after_note(project, graph.get_state(config))
         if feedback is not None or lost is None:
             project.drop_pending_note()
         used = usage_of(context).combined(usage_before, sign=-1)
@@ -304,14 +309,6 @@ def run_status(project: Project) -> RunStatus:
         gate=waiting_gate(snapshot),
         frames={shot_id: take.keyframe for shot_id, take in state.rendered.items()},
     )
-
-
-def waiting_gate(snapshot: StateSnapshot) -> GatePrompt | None:
-    """The gate the run is stopped at, if any."""
-    for pending in snapshot.interrupts:
-        if isinstance(pending.value, dict) and "gate" in pending.value:
-            return GatePrompt.model_validate(pending.value)
-    return None
 
 
 def outcome(
