@@ -10,6 +10,7 @@ resumably).
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import threading
@@ -129,11 +130,16 @@ class LLMUsage(TaskUsage):
 
 
 class UsageMeter:
-    """Thread-safe accumulation of `LLMUsage`; renders may call the model from several threads."""
+    """Thread-safe accumulation of `LLMUsage`; renders may call the model from several threads.
 
-    def __init__(self) -> None:
+    A meter with a `parent` also counts everything into it, so a view of a shared client sees its own calls
+    while the client's meter still sees them all.
+    """
+
+    def __init__(self, parent: UsageMeter | None = None) -> None:
         self._lock = threading.Lock()
         self._usage = LLMUsage()
+        self._parent = parent
 
     def _add(self, task: str, **amounts: float) -> None:
         with self._lock:
@@ -141,6 +147,8 @@ class UsageMeter:
             for target in (self._usage, per_task):
                 for name, amount in amounts.items():
                     setattr(target, name, getattr(target, name) + amount)
+        if self._parent is not None:
+            self._parent._add(task, **amounts)
 
     def record_call(self, task: str, *, prompt_tokens: int, completion_tokens: int, seconds: float) -> None:
         self._add(task, calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, seconds=seconds)
@@ -299,6 +307,7 @@ class LLMClient:
         self.call_log = call_log
         self._meter = UsageMeter()
         self._lock = threading.Lock()
+        self._owns_resources = True
         is_openai = (urlsplit(self.endpoint).hostname or "").lower().endswith("openai.com")
         self._length_parameter = "max_completion_tokens" if is_openai else "max_tokens"
         if include_schema is None:
@@ -306,13 +315,14 @@ class LLMClient:
         self.include_schema = include_schema
 
     @classmethod
-    def from_settings(cls, settings: LLMSettings, log_dir: Path | None = None) -> LLMClient:
+    def from_settings(cls, settings: LLMSettings, log_dir: Path | None = None, call_log: bool = True) -> LLMClient:
         """Build a client for `settings`, starting (and owning) the bundled server when no URL is set.
 
         Args:
             settings: The LLM settings.
             log_dir: Where the bundled server's log (`llama-server.log`) and the call log (`llm-calls.jsonl`)
                 go; None keeps the server log in a temporary file and writes no call log.
+            call_log: False writes no call log in `log_dir` (a shared client whose views log per run).
 
         Raises:
             LLMUnavailableError: The bundled server could not be started.
@@ -341,8 +351,21 @@ class LLMClient:
             max_tokens=settings.max_tokens,
             max_retries=settings.max_retries,
             server=server,
-            call_log=log_dir / "llm-calls.jsonl" if log_dir else None,
+            call_log=log_dir / "llm-calls.jsonl" if log_dir and call_log else None,
         )
+
+    def with_call_log(self, path: Path) -> LLMClient:
+        """A view of this client that logs its calls to `path` instead: same endpoint, server and lock.
+
+        The view counts its own usage (and adds it to this client's), so a run sees what it used even while
+        other runs share the client. Closing the view closes nothing; the client owns the connection.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        view = copy.copy(self)
+        view.call_log = path
+        view._meter = UsageMeter(parent=self._meter)
+        view._owns_resources = False
+        return view
 
     @property
     def endpoint(self) -> str:
@@ -541,7 +564,9 @@ class LLMClient:
         return LLMUnavailableError(message, endpoint=self.endpoint)
 
     def close(self) -> None:
-        """Close the HTTP client and stop the bundled server if this client owns one."""
+        """Close the HTTP client and stop the bundled server if this client owns one (a view owns neither)."""
+        if not self._owns_resources:
+            return
         self._client.close()
         if self.server is not None:
             self.server.stop()
