@@ -1,7 +1,9 @@
 """The real studio in a real browser: Debian's chromium driven by Playwright, against the bundled LLM.
 
-The studio runs in this process on a free port with its own projects folder; screenshots of the page at
-desktop and phone sizes are saved under `test-artifacts/`.
+The studio runs in this process on a free port with its own projects folder, and is restarted on the same
+folder where a test needs it; screenshots at desktop and phone sizes are saved under `test-artifacts/`.
+Every wait is on the page's state (a message in the chat, the crew idle, a gate), never on the clock alone,
+so the tests hold while another film renders on the same cores.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from PIL import Image
 
 from agents.state import Film
 
@@ -33,7 +37,8 @@ CHROMIUM_FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
-WAIT_MS = 420_000
+WAIT_MS = 600_000
+IDLE = "() => !document.querySelector('#gate').innerText.includes('working')"
 
 
 @pytest.fixture(scope="module")
@@ -45,27 +50,60 @@ def bundled_llm(tmp_path_factory) -> Iterator:
         yield llm
 
 
-@pytest.fixture
-def studio_url(tmp_path: Path, bundled_llm, monkeypatch) -> Iterator[tuple[str, Path]]:
-    """The studio app on a free loopback port, with a projects folder of its own."""
-    from tools.settings import Settings
-    from ui.app import build_app, serving_options
-    from ui.session import Studio
+class StudioServer:
+    """The studio app on a free loopback port over one projects folder; `restart` serves it anew."""
 
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=10, max_review_rounds=1)
-    with Studio.open(settings, llm=bundled_llm) as studio:
+    def __init__(self, projects: Path, llm, target_seconds: float = 10) -> None:
+        from tools.settings import Settings
+
+        self.settings = Settings(projects_dir=projects, target_seconds=target_seconds, max_review_rounds=1)
+        self.llm = llm
+        self.port = free_port()
+        self._stack = ExitStack()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def root(self) -> Path:
+        return self.settings.projects_dir.resolve() / "studio"
+
+    def start(self) -> StudioServer:
+        from ui.app import build_app, serving_options
+        from ui.session import Studio
+
+        studio = self._stack.enter_context(Studio.open(self.settings, llm=self.llm))
         app = build_app(studio)
         app.queue(default_concurrency_limit=8)
-        port = free_port()
         app.launch(
-            server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **serving_options(settings)
+            server_name="127.0.0.1",
+            server_port=self.port,
+            prevent_thread_lock=True,
+            quiet=True,
+            **serving_options(self.settings, studio),
         )
-        try:
-            yield f"http://127.0.0.1:{port}", settings.projects_dir.resolve() / "studio"
-        finally:
-            app.close()
+        self._stack.callback(app.close)
+        return self
+
+    def stop(self) -> None:
+        self._stack.close()
+        self._stack = ExitStack()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def studio(tmp_path: Path, bundled_llm, monkeypatch) -> Iterator[StudioServer]:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    server = StudioServer(tmp_path / "projects", bundled_llm).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -94,16 +132,34 @@ def wait_for_gate(page, gate: str) -> None:
     )
 
 
+def wait_for_chat(page, text: str) -> None:
+    page.wait_for_function(
+        "text => document.querySelector('#chat').innerText.includes(text)", arg=text, timeout=WAIT_MS
+    )
+
+
 def chat_text(page) -> str:
     return page.locator("#chat").inner_text()
 
 
+def bot_messages(page) -> int:
+    return page.locator("#chat .bot, #chat [data-testid='bot']").count()
+
+
 def send(page, text: str) -> None:
-    """Type and send a message, then wait until the studio has taken it (it clears the box)."""
+    """Type and send a message, then wait until the crew has answered it and is idle again."""
+    before = chat_text(page)
     box = page.locator("#note textarea")
     box.fill(text)
     page.locator("#send").click()
-    page.wait_for_function("() => document.querySelector('#note textarea').value === ''", timeout=60_000)
+    page.wait_for_function(
+        "before => document.querySelector('#chat').innerText !== before", arg=before, timeout=WAIT_MS
+    )
+    page.wait_for_function(IDLE, timeout=WAIT_MS)
+
+
+def last_reply(page) -> str:
+    return page.locator("#chat .bot, #chat [data-testid='bot']").last.inner_text()
 
 
 def only_project(studio_root: Path) -> Path:
@@ -117,6 +173,10 @@ def takes(project: Path) -> dict[str, str]:
     return {shot.id: shot.take.content_hash for shot in film.shots() if shot.take}
 
 
+def take_folders(project: Path) -> list[Path]:
+    return sorted(path for path in (project / "takes").glob("*/*") if path.is_dir())
+
+
 def frame_at(video: Path, seconds: float) -> np.ndarray:
     reader = imageio_ffmpeg.read_frames(str(video), input_params=["-ss", f"{seconds:.3f}"])
     meta = next(reader)
@@ -126,42 +186,108 @@ def frame_at(video: Path, seconds: float) -> np.ndarray:
     return frame
 
 
-def test_a_film_from_premise_to_revised_cut_in_the_browser(studio_url, browser):
-    url, studio_root = studio_url
+def frame_differences(old_cut: Path, new_cut: Path, timeline: list[dict]) -> dict[str, float]:
+    """Mean absolute difference per shot, at the middle of each shot."""
+    return {
+        entry["shot_id"]: float(
+            np.abs(
+                frame_at(old_cut, (entry["start"] + entry["end"]) / 2)
+                - frame_at(new_cut, (entry["start"] + entry["end"]) / 2)
+            ).mean()
+        )
+        for entry in timeline
+    }
+
+
+def on_first_screen(page, selector: str) -> bool:
+    return page.evaluate(
+        """selector => {
+            const box = document.querySelector(selector).getBoundingClientRect();
+            return box.top >= 0 && box.bottom <= window.innerHeight && box.height > 0;
+        }""",
+        selector,
+    )
+
+
+def selected_tab(page) -> str:
+    return page.locator("#panel [role='tab'][aria-selected='true']").inner_text().strip()
+
+
+def test_a_film_is_talked_through_revised_undone_and_survives_reload_and_restart(studio, browser):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(url)
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(studio.url)
     page.wait_for_selector("#chat")
+    for selector in ("#send", "#note textarea", "#target-shot", "#cost-line"):
+        assert on_first_screen(page, selector), f"{selector} is below the fold at 1440x900"
 
     send(page, "A retired sailor teaches her grandson to tie knots on a windy pier")
     wait_for_gate(page, "script")
+    assert selected_tab(page) == "Script", "the script gate shows the script"
     page.locator("#approve").click()
     wait_for_gate(page, "storyboard")
-    page.get_by_role("tab", name="Storyboard").click()
-    assert page.locator("#storyboard img").count() >= 2
+    assert selected_tab(page) == "Storyboard"
+    project = only_project(studio.root)
+    shots = len(takes(project))
+    page.wait_for_function(
+        "count => document.querySelectorAll('#storyboard img').length >= count", arg=shots, timeout=30_000
+    )
     page.locator("#approve").click()
     wait_for_gate(page, "cut")
-
-    page.get_by_role("tab", name="Cut").click()
+    assert selected_tab(page) == "Cut"
     page.wait_for_selector("#cut video", timeout=60_000)
     played = page.evaluate(
         """async () => {
             const video = document.querySelector('#cut video');
             video.muted = true;
             await video.play();
-            await new Promise(resolve => setTimeout(resolve, 1500));
-            return {time: video.currentTime, error: video.error && video.error.code, paused: video.paused};
+            await new Promise(resolve => video.currentTime > 0.3 ? resolve() : video.addEventListener('timeupdate',
+                () => video.currentTime > 0.3 && resolve()));
+            return {time: video.currentTime, error: video.error && video.error.code};
         }"""
     )
     assert played["error"] is None and played["time"] > 0.3, played
     page.screenshot(path=str(ARTIFACTS / "studio-desktop-1440x900.png"))
 
-    project = only_project(studio_root)
-    before = takes(project)
-    old_cut = project / "old-cut.mp4"
-    shutil.copy(project / "cut" / "film.mp4", old_cut)
-    old_timeline = json.loads((project / "cut" / "timeline.json").read_text())
+    # Questions, small talk and markup change nothing, and each gets an answer.
+    film_bytes = (project / "film.json").read_bytes()
+    folders = take_folders(project)
+    for question in (
+        "Why did you set the second scene at night?",
+        "What do you think is the weakest shot?",
+        "🌊🐕⚡🕯️",
+        "<img src=x onerror=alert(1)>",
+    ):
+        replies = bot_messages(page)
+        send(page, question)
+        page.wait_for_function(
+            "count => document.querySelectorAll(\"#chat .bot, #chat [data-testid='bot']\").length > count",
+            arg=replies,
+            timeout=WAIT_MS,
+        )
+        if question.startswith("Why"):
+            assert "scene 2" in last_reply(page).lower(), last_reply(page)
+        assert (project / "film.json").read_bytes() == film_bytes, f"{question!r} changed the film"
+        assert take_folders(project) == folders, f"{question!r} rendered something"
+    assert page.locator("#chat img[src='x']").count() == 0, "markup is shown as text"
+    assert "<img src=x" in chat_text(page)
 
+    # A film-wide note is proposed first; nothing renders until "go".
+    send(page, "make the whole film warmer, with golden light")
+    reply = last_reply(page)
+    assert f"remake {shots} shots" in reply and "USD" in reply, reply
+    assert take_folders(project) == folders and (project / "film.json").read_bytes() == film_bytes
+    proposed = takes(project)
+    send(page, "go")
+    wait_for_gate(page, "cut")
+    remade = takes(project)
+    assert all(remade[shot] != proposed[shot] for shot in proposed), "go made the proposed note"
+
+    # A one-shot note, then undo: the cut from before the note comes back and nothing renders.
+    before = takes(project)
+    old_cut = project.parent / "before-note.mp4"
+    shutil.copy(project / "cut" / "film.mp4", old_cut)
     page.get_by_role("tab", name="Storyboard").click()
     page.locator("#storyboard img").nth(1).click()
     chosen = sorted(before)[1]
@@ -169,52 +295,76 @@ def test_a_film_from_premise_to_revised_cut_in_the_browser(studio_url, browser):
         "shot => document.querySelector('#target-shot input').value.includes(shot)", arg=chosen, timeout=30_000
     )
     send(page, "closer on her hands")
-    page.wait_for_function(
-        "shot => document.querySelector('#chat').innerText.includes('Remaking ' + shot)", arg=chosen, timeout=WAIT_MS
-    )
     wait_for_gate(page, "cut")
+    assert {shot for shot in before if before[shot] != takes(project)[shot]} == {chosen}
+    folders = take_folders(project)
+    page.locator("#undo").click()
+    wait_for_chat(page, "Undid")
+    page.wait_for_function(IDLE, timeout=WAIT_MS)
+    wait_for_gate(page, "cut")
+    assert takes(project) == before and take_folders(project) == folders
+    timeline = json.loads((project / "cut" / "timeline.json").read_text())
+    differences = frame_differences(old_cut, project / "cut" / "film.mp4", timeline)
+    assert max(differences.values()) < 1, differences
 
-    after = takes(project)
-    assert {shot for shot in before if before[shot] != after[shot]} == {chosen}
-    new_timeline = json.loads((project / "cut" / "timeline.json").read_text())
-    assert [(e["shot_id"], e["start"], e["end"]) for e in new_timeline] == [
-        (e["shot_id"], e["start"], e["end"]) for e in old_timeline
-    ]
-    for entry in new_timeline:
-        middle = (entry["start"] + entry["end"]) / 2
-        difference = np.abs(frame_at(old_cut, middle) - frame_at(project / "cut" / "film.mp4", middle)).mean()
-        if entry["shot_id"] == chosen:
-            assert difference > 8, f"the remade shot {chosen} should look different (mean difference {difference:.1f})"
-        else:
-            assert difference < 3, f"shot {entry['shot_id']} changed in the new cut (mean difference {difference:.1f})"
+    # Over-long text stays in the box with the refusal.
+    page.locator("#note textarea").fill("x" * 100_000)
+    page.locator("#send").click()
+    wait_for_chat(page, "100,000 characters")
+    assert len(page.locator("#note textarea").input_value()) == 100_000
+    page.locator("#note textarea").fill("")
 
-    send(page, "x" * 100_000)
-    page.wait_for_function(
-        "() => document.querySelector('#chat').innerText.includes('100,000 characters')", timeout=30_000
-    )
-    send(page, "   ")
-    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('message is empty')")
-    send(page, "make shot s09-09 wider")
-    page.wait_for_function("() => /no shot .s09-09/.test(document.querySelector('#chat').innerText)")
-    assert takes(project) == after
+    # Another browser is refused this owner's files and every log.
+    stranger = browser.new_context().new_page()
+    stranger.goto(studio.url)
+    stranger.wait_for_selector("#chat")
+    for path in (project / "cut" / "film.mp4", project / "film.json", studio.root / ".secret"):
+        assert stranger.request.get(f"{studio.url}/gradio_api/file={path}").status in (403, 404), path
+    for log in studio.root.rglob("*.jsonl"):
+        assert stranger.request.get(f"{studio.url}/gradio_api/file={log}").status in (403, 404), log
+    assert page.request.get(f"{studio.url}/gradio_api/file={project / 'cut' / 'film.srt'}").status == 200
 
-    page.locator("#approve").click()
-    page.wait_for_function(
-        "() => document.querySelector('#chat').innerText.includes('The film is finished')", timeout=WAIT_MS
-    )
-    served = page.request.get(f"{url}/gradio_api/file={project / 'cut' / 'film.srt'}")
-    assert served.status == 200, "the project's files are served to the page"
-    secret = page.request.get(f"{url}/gradio_api/file={studio_root / '.secret'}")
-    assert secret.status >= 400, "the owner-key secret must never be served"
+    # A reload reopens the film with its chat; a note then goes to it, not to a new film.
+    page.reload()
+    wait_for_chat(page, "closer on her hands")
+    send(page, "make shot 1 wider")
+    wait_for_gate(page, "cut")
+    assert only_project(studio.root) == project
+
+    # The same picture twice: the second is a no-op that says so.
+    page.get_by_role("tab", name="Bible").click()
+    picture = project.parent / "reference.png"
+    Image.new("RGB", (96, 96), (200, 40, 40)).save(picture)
+    page.locator("#reference-target input").click()
+    page.get_by_role("option").first.click()
+    page.locator("#reference-upload input[type=file]").set_input_files(str(picture))
+    page.wait_for_function(IDLE, timeout=WAIT_MS)
+    wait_for_gate(page, "cut")
+    folders, film_bytes = take_folders(project), (project / "film.json").read_bytes()
+    page.locator("#reference-upload input[type=file]").set_input_files(str(picture))
+    wait_for_chat(page, "already has this exact picture")
+    assert take_folders(project) == folders and (project / "film.json").read_bytes() == film_bytes
+
+    # A restart without --auth: the same browser still sees its films and the open film's chat.
+    studio.restart()
+    page.goto(studio.url)
+    wait_for_chat(page, "closer on her hands")
+    page.get_by_role("tab", name="Projects").click()
+    page.locator("#projects input").click()
+    assert len(page.get_by_role("option").all_inner_texts()) == 1
+    page.keyboard.press("Escape")
+
     page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(500)
+    page.reload()
+    wait_for_chat(page, "closer on her hands")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 2, f"the page is {overflow} px wider than a phone screen"
+    for selector in ("#send", "#note textarea", "#target-shot", "#cost-line"):
+        assert on_first_screen(page, selector), f"{selector} is below the fold at 390x844"
     page.screenshot(path=str(ARTIFACTS / "studio-phone-390x844.png"))
 
 
-def test_two_sessions_make_films_at_once_without_seeing_each_other(studio_url, browser):
-    url, studio_root = studio_url
+def test_two_sessions_make_films_at_once_without_seeing_each_other(studio, browser):
     premises = {
         "ana": "A baker races a thunderstorm to deliver a wedding cake",
         "ben": "Two astronauts argue over the last cup of coffee on the moon",
@@ -222,17 +372,18 @@ def test_two_sessions_make_films_at_once_without_seeing_each_other(studio_url, b
     pages = {}
     for name in premises:
         page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        page.goto(url)
+        page.goto(studio.url)
         page.wait_for_selector("#chat")
         page.locator("#unattended input").check()
         pages[name] = page
     for name, premise in premises.items():
-        send(pages[name], premise)
+        page = pages[name]
+        page.locator("#note textarea").fill(premise)
+        page.locator("#send").click()
+        wait_for_chat(page, premise)
     for page in pages.values():
-        page.wait_for_function(
-            "() => document.querySelector('#chat').innerText.includes('The film is finished')", timeout=WAIT_MS
-        )
-    owners = sorted(path.parent.parent.name for path in studio_root.glob("*/*/run.json"))
+        wait_for_chat(page, "The film is finished")
+    owners = sorted(path.parent.parent.name for path in studio.root.glob("*/*/run.json"))
     assert len(set(owners)) == 2, "each browser session keeps its films in its own folder"
     for name, page in pages.items():
         other = next(premise for who, premise in premises.items() if who != name)

@@ -14,7 +14,8 @@ from PIL import Image
 from agents.project import ProjectError
 from agents.state import Film, GateDecision
 from tools.settings import Settings
-from ui.app import StudioView, render, respond, start_from_text, start_reference
+from ui.app import StudioView, render, respond, start_reference
+from ui.conversation import handle_message
 from ui.session import Studio, StudioSession, new_browser_token
 
 
@@ -44,14 +45,24 @@ def chat(session: StudioSession) -> str:
 
 def finished_film(studio: Studio) -> StudioSession:
     session = StudioSession(studio, studio.owner_key(None, new_browser_token()))
-    run(session, lambda: start_from_text(session, PREMISE, "", "", True, 10))
+    run(session, lambda: handle_message(session, PREMISE, "", "", True, 10))
     assert session.finished, chat(session)
     return session
 
 
+def film_files(session: StudioSession) -> dict[str, bytes]:
+    """Every file of the film but the chat, which is meant to grow."""
+    root = session.project.root
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name not in {"chat.json", "proposal.json"} and "logs" not in path.parts
+    }
+
+
 def test_a_premise_runs_to_each_gate_and_the_chat_names_the_crew(studio):
     session = StudioSession(studio, studio.owner_key(None, new_browser_token()))
-    run(session, lambda: start_from_text(session, PREMISE, "", "", False, 10))
+    run(session, lambda: handle_message(session, PREMISE, "", "", False, 10))
     assert session.gate is not None and session.gate.gate == "script"
     for gate in ("storyboard", "cut"):
         run(session, lambda: session.start_decision(GateDecision(), False))
@@ -78,7 +89,7 @@ def test_a_premise_runs_to_each_gate_and_the_chat_names_the_crew(studio):
 def test_empty_and_huge_messages_get_a_clear_answer_and_change_nothing(studio, text, message):
     session = finished_film(studio)
     before = session.project.film_file.read_bytes()
-    run(session, lambda: start_from_text(session, text, "", "", True, 10))
+    run(session, lambda: handle_message(session, text, "", "", True, 10))
     assert message in session.chat[-1].content
     assert session.project.film_file.read_bytes() == before
 
@@ -86,9 +97,9 @@ def test_empty_and_huge_messages_get_a_clear_answer_and_change_nothing(studio, t
 def test_a_note_for_a_shot_that_does_not_exist_is_refused_in_the_chat(studio):
     session = finished_film(studio)
     before = session.project.film_file.read_bytes()
-    run(session, lambda: start_from_text(session, "closer", "", "s42-01", True, 10))
+    run(session, lambda: handle_message(session, "closer", "", "s42-01", True, 10))
     assert "no shot 's42-01'" in session.chat[-1].content
-    run(session, lambda: start_from_text(session, "wider", "9", "", True, 10))
+    run(session, lambda: handle_message(session, "wider", "9", "", True, 10))
     assert "no scene 9" in session.chat[-1].content
     assert session.project.film_file.read_bytes() == before
 
@@ -159,7 +170,7 @@ def test_a_reopened_film_shows_its_conversation(studio):
 
 def test_cancel_stops_a_run_where_it_can_be_resumed(studio):
     session = StudioSession(studio, studio.owner_key(None, new_browser_token()))
-    stream = respond(PageStub(), session, lambda: start_from_text(session, PREMISE, "", "", True, 10))  # type: ignore[arg-type]
+    stream = respond(PageStub(), session, lambda: handle_message(session, PREMISE, "", "", True, 10))  # type: ignore[arg-type]
     next(stream)
     session.cancel()
     for _ in stream:
@@ -177,3 +188,88 @@ def test_the_page_has_every_part_a_filmmaker_needs(studio):
         view = StudioView(studio)
     ids = {component.elem_id for component in view.everything()}
     assert {"chat", "approve", "target-scene", "target-shot", "cut", "downloads", "storyboard", "shots"} <= ids
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Why did you set the second scene at night?",
+        "What do you think is the weakest shot?",
+        "🌊🐕⚡🕯️",
+        "<img src=x onerror=alert(1)>",
+    ],
+)
+def test_questions_and_noise_change_nothing_and_get_an_answer(studio, message):
+    session = finished_film(studio)
+    before = film_files(session)
+    lines = len(session.chat)
+    run(session, lambda: handle_message(session, message, "", "", False, 10))
+    assert film_files(session) == before
+    assert session.chat[lines].role == "user" and session.chat[-1].role == "assistant"
+    assert len(session.chat) == lines + 2, chat(session)
+    shown = session.chat[lines].as_message()["content"]
+    assert "<img" not in shown, "markup is shown as text, never as markup"
+
+
+def test_a_film_wide_note_is_proposed_first_and_runs_on_go(studio):
+    session = finished_film(studio)
+    before = film_files(session)
+    shots = len(session.film().shots())
+    run(session, lambda: handle_message(session, "make the whole film warmer and golden", "", "", False, 10))
+    assert session.proposal is not None and len(session.proposal.shots) == shots
+    assert f"remake {shots} shots" in session.chat[-1].content and "USD" in session.chat[-1].content
+    assert film_files(session) == before, "nothing renders until go"
+    reopened = StudioSession(studio, session.owner)
+    reopened.reopen_last()
+    assert reopened.proposal == session.proposal, "a reload keeps the proposal"
+    run(session, lambda: handle_message(session, "go", "", "", False, 10))
+    assert session.proposal is None
+    assert session.film().feedback[-1].kind == "film"
+    assert session.gate is not None and session.gate.gate == "cut"
+
+
+def test_undo_returns_the_film_to_before_the_last_note_without_rendering(studio):
+    session = finished_film(studio)
+    film = session.film()
+    before = {shot.id: shot.take.content_hash for shot in film.shots()}
+    cut = (session.project.cut_dir / "film.mp4").read_bytes()
+    target = film.shots()[0].id
+    run(session, lambda: handle_message(session, "closer on her hands", "", target, True, 10))
+    after = {shot.id: shot.take.content_hash for shot in session.film().shots()}
+    assert {shot for shot in before if before[shot] != after[shot]} == {target}
+    takes = sorted(session.project.takes_dir.rglob("*"))
+    run(session, lambda: handle_message(session, "undo", "", "", True, 10))
+    assert {shot.id: shot.take.content_hash for shot in session.film().shots()} == before
+    assert (session.project.cut_dir / "film.mp4").read_bytes() == cut
+    assert sorted(session.project.takes_dir.rglob("*")) == takes, "undo renders nothing"
+
+
+def test_a_reload_reopens_the_last_film_and_a_note_never_starts_a_new_one(studio):
+    session = finished_film(studio)
+    reloaded = StudioSession(studio, session.owner)
+    reloaded.reopen_last()
+    assert reloaded.project == session.project and reloaded.chat == session.chat
+    fresh = StudioSession(studio, session.owner)
+    page = list(
+        respond(
+            PageStub(), fresh, lambda: handle_message(fresh, "make it rain", "", "", True, 10), accepted={"note": ""}
+        )
+    )  # type: ignore[arg-type]
+    assert "note" not in page[-1], "the refused text stays in the box"
+    assert "New film" in fresh.chat[-1].content and len(fresh.projects()) == 1
+    fresh.new_film()
+    run(fresh, lambda: handle_message(fresh, PREMISE, "", "", True, 10))
+    assert len(fresh.projects()) == 2
+
+
+def test_the_same_picture_twice_is_a_no_op_that_says_so(studio, tmp_path):
+    session = finished_film(studio)
+    character = session.film().characters[0]
+    picture = tmp_path / "mai.png"
+    Image.new("RGB", (64, 64), (30, 160, 60)).save(picture)
+    target = f"character:{character.id}"
+    run(session, lambda: start_reference(session, str(picture), target, "", True))
+    before = film_files(session)
+    run(session, lambda: start_reference(session, str(picture), target, "", True))
+    assert "already has this exact picture" in session.chat[-1].content
+    assert film_files(session) == before

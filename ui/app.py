@@ -8,7 +8,7 @@ nothing blocks it, and Cancel stops a run where it can be resumed.
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +17,48 @@ from fastapi import FastAPI
 
 from agents.manifest import Manifest
 from agents.project import ProjectError
-from agents.revise import MAX_NOTE_CHARACTERS, RevisionError
+from agents.revise import RevisionError
 from agents.run import RunBusyError
-from agents.state import Feedback, Film, GateDecision
+from agents.state import Film, GateDecision
 from tools.references import ReferenceUploadError
 from tools.settings import Settings
-from ui.session import Job, Studio, StudioBusyError, StudioSession, new_browser_token, studio_root
+from ui.browser import browser_token
+from ui.conversation import already_referenced, handle_message
+from ui.serving import Auth, never_served, studio_app_kwargs, studio_auth
+from ui.session import Job, Studio, StudioBusyError, StudioSession
 
 REFUSALS = (ProjectError, RevisionError, RunBusyError, ReferenceUploadError, StudioBusyError, ValueError)
 NO_TARGET = ""
+TAB_AT_GATE = {"script": "tab-script", "storyboard": "tab-storyboard", "cut": "tab-cut"}
 CSS = """
-#studio-title h1 { margin: 0; }
+#studio-title h1 { margin: 0; font-size: 1.4rem; }
 .gate-box { border-left: 4px solid var(--color-accent); padding-left: 12px; }
-@media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
+.hidden-aim { display: none !important; }
+#chat { height: min(460px, 40vh) !important; }
+@media (max-width: 640px) {
+  .gradio-container { padding: 4px !important; }
+  #chat { height: 30vh !important; }
+}
+"""
+FOCUS_NOTE = """
+() => {
+  const box = document.querySelector('#note textarea');
+  box.scrollIntoView({block: 'center'});
+  box.focus();
+}
+"""
+LINK_CLICKS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#shot-"], a[href^="#scene-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const box = document.querySelector('#aim textarea');
+    box.value = link.getAttribute('href').slice(1);
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+  }, true);
+}
 """
 
 
@@ -38,25 +67,30 @@ class StudioView:
 
     def __init__(self, studio: Studio) -> None:
         settings = studio.settings
-        self.token = gr.BrowserState(None, storage_key="director-studio-token")
         self.session = gr.State(None)
         gr.Markdown("# 🎬 Director studio", elem_id="studio-title")
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
-                self.chat = gr.Chatbot(label="The crew", elem_id="chat", height=520, layout="bubble")
                 self.gate = gr.Markdown("", elem_id="gate", elem_classes=["gate-box"])
                 with gr.Row():
-                    self.approve = gr.Button("Approve", variant="primary", elem_id="approve", interactive=False)
-                    self.cancel = gr.Button("Cancel", variant="stop", elem_id="cancel")
-                    self.resume = gr.Button("Resume", elem_id="resume")
-                    self.new_film = gr.Button("New film", elem_id="new-film")
-                self.note = gr.Textbox(
-                    label="Premise or note",
-                    placeholder="A premise to start a film, or a note: “make scene 2 a night scene”",
-                    lines=2,
-                    max_lines=6,
-                    elem_id="note",
-                )
+                    self.approve = gr.Button(
+                        "Approve", variant="primary", elem_id="approve", interactive=False, min_width=80
+                    )
+                    self.undo = gr.Button("Undo note", elem_id="undo", min_width=80)
+                    self.cancel = gr.Button("Cancel", variant="stop", elem_id="cancel", min_width=70)
+                    self.resume = gr.Button("Resume", elem_id="resume", min_width=70)
+                self.chat = gr.Chatbot(label="The crew", elem_id="chat", layout="bubble")
+                with gr.Row(equal_height=True):
+                    self.note = gr.Textbox(
+                        label="Message to the crew",
+                        placeholder="A question, or a note: “make scene 2 a night scene”",
+                        lines=2,
+                        max_lines=6,
+                        elem_id="note",
+                        scale=5,
+                        min_width=200,
+                    )
+                    self.send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=70)
                 with gr.Row():
                     self.scene = gr.Dropdown(
                         label="Aim at scene",
@@ -72,16 +106,18 @@ class StudioView:
                         elem_id="target-shot",
                         min_width=120,
                     )
+                self.cost_line = gr.Markdown("", elem_id="cost-line")
+                self.aim = gr.Textbox(elem_id="aim", elem_classes=["hidden-aim"], show_label=False, container=False)
                 with gr.Row():
-                    self.send = gr.Button("Send", variant="primary", elem_id="send")
+                    self.new_film = gr.Button("New film", elem_id="new-film", min_width=90)
                     self.unattended = gr.Checkbox(
-                        label="Unattended (approve every gate)", value=False, elem_id="unattended"
+                        label="Unattended (approve every gate, no proposals)", value=False, elem_id="unattended"
                     )
                 self.seconds = gr.Slider(
                     5, 180, value=settings.target_seconds, step=1, label="Length of a new film (s)", elem_id="seconds"
                 )
             with gr.Column(scale=6, min_width=320):
-                with gr.Tabs():
+                with gr.Tabs(selected="tab-cut", elem_id="panel") as self.panel:
                     with gr.Tab("Cut", id="tab-cut"):
                         self.video = gr.Video(label="The cut", elem_id="cut", interactive=False, autoplay=False)
                         self.downloads = gr.File(
@@ -118,8 +154,9 @@ class StudioView:
 
     def everything(self) -> list[Any]:
         return [
-            self.chat, self.gate, self.approve, self.scene, self.shot, self.video, self.downloads, self.storyboard,
-            self.script, self.shots, self.bible, self.references, self.reference_target, self.projects, self.costs,
+            self.chat, self.gate, self.approve, self.undo, self.scene, self.shot, self.video, self.downloads,
+            self.storyboard, self.script, self.shots, self.bible, self.references, self.reference_target,
+            self.projects, self.costs, self.cost_line, self.panel,
         ]  # fmt: skip
 
 
@@ -129,86 +166,106 @@ def build_app(studio: Studio) -> gr.Blocks:
         full = view.everything()
         with_session = [view.session, *full]
 
-        def load(token: str | None, request: gr.Request):
-            token = token if token else new_browser_token()
-            session = StudioSession(studio, studio.owner_key(request.username, token))
-            if not session.projects():
-                session.say("gate", "Welcome to the studio. Tell me your film in a sentence, and the crew starts.")
-            return {view.token: token, view.session: session, **render(view, session, full=True)}
+        def load(request: gr.Request):
+            """The owner is the login, else the browser's HttpOnly cookie (`ui.browser`), which the file guard reads.
 
-        app.load(load, [view.token], [view.token, *with_session])
+            The film the owner had open comes back with its chat, after a reload or a server restart.
+            """
+            session = StudioSession(studio, studio.owner_key(request.username, browser_token(dict(request.cookies))))
+            session.reopen_last()
+            if not session.projects():
+                session.wants_premise = True
+                session.say("gate", "Welcome to the studio. Tell me your film in a sentence, and the crew starts.")
+            elif session.project is None:
+                session.say("gate", "Open one of your films under Projects, or press New film to start another.")
+            return {view.session: session, **render(view, session, full=True)}
+
+        app.load(load, None, with_session)
 
         def send(text: str, scene: str, shot: str, unattended: bool, seconds: float, session: StudioSession):
-            yield from respond(view, session, lambda: start_from_text(session, text, scene, shot, unattended, seconds))
+            yield from respond(
+                view,
+                session,
+                lambda: handle_message(session, text, scene, shot, unattended, seconds),
+                accepted={view.note: ""},
+            )
 
         def approve(unattended: bool, session: StudioSession):
             yield from respond(view, session, lambda: session.start_decision(GateDecision(), unattended))
+
+        def undo(unattended: bool, session: StudioSession):
+            yield from respond(view, session, lambda: session.start_undo(None, unattended))
 
         def resume(unattended: bool, session: StudioSession):
             yield from respond(view, session, lambda: session.start_resume(unattended))
 
         def upload(file: str | None, target: str, source: str, unattended: bool, session: StudioSession):
-            yield from respond(view, session, lambda: start_reference(session, file, target, source, unattended))
+            yield from respond(
+                view,
+                session,
+                lambda: start_reference(session, file, target, source, unattended),
+                accepted={view.reference_file: None},
+                refused={view.reference_file: None},
+            )
 
         streaming = {"concurrency_limit": None, "show_progress": "hidden"}
-        send_event = view.send.click(
-            send, [view.note, view.scene, view.shot, view.unattended, view.seconds, view.session], full, **streaming
-        )
-        submit_event = view.note.submit(
-            send, [view.note, view.scene, view.shot, view.unattended, view.seconds, view.session], full, **streaming
-        )
-        for event in (send_event, submit_event):
-            event.then(lambda: "", None, view.note)
+        message = [view.note, view.scene, view.shot, view.unattended, view.seconds, view.session]
+        view.send.click(send, message, [*full, view.note], **streaming)
+        view.note.submit(send, message, [*full, view.note], **streaming)
         view.approve.click(approve, [view.unattended, view.session], full, **streaming)
+        view.undo.click(undo, [view.unattended, view.session], full, **streaming)
         view.resume.click(resume, [view.unattended, view.session], full, **streaming)
         view.reference_file.upload(
             upload,
             [view.reference_file, view.reference_target, view.reference_source, view.unattended, view.session],
-            full,
+            [*full, view.reference_file],
             **streaming,
         )
         view.cancel.click(cancel, [view.session], None, queue=False)
         view.new_film.click(lambda session: fresh(view, session), [view.session], full)
         view.open.click(lambda film_id, session: open_film(view, session, film_id), [view.projects, view.session], full)
-        view.storyboard.select(pick_shot, [view.session], [view.shot])
+        view.storyboard.select(pick_shot, [view.session], [view.shot, view.scene])
+        view.storyboard.select(None, None, None, js=FOCUS_NOTE)
+        view.aim.input(aim_at, [view.aim, view.session], [view.scene, view.shot, view.panel])
+        app.load(None, None, None, js=LINK_CLICKS)
     return app
 
 
-def start_from_text(session: StudioSession, text: str, scene: str, shot: str, unattended: bool, seconds: float) -> Job:
-    """A premise when no film is open, otherwise a note to the open film (aimed at a scene or shot if chosen)."""
-    text = text or ""
-    if not text.strip():
-        raise RevisionError("the message is empty: type a premise, or a note such as “make scene 2 a night scene”.")
-    if len(text) > MAX_NOTE_CHARACTERS:
-        raise RevisionError(
-            f"the message is {len(text):,} characters; keep it under {MAX_NOTE_CHARACTERS:,} — one premise or "
-            "one note at a time."
-        )
-    if session.project is None:
-        return session.start_film(text, float(seconds), unattended)
-    feedback = Feedback(text=text, scene=int(scene) if scene else None, shot=shot or None)
-    return session.start_note(feedback, unattended)
-
-
-def start_reference(session: StudioSession, file: str | None, target: str, source: str, unattended: bool) -> Job:
+def start_reference(session: StudioSession, file: str | None, target: str, source: str, unattended: bool) -> Job | None:
+    """A reference picture for a character or place; the same picture twice is a no-op that says so."""
     if not file:
         raise ReferenceUploadError("no file arrived; drop a PNG, JPEG, WebP, GIF or BMP picture.")
     if not target or ":" not in target:
         raise ReferenceUploadError("choose who or what the picture is for (“Reference for”) before dropping it.")
     kind, owner_id = target.split(":", 1)
     path = Path(file)
+    if (owner := already_referenced(session, path, kind, owner_id)) is not None:
+        session.say("revise", f"{owner} already has this exact picture as a reference; nothing changed.")
+        session.save()
+        return None
     return session.start_reference(path, path.name, kind, owner_id, source or "", unattended)
 
 
-def respond(view: StudioView, session: StudioSession, start) -> Iterator[dict]:
-    """Start a job (or say in the chat why not), then stream its events to the page until it ends."""
+def respond(
+    view: StudioView,
+    session: StudioSession,
+    start: Callable[[], Job | None],
+    accepted: dict | None = None,
+    refused: dict | None = None,
+) -> Iterator[dict]:
+    """Start a job (or say in the chat why not), then stream its events to the page until it ends.
+
+    `accepted` and `refused` are extra updates for the page: a sent message leaves the box only when taken.
+    """
     try:
         job = start()
     except REFUSALS as error:
         session.say("revise", f"{error}")
-        yield render(view, session, full=True)
+        yield {**render(view, session, full=True), **(refused or {})}
         return
-    yield render(view, session, full=True)
+    yield {**render(view, session, full=True), **(accepted or {})}
+    if job is None:
+        return
     while job.running or not job.events.empty():
         try:
             session.absorb(job.events.get(timeout=0.25))
@@ -244,13 +301,24 @@ def open_film(view: StudioView, session: StudioSession, film_id: str | None) -> 
     return render(view, session, full=True)
 
 
-def pick_shot(session: StudioSession, evt: gr.SelectData) -> Any:
-    """Clicking a storyboard frame aims the next note at that shot."""
+def pick_shot(session: StudioSession, evt: gr.SelectData) -> tuple[Any, Any]:
+    """Clicking a storyboard frame aims the next note at that shot (and at no scene)."""
     film = session.film() if session is not None else None
     frames = storyboard_items(session, film)
     if evt.index is None or not 0 <= int(evt.index) < len(frames):
-        return gr.update()
-    return gr.update(value=frames[int(evt.index)][2])
+        return gr.update(), gr.update()
+    return gr.update(value=frames[int(evt.index)][2]), gr.update(value=NO_TARGET)
+
+
+def aim_at(reference: str, session: StudioSession) -> tuple[Any, Any, Any]:
+    """A scene or shot link in the chat: aim the next note at it and show it (the shot in the storyboard)."""
+    film = session.film() if session is not None else None
+    kind, _, key = (reference or "").partition("-")
+    if film is not None and kind == "shot" and key in {shot.id for shot in film.shots()}:
+        return gr.update(value=NO_TARGET), gr.update(value=key), gr.Tabs(selected="tab-storyboard")
+    if film is not None and kind == "scene" and key.isdigit() and int(key) in {s.number for s in film.scenes}:
+        return gr.update(value=key), gr.update(value=NO_TARGET), gr.Tabs(selected="tab-script")
+    return gr.update(), gr.update(), gr.update()
 
 
 def render(view: StudioView, session: StudioSession, full: bool) -> dict:
@@ -263,7 +331,7 @@ def render(view: StudioView, session: StudioSession, full: bool) -> dict:
         view.gate: f"**Waiting for you:** {gate.message}"
         if gate and not busy
         else ("*The crew is working…*" if busy else ""),
-        view.approve: gr.update(interactive=gate is not None and not busy),
+        view.approve: gr.update(interactive=(gate is not None or session.proposal is not None) and not busy),
         view.storyboard: [(path, caption) for path, caption, _ in storyboard_items(session, film)],
     }
     if not full:
@@ -273,6 +341,9 @@ def render(view: StudioView, session: StudioSession, full: bool) -> dict:
     ready = cut is not None and cut.is_file() and film is not None and any(s.take for s in film.shots())
     values.update(
         {
+            view.undo: gr.update(interactive=bool(film and film.feedback) and not busy),
+            view.panel: gr.Tabs(selected=TAB_AT_GATE[gate.gate]) if gate and not busy else gr.update(),
+            view.cost_line: cost_line(project.manifest_file if project is not None else None, session),
             view.scene: gr.update(choices=scene_choices(film), value=NO_TARGET),
             view.shot: gr.update(choices=shot_choices(film), value=NO_TARGET),
             view.video: str(cut) if ready else None,
@@ -389,17 +460,39 @@ def downloads(session: StudioSession) -> list[str]:
     return [str(path) for path in wanted if path.is_file()]
 
 
-def costs_markdown(manifest_file: Path | None) -> str:
-    """What this film took: time in the crew's hands, LLM tokens, renders, and money for paid services."""
-    if manifest_file is None or not manifest_file.is_file():
-        return ""
-    try:
-        manifest = Manifest.model_validate_json(manifest_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def cost_line(manifest_file: Path | None, session: StudioSession) -> str:
+    """One line beside Send: what the film has cost, or what the proposed note would."""
+    proposal = session.proposal
+    if proposal is not None:
+        return (
+            f"**Proposed:** {len(proposal.shots)} shots, {proposal.footage_seconds:.0f} s of footage, "
+            f"{proposal.cost:.2f} {proposal.currency} — say **go** or press Approve."
+        )
+    manifest = read_manifest(manifest_file)
+    if manifest is None or manifest.cost is None:
         return ""
     cost = manifest.cost
-    if cost is None:
+    return (
+        f"**Cost so far:** {cost.total:.2f} {cost.currency} · {cost.takes_rendered} takes rendered, "
+        f"{cost.takes_reused} reused"
+    )
+
+
+def read_manifest(manifest_file: Path | None) -> Manifest | None:
+    if manifest_file is None or not manifest_file.is_file():
+        return None
+    try:
+        return Manifest.model_validate_json(manifest_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def costs_markdown(manifest_file: Path | None) -> str:
+    """What this film took: time in the crew's hands, LLM tokens, renders, and money for paid services."""
+    manifest = read_manifest(manifest_file)
+    if manifest is None or manifest.cost is None:
         return ""
+    cost = manifest.cost
     seconds = sum(seconds for node, seconds in manifest.timings.items() if not node.startswith("approve_"))
     tokens = sum(cost.llm_tokens.values())
     return (
@@ -414,30 +507,45 @@ def launch_studio(
     host: str = "127.0.0.1",
     port: int = 7860,
     share: bool = False,
-    auth: tuple[str, str] | None = None,
+    auth: Auth | None = None,
 ) -> None:
-    """Serve the studio until interrupted; the bundled LLM server lives as long as the studio does."""
+    """Serve the studio until interrupted; the bundled LLM server lives as long as the studio does.
+
+    `auth` pairs are checked by a `LoginLimiter` (`settings.studio.login_attempts_per_minute`).
+    """
     with Studio.open(settings) as studio:
         app = build_app(studio)
         app.queue(default_concurrency_limit=8)
-        app.launch(server_name=host, server_port=port, share=share, auth=auth, **serving_options(settings))
+        app.launch(
+            server_name=host,
+            server_port=port,
+            share=share,
+            auth=studio_auth(auth, settings),
+            num_workers=0,
+            **serving_options(settings, studio),
+        )
 
 
-def mount_studio(app: FastAPI, studio: Studio, path: str = "/studio", auth: tuple[str, str] | None = None) -> FastAPI:
-    """Serve the studio inside your own FastAPI app at `path`, with the same file rules as `launch_studio`.
+def mount_studio(app: FastAPI, studio: Studio, path: str = "/studio", auth: Auth | None = None) -> FastAPI:
+    """Serve the studio inside your own FastAPI app at `path`, with the same file and login rules as `launch_studio`.
 
     The caller keeps `studio` open (`with Studio.open(settings) as studio:`) for as long as the app serves.
     """
     blocks = build_app(studio)
     blocks.queue(default_concurrency_limit=8)
-    return gr.mount_gradio_app(app, blocks, path=path, auth=auth, **serving_options(studio.settings))
+    options = serving_options(studio.settings, studio)
+    return gr.mount_gradio_app(app, blocks, path=path, auth=studio_auth(auth, studio.settings), **options)
 
 
-def serving_options(settings: Settings) -> dict[str, Any]:
-    """What `launch` needs beyond the address: the projects are served, the owner-key secret never is."""
+def serving_options(settings: Settings, studio: Studio) -> dict[str, Any]:
+    """What `launch` and `mount_gradio_app` need beyond the address and login, for `studio` (serving `settings`).
+
+    Project files are served in place, each only to its owner (`ui.files.OwnFilesOnly`); logs and the owner-key
+    secret never are. The page needs nothing for this: the browser cookie is set by the middleware.
+    """
     return {
-        "allowed_paths": [str(settings.projects_dir.resolve())],
-        "blocked_paths": [str(studio_root(settings) / ".secret")],
+        "app_kwargs": studio_app_kwargs(studio),
+        "blocked_paths": never_served(settings),
         "css": CSS,
         "theme": gr.themes.Soft(),
         "footer_links": [],

@@ -300,6 +300,39 @@ def revise(
 
 
 @app.command()
+def undo(
+    run: Annotated[str, typer.Argument(help="The run id printed by `director make`.")],
+    shot: Annotated[
+        str | None,
+        typer.Option("--shot", help="Bring back this shot's earlier take instead: a number in film order or an id."),
+    ] = None,
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Undo the last note: the film and its cut come back as they were before it, with nothing rendered."""
+    from agents.history import undo_last_note, use_earlier_take
+    from agents.project import Project, ProjectError
+    from memory.store import MemoryStoreError
+
+    settings = settings_for(projects_dir)
+    try:
+        project = Project.open(settings.projects_dir, run)
+        project.run_input()
+        if shot is not None:
+            result = use_earlier_take(project, shot)
+        else:
+            result = undo_last_note(project, memory_settings=settings.memory)
+    except ProjectError as error:
+        raise fail(str(error)) from None
+    except MemoryStoreError as error:
+        raise fail(str(error), 1) from None
+    console.print(f"[bold]Undone:[/] {escape(result.message)}")
+    for shot_id in result.shots:
+        console.print(f"  shot [cyan]{shot_id}[/] changed back", highlight=False)
+    if result.needs_resume:
+        run_with_progress(settings, project)
+
+
+@app.command()
 def studio(
     host: Annotated[str, typer.Option(help="Address to serve on; 0.0.0.0 serves your network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 7860,
@@ -405,6 +438,43 @@ def stats(
     except ValidationError as error:
         raise fail(f"the manifest of {run!r} is not readable ({error.error_count()} problems)") from None
     Console().print(stats_view(manifest, top))
+
+
+@app.command("ask")
+def ask_film(
+    run: Annotated[str, typer.Argument(help="The run id printed by `director make`.")],
+    question: Annotated[str, typer.Argument(help='A question about the film, e.g. "why is scene 2 at night?".')],
+    projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
+) -> None:
+    """Answer a question about a film from its own records; nothing in the project changes."""
+    from agents.answering import answer_question, topic_by_rules
+    from agents.project import Project, ProjectError
+    from tools.llm import LLMClient, LLMError
+
+    if not question.strip():
+        raise fail('the question is empty: ask something, e.g. director ask RUN "why is scene 2 at night?".')
+    settings = settings_for(projects_dir)
+    try:
+        project = Project.open(settings.projects_dir, run)
+        project.run_input()
+        film = project.load_film()
+    except (ProjectError, ValueError) as error:
+        raise fail(str(error)) from None
+    try:
+        if film is None or topic_by_rules(question, film) is not None:
+            answer = answer_question(project, question)
+        else:
+            with LLMClient.from_settings(settings.llm, log_dir=None) as llm:
+                answer = answer_question(project, question, llm)
+    except LLMError as error:
+        raise fail(f"the crew's model could not be asked ({error}); ask about a scene, a shot or the cost") from None
+    from rich.markdown import Markdown
+
+    out = Console()
+    out.print(Markdown(answer.text))
+    if answer.scenes or answer.shots:
+        named = [f"scene {number}" for number in answer.scenes] + answer.shots
+        out.print(f"[dim]about: {escape(', '.join(named))}[/]", highlight=False)
 
 
 @app.command()

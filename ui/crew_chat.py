@@ -6,6 +6,8 @@ a film of forty shots does not flood the conversation.
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,6 +22,7 @@ CREW = {
     "revise": ("Script supervisor", "📝"),
     "gate": ("Director", "🎬"),
     "run": ("Producer", "📋"),
+    "ask": ("Director", "🎬"),
 }
 
 
@@ -33,9 +36,21 @@ class ChatLine(BaseModel):
     """Messages with the same key are updated in place (a render pass counting up)."""
 
     def as_message(self) -> dict[str, Any]:
+        """Markup in a message shows as text; scenes and shots the crew names become links that aim a note."""
+        text = html.escape(self.content, quote=False)
         if self.role == "user":
-            return {"role": "user", "content": self.content}
-        return {"role": "assistant", "content": self.content}
+            return {"role": "user", "content": text}
+        return {"role": "assistant", "content": linked(text)}
+
+
+_SHOT_REFERENCE = re.compile(r"\bshot (\d{1,3}) \((s\d{2,3}-\d{2,3})\)")
+_SCENE_REFERENCE = re.compile(r"\b[Ss]cene (\d{1,3})\b")
+
+
+def linked(text: str) -> str:
+    """“shot 3 (s02-01)” and “scene 2” as links the page turns into a note's target (see `ui/app.py`)."""
+    text = _SHOT_REFERENCE.sub(lambda m: f"[shot {m[1]} ({m[2]})](#shot-{m[2]})", text)
+    return _SCENE_REFERENCE.sub(lambda m: f"[{m[0]}](#scene-{m[1]})", text)
 
 
 def crew_line(stage: str, text: str, key: str = "") -> ChatLine:

@@ -21,7 +21,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from agents.project import Project, ProjectError, ProjectSummary, list_projects
+from agents.history import undo_last_note, use_earlier_take
+from agents.project import Project, ProjectError, ProjectSummary, list_projects, write_model
+from agents.proposal import NoteProposal
 from agents.revise import check_feedback
 from agents.run import RunOutcome, new_run, open_context, run_film, run_status
 from agents.state import Feedback, Film, GateDecision, GatePrompt, ReferenceImage
@@ -65,6 +67,9 @@ class Studio:
     def open(cls, settings: Settings, llm: StructuredLLM | None = None) -> Iterator[Studio]:
         """Start the shared LLM (the bundled server when no endpoint is set), the embedding model and backends.
 
+        The bundled server's log stays in the studio's `logs/`; each run's LLM calls are logged in its own
+        project (`StudioSession._start`), so no file mixes owners.
+
         Raises:
             BackendError: a render backend's model or key is missing; nothing is started.
         """
@@ -74,7 +79,7 @@ class Studio:
         with ExitStack() as stack:
             stack.callback(backends.close)
             if llm is None:
-                llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=root / "logs"))
+                llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=root / "logs", call_log=False))
             yield cls(settings, llm, MiniLMEmbedding(), studio_secret(root), backends)
 
     def owner_key(self, username: str | None, token: str | None) -> str:
@@ -138,6 +143,9 @@ class StudioSession:
         self.frames: dict[str, str] = {}
         self.job: Job | None = None
         self.finished = False
+        self.proposal: NoteProposal | None = None
+        self.wants_premise = False
+        """Set by "New film": the next message is a premise. Otherwise a message never starts a film."""
 
     @property
     def settings(self) -> Settings:
@@ -164,32 +172,96 @@ class StudioSession:
             raise ProjectError(f"there is no film {film_id!r} in your studio; pick one from your projects.")
         self.project = project
         self.chat = load_chat(project)
-        status = run_status(project)
-        self.gate, self.finished, self.frames = status.gate, status.finished, status.frames
-        if status.started and not status.finished and status.gate is None:
+        self.proposal = load_proposal(project)
+        self.wants_premise = False
+        self.refresh()
+        self.remember_open_film()
+        if self.job is None and not self.finished and self.gate is None and run_status(project).started:
             self.say("run", "This film stopped before it finished. Press Resume to go on from where it stopped.")
+
+    def reopen_last(self) -> None:
+        """After a reload or a server restart: the film this owner had open, with its chat."""
+        try:
+            film_id = last_film_file(self.root).read_text(encoding="utf-8").strip()
+            self.open(film_id)
+        except (OSError, ProjectError):
+            return
+
+    def refresh(self) -> None:
+        """Where the open film's run stands, read again from its checkpoint."""
+        assert self.project is not None
+        status = run_status(self.project)
+        self.gate, self.finished, self.frames = status.gate, status.finished, status.frames
+
+    def remember_open_film(self) -> None:
+        if self.project is not None and self.root.is_dir():
+            write_atomic(last_film_file(self.root), self.project.film_id)
 
     def new_film(self) -> None:
         self._refuse_if_busy()
         self.project, self.chat, self.gate, self.frames, self.finished = None, [], None, {}, False
+        self.proposal, self.wants_premise = None, True
 
     def start_film(self, premise: str, target_seconds: float, unattended: bool) -> Job:
         self._refuse_if_busy()
         settings = self.settings.model_copy(update={"target_seconds": target_seconds})
         project = new_run(settings, premise=premise)
         self.project, self.chat, self.gate, self.frames, self.finished = project, [], None, {}, False
+        self.proposal, self.wants_premise = None, False
+        self.remember_open_film()
         self.chat.append(ChatLine(role="user", content=premise))
         return self._start(unattended)
 
-    def start_note(self, feedback: Feedback, unattended: bool) -> Job:
+    def start_note(self, feedback: Feedback, unattended: bool, say: bool = True) -> Job:
         """A note to the open film: checked first, so a bad note changes nothing and says why."""
         self._refuse_if_busy()
         if self.project is None:
             raise ProjectError("open a film or start one with a premise before giving notes.")
         check_feedback(self.film(), feedback)
-        aim = f" (scene {feedback.scene})" if feedback.scene else f" (shot {feedback.shot})" if feedback.shot else ""
-        self.chat.append(ChatLine(role="user", content=f"{feedback.text}{aim}"))
+        if say:
+            aim = (
+                f" (scene {feedback.scene})" if feedback.scene else f" (shot {feedback.shot})" if feedback.shot else ""
+            )
+            self.chat.append(ChatLine(role="user", content=f"{feedback.text}{aim}"))
+        self.proposal = None
         return self._start(unattended, feedback=feedback)
+
+    def start_undo(self, shot: str | None, unattended: bool) -> Job | None:
+        """Back to the film before the last note (or a shot's earlier take), from kept files: nothing renders.
+
+        When the film waited at a gate before the note, the run resumes to that gate (or past it, unattended).
+        """
+        self._refuse_if_busy()
+        if self.project is None:
+            raise ProjectError("open a film first; there is nothing to undo.")
+        lock = self.studio.lock_for(self.project)
+        if not lock.acquire(blocking=False):
+            raise StudioBusyError("this film is being worked on in another tab; wait for it to finish there.")
+        try:
+            if shot:
+                result = use_earlier_take(self.project, shot)
+            else:
+                result = undo_last_note(
+                    self.project, embedding_function=self.studio.embedding, memory_settings=self.settings.memory
+                )
+        finally:
+            lock.release()
+        self.proposal = None
+        self.say("revise", result.message)
+        if result.needs_resume:
+            return self._start(unattended)
+        self.refresh()
+        self.save()
+        return None
+
+    def save(self) -> None:
+        """The chat and any proposed note, kept in the project so a reload shows them."""
+        if self.project is not None:
+            save_chat(self.project, self.chat)
+            save_proposal(self.project, self.proposal)
+
+    def refuse_if_busy(self) -> None:
+        self._refuse_if_busy()
 
     def start_reference(
         self, upload: Path, original_name: str, kind: str, owner_id: str, source: str, unattended: bool
@@ -244,8 +316,7 @@ class StudioSession:
         elif job.outcome is not None:
             self.gate = job.outcome.gate
             self.finished = job.outcome.finished
-        if self.project is not None:
-            save_chat(self.project, self.chat)
+        self.save()
 
     def _start(self, unattended: bool, **request: Any) -> Job:
         assert self.project is not None
@@ -255,13 +326,16 @@ class StudioSession:
             raise StudioBusyError("this film is being worked on in another tab; wait for it to finish there.")
         self.gate = None
         save_chat(project, self.chat)
+        llm = studio.llm
+        if isinstance(llm, LLMClient):
+            llm = llm.with_call_log(project.logs_dir / "llm-calls.jsonl")
 
         def work() -> None:
             try:
                 with open_context(
                     settings,
                     project,
-                    llm=studio.llm,
+                    llm=llm,
                     embedding_function=studio.embedding,
                     unattended=unattended,
                     backends=studio.backends,
@@ -282,6 +356,34 @@ class StudioSession:
     def _refuse_if_busy(self) -> None:
         if self.busy:
             raise StudioBusyError("the crew is still working; wait for it, or press Cancel.")
+
+
+def aimed(feedback: Feedback) -> str:
+    """A note as the chat shows it, with the scene or shot it was aimed at."""
+    aim = f" (scene {feedback.scene})" if feedback.scene else f" (shot {feedback.shot})" if feedback.shot else ""
+    return f"{feedback.text}{aim}"
+
+
+def last_film_file(owner_root: Path) -> Path:
+    return owner_root / "last-film.txt"
+
+
+def proposal_file(project: Project) -> Path:
+    return project.root / "proposal.json"
+
+
+def load_proposal(project: Project) -> NoteProposal | None:
+    try:
+        return NoteProposal.model_validate_json(proposal_file(project).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def save_proposal(project: Project, proposal: NoteProposal | None) -> None:
+    if proposal is None:
+        proposal_file(project).unlink(missing_ok=True)
+    elif project.root.is_dir():
+        write_model(proposal_file(project), proposal)
 
 
 def chat_file(project: Project) -> Path:
