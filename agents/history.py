@@ -276,7 +276,7 @@ def undo_last_note(
 def undo_message(entry: NoteHistoryEntry, shots: list[str], needs_resume: bool) -> str:
     back = f"shots {', '.join(shots)} have their earlier takes again" if shots else "no take changed"
     where = f"; the run stands before the {entry.gate} gate again" if needs_resume and entry.gate else ""
-    return f"undid the note {entry.text!r}: {back}; the film and its cut are as they were before it{where}."
+    return f"Undid the note {entry.text!r}: {back}; the film and its cut are as they were before it{where}."
 
 
 def resync_memory(

@@ -67,7 +67,7 @@ def propose_note(
     batches = -(-len(shots) // parallel)
     return NoteProposal(
         feedback=feedback,
-        target=f"{revision.kind} {revision.target}" if revision.kind != "film" else "the whole film",
+        target=target_label(changed, revision.kind, revision.target),
         changes=revision.changes,
         shots=[shot.id for shot in shots],
         footage_seconds=round(footage, 1),
@@ -75,6 +75,21 @@ def propose_note(
         currency=settings.prices.currency,
         render_seconds=round(batches * per_shot, 1),
     )
+
+
+def target_label(film: Film, kind: str, target: str) -> str:
+    """What a note is about, in the film's own names: 'the whole film', 'Mai', 'scene 2', 'shot 3 (s02-01)'."""
+    people = {character.id: character.name for character in film.characters}
+    places = {setting.id: setting.name for setting in film.settings}
+    scenes = {scene.id: f"scene {scene.number}" for scene in film.scenes}
+    shots = {shot.id: f"shot {number} ({shot.id})" for number, shot in enumerate(film.shots(), start=1)}
+    if kind == "film":
+        return "the whole film"
+    if kind in ("character", "reference") and target in people:
+        return people[target]
+    if kind in ("setting", "reference") and target in places:
+        return places[target]
+    return scenes.get(target) or shots.get(target) or f"{kind} {target}"
 
 
 def needs_confirmation(proposal: NoteProposal, settings: Settings) -> bool:

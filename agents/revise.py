@@ -61,6 +61,10 @@ _SHOT_NUMBER = re.compile(r"\bshot\s+(?:#|no\.?\s*|number\s+)?(\d{1,3})\b")
 _SCENE_NUMBER = re.compile(r"\bscene\s+(?:#|no\.?\s*|number\s+)?(\d{1,3})\b")
 _SCENE_ORDINAL = re.compile(r"\b(first|opening|last|final|closing)\s+scene\b")
 _SHOT_ORDINAL = re.compile(r"\b(first|opening|last|final|closing)\s+shot\b")
+_WHOLE_FILM = re.compile(
+    r"\b(?:(?:the\s+)?whole\s+(?:film|movie|thing)|(?:the\s+)?entire\s+(?:film|movie)|every\s+(?:shot|scene)|"
+    r"all\s+(?:the\s+)?(?:shots|scenes)|throughout|everywhere)\b"
+)
 _ERA = re.compile(r"\b(1[89]\d0s|20[0-9]0s|\d{1,2}(?:st|nd|rd|th) century)\b")
 _FILLER = {
     "a", "an", "the", "and", "to", "of", "in", "on", "with", "is", "be", "should", "must", "keeps", "keep",
@@ -224,6 +228,8 @@ def resolve_target(film: Film, feedback: Feedback, llm: StructuredLLM) -> NoteTa
         raise RevisionError(
             "say what to cut: select a scene or a shot, or name it (“cut scene 3”, “remove shot s03-02”)."
         )
+    if _WHOLE_FILM.search(text):
+        return NoteTarget("film", "film", "the whole film")
     for character in film.characters:
         if mentions(text, character.name):
             return NoteTarget("character", character.id, character.name)

@@ -132,11 +132,11 @@ def test_the_page_knows_the_browser_by_its_cookie(settings: Settings, minilm):
     app = build_app(studio)
     load = next(block.fn for block in app.fns.values() if block.name == "load")
     token = "ab" * 16
-    outputs = load(None, gr.Request(username=None, cookies={BROWSER_COOKIE: token}))
+    outputs = load(gr.Request(username=None, cookies={BROWSER_COOKIE: token}))
     session = next(value for value in outputs.values() if hasattr(value, "owner"))
     assert session.owner == studio.owner_key(None, token)
     with pytest.raises(ValueError):
-        load(None, gr.Request(username=None, cookies={}))
+        load(gr.Request(username=None, cookies={}))
 
 
 def test_a_browser_keeps_its_films_across_a_restart(settings: Settings, serve):

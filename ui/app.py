@@ -37,7 +37,8 @@ CSS = """
 #chat { height: min(460px, 40vh) !important; }
 @media (max-width: 640px) {
   .gradio-container { padding: 4px !important; }
-  #chat { height: 30vh !important; }
+  #chat { height: 24vh !important; }
+  #gate { font-size: 0.9rem; }
 }
 """
 FOCUS_NOTE = """
@@ -74,11 +75,11 @@ class StudioView:
                 self.gate = gr.Markdown("", elem_id="gate", elem_classes=["gate-box"])
                 with gr.Row():
                     self.approve = gr.Button(
-                        "Approve", variant="primary", elem_id="approve", interactive=False, min_width=80
+                        "Approve", variant="primary", elem_id="approve", interactive=False, min_width=60
                     )
-                    self.undo = gr.Button("Undo note", elem_id="undo", min_width=80)
-                    self.cancel = gr.Button("Cancel", variant="stop", elem_id="cancel", min_width=70)
-                    self.resume = gr.Button("Resume", elem_id="resume", min_width=70)
+                    self.undo = gr.Button("Undo", elem_id="undo", min_width=60)
+                    self.cancel = gr.Button("Cancel", variant="stop", elem_id="cancel", min_width=60)
+                    self.resume = gr.Button("Resume", elem_id="resume", min_width=60)
                 self.chat = gr.Chatbot(label="The crew", elem_id="chat", layout="bubble")
                 with gr.Row(equal_height=True):
                     self.note = gr.Textbox(
@@ -91,6 +92,7 @@ class StudioView:
                         min_width=200,
                     )
                     self.send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=70)
+                self.cost_line = gr.Markdown("", elem_id="cost-line")
                 with gr.Row():
                     self.scene = gr.Dropdown(
                         label="Aim at scene",
@@ -106,7 +108,6 @@ class StudioView:
                         elem_id="target-shot",
                         min_width=120,
                     )
-                self.cost_line = gr.Markdown("", elem_id="cost-line")
                 self.aim = gr.Textbox(elem_id="aim", elem_classes=["hidden-aim"], show_label=False, container=False)
                 with gr.Row():
                     self.new_film = gr.Button("New film", elem_id="new-film", min_width=90)
@@ -470,7 +471,7 @@ def cost_line(manifest_file: Path | None, session: StudioSession) -> str:
         )
     manifest = read_manifest(manifest_file)
     if manifest is None or manifest.cost is None:
-        return ""
+        return "**Cost so far:** nothing yet"
     cost = manifest.cost
     return (
         f"**Cost so far:** {cost.total:.2f} {cost.currency} · {cost.takes_rendered} takes rendered, "

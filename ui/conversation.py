@@ -25,7 +25,7 @@ CHAT_REPLY = (
     "Nothing in the film changed ({why}). Ask me anything about it (“why is scene 2 at night?”, “what did "
     "the critic think of shot 3?”), or give a note such as “make scene 2 a night scene”."
 )
-UNSURE_UNDO = "Did you mean to take the last note back? Say “undo” (or press Undo note) and I will."
+UNSURE_UNDO = "Did you mean to take the last note back? Say “undo” (or press Undo) and I will."
 
 
 def check_message(text: str) -> str:
