@@ -129,6 +129,10 @@ def test_revise_remakes_only_the_shot_it_is_aimed_at(director, tmp_path, make_co
 
     refused = director("revise", project.film_id, "closer", "--shot", "s77-01")
     assert refused.exit_code == 2 and "no shot 's77-01'" in refused.output
+    film_bytes = project.film_file.read_bytes()
+    question = director("revise", project.film_id, "Why is the second scene at night?")
+    assert question.exit_code == 2 and "director ask" in question.output
+    assert project.film_file.read_bytes() == film_bytes, "a question given as a note changes nothing"
 
     result = director("revise", project.film_id, "closer on the hands", "--shot", target)
     assert result.exit_code == 0, result.output

@@ -286,6 +286,7 @@ def revise(
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Revise a film with a note; only the shots the note touches are made again, then the film is recut."""
+    from agents.converse import MessageKind, classify_by_rules
     from agents.project import Project, ProjectError
     from agents.state import Feedback
 
@@ -296,6 +297,12 @@ def revise(
         feedback = Feedback(text=note, scene=scene, shot=shot)
     except (ProjectError, ValueError) as error:
         raise fail(str(error)) from None
+    intent = classify_by_rules(note, project.load_film())
+    if intent is not None and intent.kind in (MessageKind.QUESTION, MessageKind.CHAT):
+        raise fail(
+            f"that is not a note ({intent.reason}), so the film is unchanged; ask questions with "
+            f'`director ask {run} "..."`, and give notes that say what to change.'
+        )
     run_with_progress(settings, project, feedback=feedback)
 
 
