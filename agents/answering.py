@@ -340,6 +340,13 @@ def _review_of_the_cut(draft: Draft, review: Review, question: str) -> None:
     if not review.verdicts:
         return
     best = re.search(r"\b(best|strongest)\b", question) is not None
+    scores = {verdict.score for verdict in review.verdicts}
+    if len(scores) == 1 and len(review.verdicts) > 1:
+        draft.say(
+            f"Every shot scored {scores.pop():.2f} on the critic's checks, so none stands out as the "
+            f"{'strongest' if best else 'weakest'}; ask about one shot to hear what the critic saw in it."
+        )
+        return
     pick = (max if best else min)(review.verdicts, key=lambda verdict: verdict.score)
     shot = _film_shot(film, pick.shot_id)
     name = draft.shot(shot) if shot is not None else pick.shot_id

@@ -176,12 +176,20 @@ def is_script_line(text: str, scene: Scene) -> bool:
     return _plain(text) in {_plain(line.text) for line in scene.dialogue}
 
 
+KEPT_STAND_IN = "it"
+
+
 def without(prompt: str, kept: Iterable[str]) -> str:
-    """The prompt less the words kept as written, so that it is judged only on what was composed around them."""
+    """The prompt with the words kept as written stood in for, so it is judged only on what was composed around them.
+
+    Each kept part becomes one plain word, not nothing: a kept one-word sentence ("Fog.") after a place's
+    heading must not leave "night): ." behind for the gate to read as glued punctuation.
+    """
     for text in kept:
-        for part in {text.strip().rstrip("."), *(s.rstrip(".") for s in split_sentences(text))}:
+        parts = {text.strip().rstrip("."), *(s.rstrip(".") for s in split_sentences(text))}
+        for part in sorted(parts, key=len, reverse=True):
             if part:
-                prompt = prompt.replace(part, " ")
+                prompt = prompt.replace(part, KEPT_STAND_IN)
     return prompt
 
 

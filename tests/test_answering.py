@@ -95,10 +95,24 @@ def test_the_critic_on_shot_1_quotes_the_review(project):
 
 
 def test_the_weakest_shot_is_the_lowest_score(project):
+    original = project.review_file.read_bytes()
+    review = Review.model_validate_json(original)
+    review.verdicts[1].score = 0.4
+    review.verdicts[1].reasons = ["the keeper's coat changed colour"]
+    try:
+        project.review_file.write_text(review.model_dump_json())
+        answer = answer_question(project, "What do you think is the weakest shot?")
+    finally:
+        project.review_file.write_bytes(original)
+    assert answer.shots == [review.verdicts[1].shot_id] and "weakest" in answer.text
+    assert "coat changed colour" in answer.text
+
+
+def test_a_tie_names_no_weakest_shot(project):
     review = Review.model_validate_json(project.review_file.read_text())
-    weakest = min(review.verdicts, key=lambda v: v.score)
+    assert len({verdict.score for verdict in review.verdicts}) == 1, "the fixture film's shots all pass alike"
     answer = answer_question(project, "What do you think is the weakest shot?")
-    assert weakest.shot_id in answer.shots and "weakest" in answer.text
+    assert "none stands out as the weakest" in answer.text and answer.shots == []
 
 
 def test_cost_comes_from_the_manifest(project):

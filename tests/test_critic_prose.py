@@ -242,3 +242,17 @@ def test_when_rounds_run_out_the_cut_review_and_surfaces_name_the_shot_and_why(
         progress(event)
     shown = console.export_text()
     assert "Out of review rounds" in shown and flagged in shown and reason in shown
+
+
+def test_a_kept_one_word_sentence_leaves_no_glued_punctuation_in_the_prompt():
+    from agents.wording import without
+    from tools.prose import ProseKind, check_prose
+
+    prompt = (
+        "wide establishing shot, camera static. Open Water (exterior, night): Fog. The Marta's single bow lamp "
+        "pushes a cone of light into nothing. present day, 35mm lens, cinematic storyboard."
+    )
+    kept = ["Fog.", "The Marta's single bow lamp pushes a cone of light into nothing."]
+    judged = without(prompt, kept)
+    assert "Fog" not in judged and "bow lamp" not in judged
+    assert check_prose(judged, ProseKind.PROMPT), judged

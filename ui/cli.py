@@ -332,7 +332,7 @@ def undo(
         raise fail(str(error)) from None
     except MemoryStoreError as error:
         raise fail(str(error), 1) from None
-    console.print(f"[bold]Undone:[/] {escape(result.message)}")
+    console.print(escape(result.message))
     for shot_id in result.shots:
         console.print(f"  shot [cyan]{shot_id}[/] changed back", highlight=False)
     if result.needs_resume:
