@@ -54,11 +54,12 @@ def bundled_llm(tmp_path_factory) -> Iterator:
 class StudioServer:
     """The studio app on a free loopback port over one projects folder; `restart` serves it anew."""
 
-    def __init__(self, projects: Path, llm, target_seconds: float = 10) -> None:
+    def __init__(self, projects: Path, llm, target_seconds: float = 10, auth: list | None = None) -> None:
         from tools.settings import Settings
 
         self.settings = Settings(projects_dir=projects, target_seconds=target_seconds, max_review_rounds=1)
         self.llm = llm
+        self.auth = auth
         self.port = free_port()
         self._stack = ExitStack()
 
@@ -72,6 +73,7 @@ class StudioServer:
 
     def start(self) -> StudioServer:
         from ui.app import build_app, serving_options
+        from ui.serving import studio_auth
         from ui.session import Studio
 
         studio = self._stack.enter_context(Studio.open(self.settings, llm=self.llm))
@@ -82,6 +84,7 @@ class StudioServer:
             server_port=self.port,
             prevent_thread_lock=True,
             quiet=True,
+            auth=studio_auth(self.auth, self.settings),
             **serving_options(self.settings, studio),
         )
         self._stack.callback(app.close)
@@ -339,7 +342,6 @@ def test_a_film_is_talked_through_revised_undone_and_survives_reload_and_restart
     wait_for_chat(page, "already has this exact picture")
     assert take_folders(project) == folders and (project / "film.json").read_bytes() == film_bytes
 
-
     # A restart without --auth: the same browser still sees its films and the open film's chat.
     studio.restart()
     page.goto(studio.url)
@@ -389,3 +391,45 @@ def test_two_sessions_make_films_at_once_without_seeing_each_other(studio, brows
         options = page.get_by_role("option").all_inner_texts()
         assert len(options) == 1, options
         page.keyboard.press("Escape")
+
+
+def log_in(browser, url: str, user: str, password: str):
+    """A browser context that logged in through the studio's login form; its page is on the studio."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url)
+    page.locator("input[type=text], input[name=username]").first.fill(user)
+    page.locator("input[type=password]").fill(password)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#chat", timeout=60_000)
+    return page
+
+
+def test_with_logins_each_user_gets_only_their_own_files_and_logins_are_rate_limited(
+    tmp_path: Path, bundled_llm, browser, monkeypatch
+):
+    from ui.session import Studio, studio_secret
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    users = [("ana", "ana-password"), ("ben", "ben-password")]
+    server = StudioServer(tmp_path / "projects", bundled_llm, auth=users).start()
+    try:
+        ana, ben = (log_in(browser, server.url, *user) for user in users)
+        keys = Studio(server.settings, bundled_llm, None, studio_secret(server.root))  # type: ignore[arg-type]
+        ana_film = server.root / keys.owner_key("ana", None) / "film-1"
+        for name in ("cut/film.srt", "logs/llm-calls.jsonl"):
+            (ana_film / name).parent.mkdir(parents=True, exist_ok=True)
+            (ana_film / name).write_text("ana's premise")
+        assert ana.request.get(f"{server.url}/gradio_api/file={ana_film / 'cut/film.srt'}").status == 200
+        assert ben.request.get(f"{server.url}/gradio_api/file={ana_film / 'cut/film.srt'}").status == 403
+        for page in (ana, ben):
+            assert page.request.get(f"{server.url}/gradio_api/file={ana_film / 'logs/llm-calls.jsonl'}").status == 403
+        stranger = browser.new_context().request
+        limit = server.settings.studio.login_attempts_per_minute
+        for _ in range(limit):
+            wrong = stranger.post(f"{server.url}/login", form={"username": "ana", "password": "guess"})
+            assert wrong.status == 400
+        right = stranger.post(f"{server.url}/login", form={"username": "ana", "password": "ana-password"})
+        assert right.status == 400, "the 11th attempt in a minute is refused without being checked"
+    finally:
+        server.stop()
