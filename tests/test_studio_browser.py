@@ -257,6 +257,7 @@ def test_a_film_is_talked_through_revised_undone_and_survives_reload_and_restart
     for question in (
         "Why did you set the second scene at night?",
         "What do you think is the weakest shot?",
+        "What did the critic think of shot 3?",
         "🌊🐕⚡🕯️",
         "<img src=x onerror=alert(1)>",
     ):
@@ -265,6 +266,12 @@ def test_a_film_is_talked_through_revised_undone_and_survives_reload_and_restart
             assert "scene 2" in last_reply(page).lower(), last_reply(page)
         assert (project / "film.json").read_bytes() == film_bytes, f"{question!r} changed the film"
         assert take_folders(project) == folders, f"{question!r} rendered something"
+    page.locator("#chat a[href='#scene-2']").last.click()
+    page.wait_for_function("() => document.querySelector('#target-scene input').value.startsWith('2:')", timeout=30_000)
+    assert selected_tab(page) == "Script", "a scene named in an answer is a link that aims the next note at it"
+    page.locator("#chat a[href^='#shot-']").last.click()
+    page.wait_for_function("() => /s\\d\\d-\\d\\d/.test(document.querySelector('#target-shot input').value)")
+    assert selected_tab(page) == "Storyboard"
     assert page.locator("#chat img[src='x']").count() == 0, "markup is shown as text"
     assert "<img src=x" in chat_text(page)
 

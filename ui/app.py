@@ -55,9 +55,8 @@ LINK_CLICKS = """
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
-    const box = document.querySelector('#aim textarea');
-    box.value = link.getAttribute('href').slice(1);
-    box.dispatchEvent(new Event('input', {bubbles: true}));
+    window.directorAim = link.getAttribute('href').slice(1);
+    document.querySelector('#aim-go').click();
   }, true);
 }
 """
@@ -109,6 +108,7 @@ class StudioView:
                         min_width=120,
                     )
                 self.aim = gr.Textbox(elem_id="aim", elem_classes=["hidden-aim"], show_label=False, container=False)
+                self.aim_go = gr.Button("Aim", elem_id="aim-go", elem_classes=["hidden-aim"])
                 with gr.Row():
                     self.new_film = gr.Button("New film", elem_id="new-film", min_width=90)
                     self.unattended = gr.Checkbox(
@@ -227,7 +227,12 @@ def build_app(studio: Studio) -> gr.Blocks:
         view.open.click(lambda film_id, session: open_film(view, session, film_id), [view.projects, view.session], full)
         view.storyboard.select(pick_shot, [view.session], [view.shot, view.scene])
         view.storyboard.select(None, None, None, js=FOCUS_NOTE)
-        view.aim.input(aim_at, [view.aim, view.session], [view.scene, view.shot, view.panel])
+        view.aim_go.click(
+            aim_at,
+            [view.aim, view.session],
+            [view.scene, view.shot, view.panel],
+            js="(aim, session) => [window.directorAim || '', session]",
+        )
         app.load(None, None, None, js=LINK_CLICKS)
     return app
 
