@@ -211,13 +211,20 @@ def check_feedback(film: Film | None, feedback: Feedback) -> None:
 
 
 def resolve_target(film: Film, feedback: Feedback, llm: StructuredLLM) -> NoteTarget:
-    """What the note is about: said by the selection or the note's words, else chosen by the LLM."""
+    """What the note is about, from the selection or the note's words, else chosen by the LLM.
+
+    Words that name the whole film win over a selected scene or shot (a selection stays set between notes);
+    words that name a scene or a shot win over them.
+    """
     check_feedback(film, feedback)
     if feedback.reference is not None:
         reference = feedback.reference
         return NoteTarget("reference", reference.owner_id, f"{reference.kind} {reference.owner_id}")
     text = feedback.text.lower()
     removal = bool(_REMOVAL.search(text))
+    named = mentioned_shot(film, text) is not None or mentioned_scene(film, text) is not None
+    if _WHOLE_FILM.search(text) and not named and not removal:
+        return NoteTarget("film", "film", "the whole film")
     shot = film.shot(feedback.shot) if feedback.shot is not None else mentioned_shot(film, text)
     scene = scene_by_number(film, feedback.scene) if feedback.scene is not None else mentioned_scene(film, text)
     if shot is not None and (feedback.shot is not None or scene is None or removal_aims_at(text) == "shot"):
@@ -228,8 +235,6 @@ def resolve_target(film: Film, feedback: Feedback, llm: StructuredLLM) -> NoteTa
         raise RevisionError(
             "say what to cut: select a scene or a shot, or name it (“cut scene 3”, “remove shot s03-02”)."
         )
-    if _WHOLE_FILM.search(text):
-        return NoteTarget("film", "film", "the whole film")
     for character in film.characters:
         if mentions(text, character.name):
             return NoteTarget("character", character.id, character.name)

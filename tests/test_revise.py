@@ -124,6 +124,15 @@ def test_a_scene_note_dirties_only_that_scene_even_when_its_place_is_shared(film
     assert revised.setting("harbour").time_of_day == TimeOfDay.DUSK, "scene 3 shares the harbour and stays at dusk"
 
 
+def test_a_note_that_says_the_whole_film_is_for_the_whole_film_even_with_a_shot_selected(film):
+    llm = fake()
+    _, revision = revise(film, Feedback(text="make the whole film warmer, with golden light", shot="s02-01"), llm)
+    assert (revision.kind, revision.target) == ("film", "film")
+    assert "revise_target" not in llm.tasks(), "the note's own words decide; the model is not asked"
+    _, revision = revise(film, Feedback(text="make every shot in scene 2 warmer"), fake())
+    assert (revision.kind, revision.remade) == ("scene", ["s02-01", "s02-02"])
+
+
 def test_a_selected_scene_takes_the_note(film):
     _, revision = revise(film, Feedback(text="more rain on the windows", scene=2), fake())
     assert (revision.kind, revision.remade) == ("scene", ["s02-01", "s02-02"])
