@@ -39,6 +39,25 @@ def make_context(tmp_path: Path, minilm) -> Iterator[Callable]:
 
 
 @pytest.fixture(scope="session")
+def fake_crew_film(tmp_path_factory: pytest.TempPathFactory, minilm):
+    """One finished 12-second film made by the fake crew on real parts, shared read-only: copy it to change it."""
+    from fake_crew import PREMISE, crew
+
+    from agents.run import new_run, open_context, run_film
+    from tools.settings import Settings
+
+    settings = Settings(
+        projects_dir=Path(tmp_path_factory.mktemp("fake-crew-film")) / "projects",
+        target_seconds=12,
+        max_review_rounds=1,
+    )
+    project = new_run(settings, premise=PREMISE)
+    with open_context(settings, project, llm=crew(), embedding_function=minilm) as context:
+        run_film(settings, project, context=context)
+    return project
+
+
+@pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
     """Tiny random-weight diffusers pipelines (SD 1.5-shaped, its IP-Adapter, SVD, text-to-video), built offline."""
     from tiny_pipelines import build_tiny_models

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
-from fake_crew import PREMISE, crew
+from fake_crew import PREMISE
 from fake_llm import FakeLLM
 from typer.testing import CliRunner
 
 from agents.answering import Topic, answer_question, topic_by_rules
 from agents.manifest import Manifest
 from agents.project import Project
-from agents.run import new_run, open_context, run_film
+from agents.run import new_run
 from agents.state import Review, Revision
 from tools.spec import TimeOfDay
 from ui.cli import app
@@ -22,16 +23,11 @@ NOTE = "make scene 2 a night scene"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, minilm) -> Project:
+def project(tmp_path_factory: pytest.TempPathFactory, fake_crew_film) -> Project:
     """A finished film whose places are at day, with scene 2 turned to night by a note, as a revision leaves it."""
-    from tools.settings import Settings
-
-    settings = Settings(
-        projects_dir=Path(tmp_path_factory.mktemp("answering")) / "projects", target_seconds=12, max_review_rounds=1
-    )
-    project = new_run(settings, premise=PREMISE)
-    with open_context(settings, project, llm=crew(), embedding_function=minilm) as context:
-        run_film(settings, project, context=context)
+    copy = Path(tmp_path_factory.mktemp("answering")) / fake_crew_film.film_id
+    shutil.copytree(fake_crew_film.root, copy)
+    project = Project(copy)
     film = project.load_film()
     assert film is not None and len(film.scenes) >= 2
     for setting in film.settings:

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from fake_crew import PREMISE, crew
 from fake_llm import FakeLLM
 
 from agents.converse import MessageKind, classify_message
-from agents.run import new_run, open_context, run_film
 from agents.state import Film
-from tools.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def film(tmp_path_factory: pytest.TempPathFactory, minilm) -> Film:
-    settings = Settings(
-        projects_dir=Path(tmp_path_factory.mktemp("converse")) / "projects", target_seconds=12, max_review_rounds=1
-    )
-    project = new_run(settings, premise=PREMISE)
-    with open_context(settings, project, llm=crew(), embedding_function=minilm) as context:
-        run_film(settings, project, context=context)
-    film = project.load_film()
+def film(fake_crew_film) -> Film:
+    film = fake_crew_film.load_film()
     assert film is not None and len(film.shots()) >= 3
     return film
 
