@@ -259,7 +259,7 @@ def _time_reason(film: Film, scene: Scene) -> str:
     if scene.time_of_day is not None or setting is None:
         return f"the scene itself is set at {scene_time(film, scene)}"
     inside = "an interior" if setting.interior else "an exterior"
-    return f"it plays in {setting.name} ({inside}), which the writer set at {setting.time_of_day}"
+    return f"it plays in {within_sentence(setting.name)} ({inside}), which the writer set at {setting.time_of_day}"
 
 
 def _time_of_day(draft: Draft, records: FilmRecords, question: str) -> None:
@@ -470,7 +470,7 @@ def _scene(draft: Draft, records: FilmRecords, question: str) -> None:
         draft.say(f"The film has {len(film.scenes)} scenes. {' '.join(summaries)}")
         return
     setting = _setting(film, scene)
-    where = f" in {setting.name}" if setting else ""
+    where = f" in {within_sentence(setting.name)}" if setting else ""
     heading = f" (heading {_quote(scene.heading)})" if scene.heading else ""
     draft.say(f"{draft.scene(scene).capitalize()} plays{where} at {scene_time(film, scene)}{heading}.")
     if scene.summary:
@@ -573,3 +573,11 @@ ANSWERERS: dict[Topic, Callable[[Draft, FilmRecords, str], None]] = {
     Topic.NOTES: _notes,
     Topic.OVERVIEW: _overview,
 }
+
+
+_LEADING_ARTICLE = re.compile(r"^(A|An|The)\s(?=[a-z])")
+
+
+def within_sentence(name: str) -> str:
+    """A place called "A small room" reads "a small room" mid-sentence; "The Marta" keeps its capital."""
+    return _LEADING_ARTICLE.sub(lambda match: f"{match[1].lower()} ", name)

@@ -222,3 +222,11 @@ def test_a_screenplay_heading_is_quoted_as_what_set_the_time(project, tmp_path):
     scripted.save_film(film)
     answer = answer_question(scripted, "why is the opening scene at night?")
     assert answer.scenes == [1] and "EXT. DOCK - NIGHT" in answer.text
+
+
+def test_a_place_named_with_an_article_reads_naturally_mid_sentence():
+    from agents.answering import within_sentence
+
+    assert within_sentence("A small room") == "a small room"
+    assert within_sentence("The old harbour") == "the old harbour"
+    assert within_sentence("The Marta") == "The Marta", "a proper name keeps its capital"
