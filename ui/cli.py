@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from agents.project import Project
     from tools.backends import RenderBackends
     from tools.settings import Settings
 
@@ -160,6 +161,18 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def open_run(settings: Settings, run: str) -> Project:
+    """The project of an existing run, or a clear exit naming the runs there are."""
+    from agents.project import Project, ProjectError
+
+    try:
+        project = Project.open(settings.projects_dir, run)
+        project.run_input()
+    except ProjectError as error:
+        raise fail(str(error)) from None
+    return project
+
+
 def run_with_progress(
     settings: Any, project: Any, feedback: Any = None, backends: RenderBackends | None = None
 ) -> None:
@@ -266,15 +279,8 @@ def resume(
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Finish a run that was interrupted, re-rendering nothing that was finished."""
-    from agents.project import Project, ProjectError
-
     settings = settings_for(projects_dir)
-    try:
-        project = Project.open(settings.projects_dir, run)
-        project.run_input()
-    except ProjectError as error:
-        raise fail(str(error)) from None
-    run_with_progress(settings, project)
+    run_with_progress(settings, open_run(settings, run))
 
 
 @app.command()
@@ -287,15 +293,13 @@ def revise(
 ) -> None:
     """Revise a film with a note; only the shots the note touches are made again, then the film is recut."""
     from agents.converse import MessageKind, classify_by_rules
-    from agents.project import Project, ProjectError
     from agents.state import Feedback
 
     settings = settings_for(projects_dir)
+    project = open_run(settings, run)
     try:
-        project = Project.open(settings.projects_dir, run)
-        project.run_input()
         feedback = Feedback(text=note, scene=scene, shot=shot)
-    except (ProjectError, ValueError) as error:
+    except ValueError as error:
         raise fail(str(error)) from None
     intent = classify_by_rules(note, project.load_film())
     if intent is not None and intent.kind in (MessageKind.QUESTION, MessageKind.CHAT):
@@ -317,13 +321,12 @@ def undo(
 ) -> None:
     """Undo the last note: the film and its cut come back as they were before it, with nothing rendered."""
     from agents.history import undo_last_note, use_earlier_take
-    from agents.project import Project, ProjectError
+    from agents.project import ProjectError
     from memory.store import MemoryStoreError
 
     settings = settings_for(projects_dir)
+    project = open_run(settings, run)
     try:
-        project = Project.open(settings.projects_dir, run)
-        project.run_input()
         if shot is not None:
             result = use_earlier_take(project, shot)
         else:
@@ -400,18 +403,13 @@ def storyboard(
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Write a printable storyboard (HTML and PDF) of every shot: keyframe, framing, move, action, dialogue."""
-    from agents.project import Project, ProjectError
     from tools.storyboard import write_storyboard
 
     if paper not in ("A4", "Letter"):
         raise fail(f"--paper takes A4 or Letter, not {paper!r}.")
     settings = settings_for(projects_dir)
-    try:
-        project = Project.open(settings.projects_dir, run)
-        project.run_input()
-        film = project.load_film()
-    except ProjectError as error:
-        raise fail(str(error)) from None
+    project = open_run(settings, run)
+    film = project.load_film()
     if film is None:
         raise fail(f"run {run!r} has no shots yet; let it write and plan first (director resume {run}).")
     files = write_storyboard(film, project.root, project.root / "storyboard", paper=paper)
@@ -430,16 +428,12 @@ def stats(
 ) -> None:
     """Where a film's time and money went: per agent, LLM task and shot, review rounds, and cost."""
     from agents.manifest import Manifest
-    from agents.project import Project, ProjectError
     from ui.stats import stats_view
 
     settings = settings_for(projects_dir)
+    project = open_run(settings, run)
     try:
-        project = Project.open(settings.projects_dir, run)
-        project.run_input()
         manifest = Manifest.model_validate_json(project.manifest_file.read_text(encoding="utf-8"))
-    except ProjectError as error:
-        raise fail(str(error)) from None
     except FileNotFoundError:
         raise fail(f"run {run!r} has no manifest yet; it comes with the first cut (director resume {run})") from None
     except ValidationError as error:
@@ -455,17 +449,15 @@ def ask_film(
 ) -> None:
     """Answer a question about a film from its own records; nothing in the project changes."""
     from agents.answering import answer_question, topic_by_rules
-    from agents.project import Project, ProjectError
     from tools.llm import LLMClient, LLMError
 
     if not question.strip():
         raise fail('the question is empty: ask something, e.g. director ask RUN "why is scene 2 at night?".')
     settings = settings_for(projects_dir)
+    project = open_run(settings, run)
     try:
-        project = Project.open(settings.projects_dir, run)
-        project.run_input()
         film = project.load_film()
-    except (ProjectError, ValueError) as error:
+    except ValueError as error:
         raise fail(str(error)) from None
     try:
         if film is None or topic_by_rules(question, film) is not None:

@@ -25,7 +25,7 @@ from agents.history import undo_last_note, use_earlier_take
 from agents.project import Project, ProjectError, ProjectSummary, list_projects, write_model
 from agents.proposal import NoteProposal
 from agents.revise import check_feedback
-from agents.run import RunOutcome, new_run, open_context, run_film, run_status
+from agents.run import RunOutcome, RunStatus, new_run, open_context, run_film, run_status
 from agents.state import Feedback, Film, GateDecision, GatePrompt, ReferenceImage
 from memory.store import MiniLMEmbedding
 from tools.backends import RenderBackends
@@ -166,7 +166,7 @@ class StudioSession:
 
     def open(self, film_id: str) -> None:
         """Open one of this owner's films; ids outside the owner's folder do not exist for this session."""
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         project = Project.open(self.root, film_id)
         if not project.exists:
             raise ProjectError(f"there is no film {film_id!r} in your studio; pick one from your projects.")
@@ -174,9 +174,9 @@ class StudioSession:
         self.chat = load_chat(project)
         self.proposal = load_proposal(project)
         self.wants_premise = False
-        self.refresh()
+        started = self.refresh().started
         self.remember_open_film()
-        if self.job is None and not self.finished and self.gate is None and run_status(project).started:
+        if self.job is None and not self.finished and self.gate is None and started:
             self.say("run", "This film stopped before it finished. Press Resume to go on from where it stopped.")
 
     def reopen_last(self) -> None:
@@ -187,23 +187,24 @@ class StudioSession:
         except (OSError, ProjectError):
             return
 
-    def refresh(self) -> None:
+    def refresh(self) -> RunStatus:
         """Where the open film's run stands, read again from its checkpoint."""
         assert self.project is not None
         status = run_status(self.project)
         self.gate, self.finished, self.frames = status.gate, status.finished, status.frames
+        return status
 
     def remember_open_film(self) -> None:
         if self.project is not None and self.root.is_dir():
             write_atomic(last_film_file(self.root), self.project.film_id)
 
     def new_film(self) -> None:
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         self.project, self.chat, self.gate, self.frames, self.finished = None, [], None, {}, False
         self.proposal, self.wants_premise = None, True
 
     def start_film(self, premise: str, target_seconds: float, unattended: bool) -> Job:
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         settings = self.settings.model_copy(update={"target_seconds": target_seconds})
         project = new_run(settings, premise=premise)
         self.project, self.chat, self.gate, self.frames, self.finished = project, [], None, {}, False
@@ -214,15 +215,12 @@ class StudioSession:
 
     def start_note(self, feedback: Feedback, unattended: bool, say: bool = True) -> Job:
         """A note to the open film: checked first, so a bad note changes nothing and says why."""
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         if self.project is None:
             raise ProjectError("open a film or start one with a premise before giving notes.")
         check_feedback(self.film(), feedback)
         if say:
-            aim = (
-                f" (scene {feedback.scene})" if feedback.scene else f" (shot {feedback.shot})" if feedback.shot else ""
-            )
-            self.chat.append(ChatLine(role="user", content=f"{feedback.text}{aim}"))
+            self.chat.append(ChatLine(role="user", content=aimed(feedback)))
         self.proposal = None
         return self._start(unattended, feedback=feedback)
 
@@ -231,7 +229,7 @@ class StudioSession:
 
         When the film waited at a gate before the note, the run resumes to that gate (or past it, unattended).
         """
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         if self.project is None:
             raise ProjectError("open a film first; there is nothing to undo.")
         lock = self.studio.lock_for(self.project)
@@ -260,14 +258,11 @@ class StudioSession:
             save_chat(self.project, self.chat)
             save_proposal(self.project, self.proposal)
 
-    def refuse_if_busy(self) -> None:
-        self._refuse_if_busy()
-
     def start_reference(
         self, upload: Path, original_name: str, kind: str, owner_id: str, source: str, unattended: bool
     ) -> Job:
         """Store an uploaded picture in the project, then revise the film with it as a note."""
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         if self.project is None:
             raise ProjectError("open a film before adding reference pictures to its characters and places.")
         film = self.film()
@@ -280,14 +275,14 @@ class StudioSession:
         return self._start(unattended, feedback=Feedback(reference=reference))
 
     def start_decision(self, decision: GateDecision, unattended: bool) -> Job:
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         if self.project is None or self.gate is None:
             raise ProjectError("nothing is waiting for approval.")
         self.chat.append(ChatLine(role="user", content=f"Approved the {self.gate.gate}."))
         return self._start(unattended, decision=decision)
 
     def start_resume(self, unattended: bool) -> Job:
-        self._refuse_if_busy()
+        self.refuse_if_busy()
         if self.project is None:
             raise ProjectError("open a film first.")
         return self._start(unattended)
@@ -353,7 +348,7 @@ class StudioSession:
         job.thread.start()
         return job
 
-    def _refuse_if_busy(self) -> None:
+    def refuse_if_busy(self) -> None:
         if self.busy:
             raise StudioBusyError("the crew is still working; wait for it, or press Cancel.")
 
