@@ -121,7 +121,7 @@ def beings_in(premise: str, language: str = "en") -> list[Being]:
         if index in described:
             continue
         if lowered in _DETERMINERS:
-            found = noun_phrase(tokens, index)
+            found = noun_phrase(tokens, index) or owner_of_a_being(tokens, index)
             if found is not None:
                 phrase, kind = found
                 if phrase.lower() not in seen:
@@ -165,6 +165,26 @@ def noun_phrase(tokens: list[tuple[str, int]], index: int) -> tuple[str, BeingKi
             return None
         if kind is not None:
             return " ".join(t for t, _ in tokens[index + 1 : index + span + 1]), kind
+    return None
+
+
+_POSSESSIVES = {"her", "his", "their", "ihr", "ihre", "sein", "seine", "son", "sa", "ses", "su", "sus"}
+_JOINED_BY = {"and", "with", "und", "mit", "et", "avec", "y", "con"}
+
+
+def owner_of_a_being(tokens: list[tuple[str, int]], index: int) -> tuple[str, BeingKind] | None:
+    """A noun phrase no word list knows is a person when a being of theirs follows: 'a piano tuner and her son'.
+
+    So the one a premise is about is never left out of the cast for a job the list lacks.
+    """
+    for span in (1, 2, 3):
+        joint = index + span + 1
+        if joint + 1 >= len(tokens) or tokens[index + span][0].lower() in {*_DETERMINERS, *_JOINED_BY}:
+            return None
+        if tokens[joint][0].lower() in _JOINED_BY and tokens[joint + 1][0].lower() in _POSSESSIVES:
+            if noun_phrase(tokens, joint + 1) is not None:
+                return " ".join(t for t, _ in tokens[index + 1 : index + span + 1]), "person"
+            return None
     return None
 
 

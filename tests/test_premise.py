@@ -36,6 +36,10 @@ NOISE = "push-in 1080p video with no audio"
         ("A beekeeper and her deaf son move their hives before a forest fire.", [("beekeeper", "person"),
                                                                                 ("deaf son", "person")]),
         ("Una pescadora de Cádiz enseña a su nieto a leer el mar.", [("pescadora", "person"), ("nieto", "person")]),
+        ("A deaf piano tuner and her restless son spend one winter night repairing a church organ",
+         [("deaf piano tuner", "person"), ("restless son", "person")]),
+        ("An organ builder with his old dog crosses the Alps", [("organ builder", "person"), ("old dog", "animal")]),
+        ("A storm and a dog wait out the night", [("dog", "animal")]),
     ],
 )  # fmt: skip
 def test_every_being_a_premise_names_is_found(premise: str, expected: list[tuple[str, str]]) -> None:
