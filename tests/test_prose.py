@@ -160,3 +160,16 @@ def test_a_dash_between_words_is_punctuation_not_a_word_cut_off() -> None:
 def test_a_look_that_is_names_is_refused(look: str) -> None:
     assert not check_prose(look, ProseKind.PHRASE).ok
     assert check_prose("60s, yellow oilskin coat, silver braid", ProseKind.PHRASE).ok
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "ok"),
+    [
+        ("Alejandro is the last member of a family that has dedicated their life'swork.", "en", False),
+        ("She won't say the fisherman's name out loud tonight.", "en", True),
+        ("L'homme attend aujourd'hui le dernier bateau du port.", "fr", True),
+        ("Dell'acqua non resta niente nel porto questa sera.", "it", True),
+    ],
+)
+def test_two_words_glued_at_an_apostrophe_are_not_a_word(text: str, language: str, ok: bool) -> None:
+    assert bool(check_prose(text, ProseKind.SENTENCE, language=language)) is ok

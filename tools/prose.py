@@ -341,6 +341,11 @@ German writes its nouns with a capital, so there capitalised words are looked up
 """
 
 
+_ELIDED = re.compile(r"\b([^\W\d_]+['’]([^\W\d_]{3,}))\b")
+"""A word with an apostrophe inside: "l'homme" and "aujourd'hui" are words, "life'swork" is two glued."""
+_CONTRACTIONS = {"s", "t", "re", "ve", "ll", "d", "m"}
+
+
 def _known_words(text: str, language: str) -> ProseVerdict:
     """Long lowercase words must be words of the film's language or of English (wordfreq's lists).
 
@@ -358,6 +363,10 @@ def _known_words(text: str, language: str) -> ProseVerdict:
             continue
         if all(zipf_frequency(word, name) == 0 for name in languages):
             return ProseVerdict(False, f"{word!r} is not a word in {language!r}")
+    for word, tail in _ELIDED.findall(text):
+        unknown = all(zipf_frequency(word, name) == 0 and zipf_frequency(tail, name) == 0 for name in languages)
+        if tail.lower() not in _CONTRACTIONS and unknown:
+            return ProseVerdict(False, f"{word!r} glues two words together")
     return PASS
 
 
