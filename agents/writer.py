@@ -33,7 +33,7 @@ from agents.prompting import ask
 from agents.screenplay import ParsedScript, ScriptScene, parse_fountain
 from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, StyleBible, slugify, unique_id
 from tools.llm import StructuredLLM
-from tools.prose import ProseKind, check_prose, split_sentences
+from tools.prose import ProseKind, check_prose, names_an_owner, split_sentences
 from tools.spec import TimeOfDay
 
 _NAME_CHARS = re.compile(r"[^\w' .-]|[\d_]")
@@ -158,7 +158,7 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
         if used_default or len(name) < 2 or name.lower() in taken or not slugify(name, fallback=""):
             name = being.role_name
         others = [other.phrase for other in beings if other is not being]
-        usable = acceptable_text(answer.look, premise, *PROMPT_EXAMPLES, *others)
+        usable = acceptable_text(answer.look, premise, *PROMPT_EXAMPLES, *others) and not names_an_owner(answer.look)
         look = answer.look if usable and check_prose(answer.look, ProseKind.PHRASE, language=language) else ""
         look = being_look(being, look)
         if not check_prose(look, ProseKind.PHRASE):  # the critic reads the finished look in any language
@@ -240,7 +240,7 @@ def settings_from_answer(
             continue
         if not acceptable_text(idea.look, name, *PROMPT_EXAMPLES):
             continue
-        if not check_prose(idea.look, ProseKind.PHRASE, language=language):
+        if not check_prose(idea.look, ProseKind.PHRASE, language=language) or names_an_owner(idea.look):
             continue
         settings.append(
             Setting(

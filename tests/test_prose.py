@@ -173,3 +173,18 @@ def test_a_look_that_is_names_is_refused(look: str) -> None:
 )
 def test_two_words_glued_at_an_apostrophe_are_not_a_word(text: str, language: str, ok: bool) -> None:
     assert bool(check_prose(text, ProseKind.SENTENCE, language=language)) is ok
+
+
+@pytest.mark.parametrize(
+    ("look", "owned"),
+    [
+        ("Lena's kitchen in the city.", True),
+        ("Alejandro's home town.", True),
+        ("warm lamp light, worn wooden walls, a rain-streaked window", False),
+        ("the keeper's brass lamp, salt-streaked glass", False),
+    ],
+)
+def test_a_look_that_names_an_owner_instead_of_describing_is_seen(look: str, owned: bool) -> None:
+    from tools.prose import names_an_owner
+
+    assert names_an_owner(look) is owned

@@ -197,6 +197,17 @@ def check_prose(
     return PASS
 
 
+_OWNER = re.compile(r"\b[A-Z][^\W\d_]+['’]s\b")
+
+
+def names_an_owner(text: str) -> bool:
+    """Whether a look says whose something is ("Lena's kitchen in the city") instead of how it looks.
+
+    A model asked for a place's look often answers with an owner, and the owner is often nobody in the film.
+    """
+    return _OWNER.search(text or "") is not None
+
+
 def is_prose(text: str, kind: ProseKind = ProseKind.SENTENCE, **options: object) -> bool:
     return check_prose(text, kind, **options).ok  # type: ignore[arg-type]
 
