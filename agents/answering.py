@@ -30,8 +30,8 @@ from agents.mentions import (
 from agents.project import Project, RunRecord
 from agents.prompting import ask
 from agents.state import Character, Film, Review, RunInput, Scene, Setting, Shot, ShotVerdict
-from tools.llm import LLMUnavailableError, StructuredLLM
-from tools.spec import TimeOfDay
+from tools.llm.client import LLMUnavailableError, StructuredLLM
+from tools.render.spec import TimeOfDay
 
 
 class Topic(StrEnum):

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, create_model
 from pydantic_core import PydanticCustomError
 
+from tools.llm.structured_output import NOT_PROSE
 from tools.prose import ProseKind, check_prose
-from tools.spec import CameraMove, Framing, TimeOfDay
-from tools.structured_output import NOT_PROSE
+from tools.render.spec import CameraMove, Framing, TimeOfDay
 
 COLOURS: dict[str, str] = {
     "red": "#d62828",

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from agents.project import Project
 from memory.store import MemoryStore
-from tools.backends import ImageBackend, SpeechBackend, VideoBackend
-from tools.executors import LocalExecutor, ShotExecutor
-from tools.llm import StructuredLLM
+from tools.llm.client import StructuredLLM
+from tools.render.base import ImageBackend, SpeechBackend, VideoBackend
+from tools.render.executors import LocalExecutor, ShotExecutor
 from tools.settings import Settings
 
 

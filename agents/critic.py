@@ -32,10 +32,8 @@ from agents.prompting import ask
 from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict, UnresolvedShot
 from agents.wording import FilmWords, check_shot_words, drop_model_lines, repair_film_words
 from memory.store import MemoryStore
-from tools.backends import ContentRefusedError
-from tools.cut import parse_srt
-from tools.files import sha256_of, write_atomic
-from tools.probe import (
+from tools.edit.cut import parse_srt
+from tools.edit.probe import (
     BLACK_LUMA,
     BLANK_STD,
     FROZEN_DIFF,
@@ -47,8 +45,10 @@ from tools.probe import (
     probe_video,
     sample_frames,
 )
+from tools.files import sha256_of, write_atomic
 from tools.prose import ProseKind, check_prose
-from tools.spec import Framing
+from tools.render.base import ContentRefusedError
+from tools.render.spec import Framing
 
 DURATION_TOLERANCE_FRAMES = 1.5
 TAKE_SAMPLES = 6

@@ -23,7 +23,7 @@ from agents.answers import (
 )
 from agents.premise import Being, StoryBeat, default_line, default_summary, features_of
 from tools.prose import ProseKind, is_prose, split_sentences
-from tools.spec import CameraMove, Framing, TimeOfDay
+from tools.render.spec import CameraMove, Framing, TimeOfDay
 
 _NIGHT_WORDS = ("night", "storm", "dark", "midnight", "moon")
 _INTERIOR_WORDS = ("lighthouse", "room", "kitchen", "house", "office", "cabin", "train", "shop", "ship", "car")

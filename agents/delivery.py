@@ -10,10 +10,10 @@ from typing import Any
 from agents.context import Context
 from agents.manifest import TOOL, ModelUse
 from agents.state import Film
-from tools.content_credentials import CredentialError, sign_film
-from tools.cut import CutPlan, CutResult
-from tools.storyboard import write_storyboard
-from tools.timeline_export import TimelineError, TimelinePlan, export_timeline
+from tools.deliver.content_credentials import CredentialError, sign_film
+from tools.deliver.storyboard import write_storyboard
+from tools.deliver.timelines import TimelineError, TimelinePlan, export_timeline
+from tools.edit.cut import CutPlan, CutResult
 
 
 def deliver(

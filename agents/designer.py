@@ -15,10 +15,10 @@ from agents.director import stable_seed
 from agents.screenplay import without_introductions
 from agents.state import Character, Film, Review, RunState, Scene, Setting, Shot, ShotStatus, StyleBible
 from memory.store import CharacterRecord, MemoryStore, SettingRecord, ShotRecord
-from tools.prompt_budget import Clause, assemble_prompt
 from tools.prose import split_sentences, whole_sentences
-from tools.spec import CastMember, Framing, ShotSpec, SpokenLine, Voice
-from tools.speech import cast_voice
+from tools.render.espeak import cast_voice
+from tools.render.prompt_budget import Clause, assemble_prompt
+from tools.render.spec import CastMember, Framing, ShotSpec, SpokenLine, Voice
 
 NEGATIVE_PROMPT = "blurry, deformed hands, extra limbs, distorted face, watermark, text artifacts, low quality"
 CAPTION_WORDS_PER_SECOND = 3.0

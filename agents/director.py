@@ -13,9 +13,9 @@ from agents.answers import ShotIdea, ShotsAnswer
 from agents.context import Context
 from agents.prompting import ask
 from agents.state import DialogueLine, Film, RunState, Scene, Shot, ShotStatus
-from tools.llm import StructuredLLM
+from tools.llm.client import StructuredLLM
 from tools.prose import split_sentences
-from tools.spec import CameraMove, Framing
+from tools.render.spec import CameraMove, Framing
 
 MIN_SHOT_SECONDS = 2.0
 MAX_SHOT_SECONDS = 8.0
@@ -168,7 +168,8 @@ def plan_scene(film: Film, scene: Scene, count: int, base_seconds: float, llm: S
     setting = film.setting(scene.setting_id)
     names = [film.character(cid).name for cid in scene.character_ids]
     listing = "\n".join(
-        f"{number}. " + (f"{film.character(plan.line.character_id).name} says a line. " if plan.line else "")
+        f"{number}. "
+        + (f"{film.character(plan.line.character_id).name} says a line. " if plan.line else "")
         + plan.action[:120]
         for number, plan in enumerate(plans, start=1)
     )
@@ -203,9 +204,7 @@ def named_in(film: Film, scene: Scene, text: str) -> list[str]:
     return [character_id for _, character_id in sorted(found)]
 
 
-def shot_from_plan(
-    film: Film, scene: Scene, order: int, plan: ShotPlan, idea: ShotIdea, base_seconds: float
-) -> Shot:
+def shot_from_plan(film: Film, scene: Scene, order: int, plan: ShotPlan, idea: ShotIdea, base_seconds: float) -> Shot:
     framing, move = idea.framing, idea.camera_move
     line = plan.line
     if order == 1 and line is None:

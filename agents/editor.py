@@ -12,10 +12,10 @@ from agents.delivery import deliver
 from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
 from agents.render import restore_takes
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
-from tools.cut import CutItem, CutPlan
-from tools.cut import assemble_cut as cut_film
-from tools.llm import LLMUsage
-from tools.presets import licence_of
+from tools.edit.cut import CutItem, CutPlan
+from tools.edit.cut import assemble_cut as cut_film
+from tools.llm.client import LLMUsage
+from tools.render.presets import licence_of
 
 SEGMENTS_DIR = "segments"
 """The cut's encoded segments, kept in the project's cut folder so a note re-encodes only what it changed."""

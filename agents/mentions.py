@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from agents.state import Character, Film, Scene, Setting, Shot
-from tools.spec import TimeOfDay
+from tools.render.spec import TimeOfDay
 
 ORDINALS = {
     "first": 1, "opening": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,

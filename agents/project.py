@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from agents.state import Feedback, Film, RunInput, is_safe_id, slugify
 from tools.files import write_atomic
-from tools.llm import LLMUsage
+from tools.llm.client import LLMUsage
 
 
 class RunRecord(BaseModel):

@@ -16,9 +16,9 @@ from agents.context import Context
 from agents.designer import shot_spec
 from agents.project import Project, write_model
 from agents.state import Film, RenderTask, RunState, ShotStatus, Take
-from tools.backends import ImageBackend, SpeechBackend, VideoBackend
 from tools.files import disk_full, sha256_of
-from tools.spec import ShotSpec
+from tools.render.base import ImageBackend, SpeechBackend, VideoBackend
+from tools.render.spec import ShotSpec
 
 RENDERER_CACHE_VERSION = 2
 

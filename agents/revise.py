@@ -25,10 +25,10 @@ from agents.director import stable_seed
 from agents.prompting import ask
 from agents.state import Character, Feedback, Film, ReferenceImage, Revision, RunState, Scene, Shot, TargetKind
 from agents.writer import COLOUR_WORDS, signature_colour
-from tools.llm import StructuredLLM
+from tools.llm.client import StructuredLLM
 from tools.references import signature_colour as reference_colour
-from tools.spec import CameraMove, Framing, TimeOfDay
-from tools.speech import adjust_voice, cast_voice
+from tools.render.espeak import adjust_voice, cast_voice
+from tools.render.spec import CameraMove, Framing, TimeOfDay
 
 MAX_NOTE_CHARACTERS = 2000
 _TIGHTER = [Framing.WIDE, Framing.MEDIUM, Framing.CLOSE_UP, Framing.INSERT]

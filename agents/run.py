@@ -30,8 +30,8 @@ from agents.screenplay import parse_fountain
 from agents.state import CutFiles, Feedback, Film, GateDecision, GatePrompt, Review, RunInput, RunState
 from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
-from tools.backends import RenderBackends
-from tools.llm import LLMClient, StructuredLLM
+from tools.llm.client import LLMClient, StructuredLLM
+from tools.render.base import RenderBackends
 from tools.settings import Settings
 
 ProgressEvent = dict[str, Any]

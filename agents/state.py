@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tools.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay, Voice
+from tools.render.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay, Voice
 
 SCHEMA_VERSION = 2
 

@@ -32,9 +32,9 @@ from agents.premise import (
 from agents.prompting import ask
 from agents.screenplay import ParsedScript, ScriptScene, parse_fountain
 from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, StyleBible, slugify, unique_id
-from tools.llm import StructuredLLM
+from tools.llm.client import StructuredLLM
 from tools.prose import ProseKind, check_prose, names_an_owner, split_sentences
-from tools.spec import TimeOfDay
+from tools.render.spec import TimeOfDay
 
 _NAME_CHARS = re.compile(r"[^\w' .-]|[\d_]")
 _GLUED_NAME = re.compile(r"[a-zà-ÿ][A-ZÀ-Þ]")
@@ -130,9 +130,7 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
     """
     beings = beings_in(premise, language)
     if not beings:
-        answer, _ = ask(
-            llm, "cast", CastAnswer, lambda: defaults.cast_from_premise(premise), premise=premise, count=2
-        )
+        answer, _ = ask(llm, "cast", CastAnswer, lambda: defaults.cast_from_premise(premise), premise=premise, count=2)
         characters = cast_from_answer(answer) or cast_from_answer(defaults.cast_from_premise(premise))
         return characters, {c.id for c in characters}
     characters: list[Character] = []

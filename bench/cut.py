@@ -1,4 +1,4 @@
-"""Time the cut (`tools.cut.assemble_cut`) against ffmpeg joining the same clips by itself.
+"""Time the cut (`tools.edit.cut.assemble_cut`) against ffmpeg joining the same clips by itself.
 
     .venv/bin/python bench/cut.py                          # 12 animatic clips of 3 s at 640x360, 12 fps
 
@@ -30,11 +30,11 @@ sys.path[:0] = [str(ROOT)]
 
 from machine import load, machine  # noqa: E402
 
-from tools.cut import CutItem, CutPlan, assemble_cut  # noqa: E402
-from tools.images import AnimaticImageBackend  # noqa: E402
-from tools.spec import CameraMove, Framing, ShotSpec, Voice  # noqa: E402
-from tools.speech import EspeakSpeechBackend  # noqa: E402
-from tools.video import AnimaticVideoBackend  # noqa: E402
+from tools.edit.cut import CutItem, CutPlan, assemble_cut  # noqa: E402
+from tools.render.animatic.clip import AnimaticVideoBackend  # noqa: E402
+from tools.render.animatic.keyframe import AnimaticImageBackend  # noqa: E402
+from tools.render.espeak import EspeakSpeechBackend  # noqa: E402
+from tools.render.spec import CameraMove, Framing, ShotSpec, Voice  # noqa: E402
 
 LINES = [
     "The last ferry leaves at nine.",

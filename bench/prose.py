@@ -42,12 +42,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from machine import load, machine  # noqa: E402
 
 from agents.state import Film  # noqa: E402
-from tools.llm import LLMUsage  # noqa: E402
+from tools.llm.client import LLMUsage  # noqa: E402
 from tools.prose import ProseKind, check_prose  # noqa: E402
 
 if TYPE_CHECKING:
     from memory.store import MiniLMEmbedding
-    from tools.llm import StructuredLLM
+    from tools.llm.client import StructuredLLM
     from tools.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -161,7 +161,7 @@ def audit_film(folder: Path, name: str = "", *, finished: bool = True) -> list[F
     Empty fields (a screenplay's logline, a silent shot's line) put no words on screen and are not checked. A
     `finished` film must have its subtitle file (cut/film.srt); an unfinished one is audited as far as it got.
     """
-    from tools.cut import parse_srt
+    from tools.edit.cut import parse_srt
 
     folder = Path(folder)
     name = name or folder.name
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DIRECTOR_LLM__OFFLINE_MODEL"] = args.model
 
     from memory.store import MiniLMEmbedding
-    from tools.llm import LLMClient
+    from tools.llm.client import LLMClient
     from tools.settings import Settings
 
     items = read_corpus(args.only, args.limit)

@@ -32,14 +32,14 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from tools.diffusers_common import generator_for, pick_device  # noqa: E402
-from tools.diffusers_images import DiffusersImageBackend  # noqa: E402
-from tools.diffusers_video import DiffusersVideoBackend  # noqa: E402
-from tools.images import AnimaticImageBackend  # noqa: E402
+from tools.render.animatic.clip import AnimaticVideoBackend, write_clip  # noqa: E402
+from tools.render.animatic.keyframe import AnimaticImageBackend  # noqa: E402
+from tools.render.diffusers.common import generator_for, pick_device  # noqa: E402
+from tools.render.diffusers.images import DiffusersImageBackend  # noqa: E402
+from tools.render.diffusers.video import DiffusersVideoBackend  # noqa: E402
+from tools.render.espeak import EspeakSpeechBackend  # noqa: E402
+from tools.render.spec import CameraMove, ShotSpec, Voice  # noqa: E402
 from tools.settings import DiffusersSettings  # noqa: E402
-from tools.spec import CameraMove, ShotSpec, Voice  # noqa: E402
-from tools.speech import EspeakSpeechBackend  # noqa: E402
-from tools.video import AnimaticVideoBackend, write_clip  # noqa: E402
 
 PROMPT = "wide establishing shot, a lighthouse on black rocks at dusk, storm clouds, 35mm lens, cinematic"
 LINE = "Hold on, Biscuit. The light has to burn until morning."
@@ -189,7 +189,7 @@ def bench_diffusers_video(folder: Path, spec: ShotSpec, options: DiffusersSettin
 def bench_openai(spec: ShotSpec, work: Path, repeats: int) -> list[Row]:
     from fake_openai_media import FakeOpenAIMediaServer
 
-    from tools.openai_media import OpenAIImageBackend, OpenAISpeechBackend, openai_client
+    from tools.render.openai.media import OpenAIImageBackend, OpenAISpeechBackend, openai_client
     from tools.settings import OpenAIMediaSettings
 
     with FakeOpenAIMediaServer(polls_before_done=0) as server:

@@ -21,7 +21,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
-STATE_MODULES = ("agents.state", "tools.spec")
+STATE_MODULES = ("agents.state", "tools.render.spec")
 
 
 def checkpoint_path(project_dir: Path) -> Path:

@@ -26,8 +26,8 @@ from chromadb.errors import ChromaError
 from chromadb.utils.embedding_functions import register_embedding_function
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tools.render.spec import Voice
 from tools.settings import MemorySettings
-from tools.spec import Voice
 
 MetadataValue = str | int | float | bool
 R = TypeVar("R", bound="MemoryRecord")

@@ -1,7 +1,7 @@
 """A scripted fake LLM for tests, in the manner of simonw/llm's `tests/conftest.py` mock model.
 
 It replays queued answers and records every call. Raw-string answers go through the same parse, repair and
-retry loop as the real `LLMClient` (`tools.llm.answer_structured`), so a test can script a broken answer and
+retry loop as the real `LLMClient` (`tools.llm.client.answer_structured`), so a test can script a broken answer and
 watch it be repaired or re-asked.
 """
 
@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from tools.llm import LLMAnswerError, LLMUsage, UsageMeter, answer_structured, complete_structured_or
-from tools.structured_output import Message, estimate_tokens
+from tools.llm.client import LLMAnswerError, LLMUsage, UsageMeter, answer_structured, complete_structured_or
+from tools.llm.structured_output import Message, estimate_tokens
 
 T = TypeVar("T", bound=BaseModel)
 D = TypeVar("D")

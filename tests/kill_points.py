@@ -23,7 +23,7 @@ from pathlib import Path
 from agents.graph import build_graph
 from agents.state import Film, Take
 from memory.checkpoints import checkpoint_path, open_checkpointer
-from tools.probe import probe_video
+from tools.edit.probe import probe_video
 
 DIRECTOR = str(Path(sys.executable).parent / "director")
 RUN_LINE = ("Starting run", "Resuming run", "Revising run")

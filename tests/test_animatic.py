@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tools.backends import BackendError, ImageBackend, VideoBackend
-from tools.images import (
+from tools.render.animatic.clip import (
+    MOVE_ROOM,
+    AnimaticVideoBackend,
+    Weather,
+    camera_windows,
+    caption_text,
+    ease,
+    render_overlay,
+)
+from tools.render.animatic.keyframe import (
     LABEL_FILL,
     OVERSCAN,
     AnimaticImageBackend,
@@ -21,17 +29,9 @@ from tools.images import (
     render_keyframe,
     wrap_text,
 )
+from tools.render.base import BackendError, ImageBackend, VideoBackend
+from tools.render.spec import CameraMove, CastMember, Framing, ShotSpec, TimeOfDay
 from tools.settings import Settings
-from tools.spec import CameraMove, CastMember, Framing, ShotSpec, TimeOfDay
-from tools.video import (
-    MOVE_ROOM,
-    AnimaticVideoBackend,
-    Weather,
-    camera_windows,
-    caption_text,
-    ease,
-    render_overlay,
-)
 
 RED = (217, 79, 61)
 BLUE = (61, 125, 217)

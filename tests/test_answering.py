@@ -16,7 +16,7 @@ from agents.manifest import Manifest
 from agents.project import Project
 from agents.run import new_run
 from agents.state import Review, Revision
-from tools.spec import TimeOfDay
+from tools.render.spec import TimeOfDay
 from ui.cli import app
 
 NOTE = "make scene 2 a night scene"

@@ -30,7 +30,7 @@ from memory.checkpoints import (
     open_checkpointer,
     revivable_types,
 )
-from tools.spec import CameraMove, Framing, TimeOfDay
+from tools.render.spec import CameraMove, Framing, TimeOfDay
 
 
 def film() -> Film:
@@ -89,7 +89,11 @@ def test_database_lives_in_the_project_folder_in_wal_mode(tmp_path: Path) -> Non
 def test_our_state_types_are_on_the_allow_list() -> None:
     names = {(cls.__module__, cls.__name__) for cls in revivable_types()}
     assert {("agents.state", "Film"), ("agents.state", "Take"), ("agents.state", "ShotStatus")} <= names
-    assert {("tools.spec", "ShotSpec"), ("tools.spec", "Framing"), ("tools.spec", "CastMember")} <= names
+    assert {
+        ("tools.render.spec", "ShotSpec"),
+        ("tools.render.spec", "Framing"),
+        ("tools.render.spec", "CastMember"),
+    } <= names
 
 
 def test_film_in_a_checkpoint_comes_back_as_a_film(tmp_path: Path, serde_events: list[SerdeEvent]) -> None:
@@ -122,7 +126,7 @@ def test_default_serializer_only_warns_and_an_allow_list_without_our_types_block
     assert {"kind": "msgpack_unregistered_allowed", "module": "agents.state", "name": "Film"} in serde_events
 
     serde_events.clear()
-    assert isinstance(make_serializer(modules=("tools.spec",)).loads_typed(payload), dict)
+    assert isinstance(make_serializer(modules=("tools.render.spec",)).loads_typed(payload), dict)
     assert {"kind": "msgpack_blocked", "module": "agents.state", "name": "Film"} in serde_events
 
     serde_events.clear()

@@ -12,7 +12,7 @@ from audio import read_audio, write_tone
 from certificates import Pki, make_pki
 from clips import write_clip
 
-from tools.content_credentials import (
+from tools.deliver.content_credentials import (
     GENERATION_LABEL,
     TRAINED_ALGORITHMIC_MEDIA,
     CredentialError,
@@ -20,8 +20,8 @@ from tools.content_credentials import (
     read_credentials,
     sign_film,
 )
-from tools.cut import CutItem, CutPlan, assemble_cut
-from tools.probe import probe_video
+from tools.edit.cut import CutItem, CutPlan, assemble_cut
+from tools.edit.probe import probe_video
 
 TOOL = "Director (agent-director 0.1.0)"
 MODELS = [("llm", "SmolLM2-360M-Instruct"), ("video", "stabilityai/stable-video-diffusion-img2vid"), ("speech", "")]

@@ -14,7 +14,7 @@ from audio import SILENCE_DB, level_db, onset, read_audio, write_tone
 from clips import write_clip
 from pydantic import ValidationError
 
-from tools.cut import (
+from tools.edit.cut import (
     CutError,
     CutItem,
     CutPlan,
@@ -25,7 +25,7 @@ from tools.cut import (
     format_srt,
     parse_srt,
 )
-from tools.probe import container_tags, probe_video
+from tools.edit.probe import container_tags, probe_video
 
 W, H, FPS = 160, 90, 12
 RED, GREEN, BLUE = (220, 40, 40), (40, 200, 60), (40, 60, 220)

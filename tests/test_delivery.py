@@ -18,7 +18,7 @@ from fake_crew import crew
 from typer.testing import CliRunner
 
 from agents.run import new_run, run_film
-from tools.cut import TimelineEntry
+from tools.edit.cut import TimelineEntry
 from tools.settings import Settings
 from ui.cli import app
 

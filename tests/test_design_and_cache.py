@@ -12,7 +12,7 @@ from agents.project import Project
 from agents.render import render_shot, take_hash
 from agents.state import Character, DialogueLine, Film, RenderTask, Scene, Setting, Shot
 from memory.store import CharacterRecord
-from tools.spec import Framing, TimeOfDay
+from tools.render.spec import Framing, TimeOfDay
 
 
 def small_film() -> Film:

@@ -15,7 +15,7 @@ from tiny_pipelines import IP_ADAPTER_WEIGHTS
 
 from agents.run import new_run, run_film
 from agents.state import Feedback, ReferenceImage
-from tools.probe import probe_video
+from tools.edit.probe import probe_video
 from tools.references import store_reference
 from tools.settings import DiffusersSettings, RenderSettings, Settings
 

@@ -27,8 +27,8 @@ from agents.screenplay import ParsedScript, ScreenplayError, parse_fountain, rea
 from agents.state import Character, Feedback, Film, RunState, Scene, Setting, Shot, is_safe_id
 from agents.writer import film_from_screenplay
 from tools.references import ReferenceUploadError, store_reference
+from tools.render.spec import Framing, TimeOfDay
 from tools.settings import Settings
-from tools.spec import Framing, TimeOfDay
 
 
 def budget(examples: int) -> settings:

@@ -12,7 +12,7 @@ from fake_llm import FakeLLM
 from agents.project import Project
 from agents.run import new_run, run_film
 from agents.state import Film
-from tools.probe import probe_video
+from tools.edit.probe import probe_video
 from tools.settings import Settings
 
 

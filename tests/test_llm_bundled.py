@@ -16,8 +16,8 @@ import pytest
 from fake_llm import FakeLLM
 from pydantic import BaseModel, Field
 
-from tools.llama_server import BundledModelServer, BundledServerError, free_loopback_port
-from tools.llm import LLMAnswerError, LLMClient, LLMUnavailableError, StructuredLLM, complete_structured_or
+from tools.llm.client import LLMAnswerError, LLMClient, LLMUnavailableError, StructuredLLM, complete_structured_or
+from tools.llm.llama_server import BundledModelServer, BundledServerError, free_loopback_port
 from tools.settings import LLMSettings
 
 pytestmark = [pytest.mark.llm, pytest.mark.timeout(300)]
@@ -179,7 +179,7 @@ def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from tools.llama_server import BundledModelServer\n"
+        "from tools.llm.llama_server import BundledModelServer\n"
         "server = BundledModelServer(start_timeout=60, log_path=Path(sys.argv[1])).start()\n"
         "print(server.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"

@@ -9,7 +9,7 @@ import httpx2
 import openai
 from pydantic import BaseModel
 
-from tools.llm import LLMClient
+from tools.llm.client import LLMClient
 
 
 class Title(BaseModel):

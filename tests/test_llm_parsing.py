@@ -13,7 +13,7 @@ import pytest
 from fake_llm import FakeLLM
 from pydantic import BaseModel, Field
 
-from tools.llm import (
+from tools.llm.client import (
     LLMAnswerError,
     LLMClient,
     LLMUnavailableError,
@@ -21,7 +21,7 @@ from tools.llm import (
     UsageMeter,
     complete_structured_or,
 )
-from tools.structured_output import (
+from tools.llm.structured_output import (
     InvalidAnswer,
     extract_json,
     grammar_safe_schema,

@@ -23,8 +23,8 @@ from memory.store import (
     SettingRecord,
     ShotRecord,
 )
+from tools.render.spec import Voice
 from tools.settings import MemorySettings
-from tools.spec import Voice
 
 
 @pytest.fixture(scope="module")

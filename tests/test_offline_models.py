@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from tools.offline_models import (
+from tools.llm.offline_models import (
     DEFAULT_OFFLINE_MODEL,
     OFFLINE_MODELS,
     ModelPart,
@@ -30,7 +30,7 @@ from tools.offline_models import (
     offline_server,
     request_timeout,
 )
-from tools.presets import licence_of
+from tools.render.presets import licence_of
 from tools.settings import LLMSettings, Settings
 
 PART_COUNT = 12
@@ -299,7 +299,7 @@ def test_director_models_lists_the_llms_and_the_endpoint(monkeypatch: pytest.Mon
 
 
 def test_a_run_without_the_extra_stops_at_once_with_the_pip_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from tools.llm import LLMClient, LLMUnavailableError
+    from tools.llm.client import LLMClient, LLMUnavailableError
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     qwen = OFFLINE_MODELS["qwen2.5-coder-1.5b"]

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from tests.fake_openai_media import BAND_COLOUR, LEFT_COLOUR, RIGHT_COLOUR, FakeOpenAIMediaServer
-from tools.backends import (
+from tools.edit.probe import probe_video
+from tools.render.base import (
     BackendError,
     ImageBackend,
     SpeechBackend,
@@ -24,7 +25,7 @@ from tools.backends import (
     speech_backend_from_settings,
     video_backend_from_settings,
 )
-from tools.openai_media import (
+from tools.render.openai.media import (
     CHARACTER_CACHE_NAME,
     OpenAIImageBackend,
     OpenAISpeechBackend,
@@ -35,9 +36,8 @@ from tools.openai_media import (
     video_api_seconds,
     video_api_size,
 )
-from tools.probe import probe_video
+from tools.render.spec import CastMember, ShotSpec, Voice
 from tools.settings import OpenAIMediaSettings, RenderSettings, Settings
-from tools.spec import CastMember, ShotSpec, Voice
 
 MARA = CastMember(id="mara", name="Mara", look="red coat", color="#d94f3d")
 

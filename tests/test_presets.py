@@ -12,9 +12,9 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from tools.backends import BackendError
-from tools.hub import locate_model
-from tools.presets import PRESETS, preset_status
+from tools.render.base import BackendError
+from tools.render.hub import locate_model
+from tools.render.presets import PRESETS, preset_status
 from tools.settings import DiffusersSettings, RenderSettings
 from ui.cli import app, settings_for
 

@@ -9,7 +9,7 @@ import pytest
 from clips import write_clip
 from PIL import Image
 
-from tools.probe import (
+from tools.edit.probe import (
     FROZEN_DIFF,
     ProbeError,
     inspect_frames,

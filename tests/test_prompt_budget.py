@@ -22,11 +22,13 @@ from transformers.convert_slow_tokenizer import bytes_to_unicode
 from agents.designer import compose_prompt, remember_looks, shot_spec
 from agents.project import Project
 from agents.state import Character, DialogueLine, Film, Scene, Setting, Shot
-from tools.diffusers_images import DiffusersImageBackend
-from tools.diffusers_video import DiffusersVideoBackend
-from tools.images import AnimaticImageBackend
-from tools.openai_media import OpenAIImageBackend
-from tools.prompt_budget import (
+from tools.prose import split_sentences
+from tools.render.animatic.clip import AnimaticVideoBackend
+from tools.render.animatic.keyframe import AnimaticImageBackend
+from tools.render.diffusers.images import DiffusersImageBackend
+from tools.render.diffusers.video import DiffusersVideoBackend
+from tools.render.openai.media import OpenAIImageBackend
+from tools.render.prompt_budget import (
     CLIP_PROMPT_TOKENS,
     LARGE_PROMPT_TOKENS,
     ONE_TOKEN_WORDS,
@@ -34,9 +36,7 @@ from tools.prompt_budget import (
     assemble_prompt,
     estimate_tokens,
 )
-from tools.prose import split_sentences
-from tools.spec import Framing, TimeOfDay
-from tools.video import AnimaticVideoBackend
+from tools.render.spec import Framing, TimeOfDay
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "the_last_ferry.fountain"

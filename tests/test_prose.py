@@ -7,8 +7,8 @@ from fake_llm import FakeLLM
 from pydantic import ValidationError
 
 from agents.answers import RubricAnswer, TitleAnswer
+from tools.llm.structured_output import InvalidAnswer, parse_answer
 from tools.prose import ProseKind, check_prose, detect_language, split_sentences, whole_sentences
-from tools.structured_output import InvalidAnswer, parse_answer
 
 NOISE = [
     # Shot actions and notes the bundled model wrote into `make demo` and a premise film (issue 12).

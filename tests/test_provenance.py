@@ -17,7 +17,7 @@ from agents.costs import film_cost
 from agents.manifest import SCHEMA_FILE, manifest_schema
 from agents.run import new_run, run_film
 from agents.state import Character, Feedback, Film, ReferenceImage, Scene, Setting, Shot, Take
-from tools.content_credentials import TRAINED_ALGORITHMIC_MEDIA, read_credentials
+from tools.deliver.content_credentials import TRAINED_ALGORITHMIC_MEDIA, read_credentials
 from tools.references import store_reference
 from tools.settings import Prices, ProvenanceSettings, Settings
 from ui.cli import app

@@ -22,11 +22,11 @@ from agents.designer import shot_spec
 from agents.manifest import Manifest
 from agents.run import new_run, run_film
 from agents.state import Film
-from tools.backends import BackendError, RenderBackends
-from tools.executors import LocalExecutor
-from tools.probe import probe_video
+from tools.edit.probe import probe_video
+from tools.render.base import BackendError, RenderBackends
+from tools.render.executors import LocalExecutor
+from tools.render.spec import CastMember, ShotSpec, SpokenLine
 from tools.settings import Settings
-from tools.spec import CastMember, ShotSpec, SpokenLine
 from ui.cli import app
 
 pytestmark = pytest.mark.slow
@@ -194,13 +194,13 @@ def test_a_backend_error_on_a_renderer_comes_back_as_itself(tmp_path, ray_cluste
 
 def test_without_ray_installed_the_ray_executor_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
-    monkeypatch.delitem(sys.modules, "tools.ray_executor", raising=False)
+    monkeypatch.delitem(sys.modules, "tools.render.ray_executor", raising=False)
     with pytest.raises(BackendError, match=r"pip install 'agent-director\[ray\]'"):
         RenderBackends.from_settings(ray_settings(tmp_path, "127.0.0.1:1"))
 
 
 def test_a_shot_travels_with_its_pictures_and_comes_back_with_its_files(tmp_path):
-    from tools.ray_executor import RenderedFiles, ShotPayload
+    from tools.render.ray_executor import RenderedFiles, ShotPayload
 
     face, street = tmp_path / "project" / "face.png", tmp_path / "project" / "street.jpg"
     face.parent.mkdir()

@@ -21,7 +21,7 @@ from kill_points import phase_of as landed_in
 
 from agents.revise import clean_note
 from agents.state import Film
-from tools.probe import probe_video
+from tools.edit.probe import probe_video
 
 PREMISE = "A lighthouse keeper and a stray dog wait out the last storm"
 SEED = 5

@@ -7,7 +7,7 @@ from fake_llm import FakeLLM
 
 from agents.revise import RevisionError, check_feedback, revise
 from agents.state import Character, DialogueLine, Feedback, Film, ReferenceImage, Scene, Setting, Shot
-from tools.spec import Framing, TimeOfDay, Voice
+from tools.render.spec import Framing, TimeOfDay, Voice
 
 GOOD_ANSWERS = {
     "revise_target": {"target": "the whole film"},

@@ -21,8 +21,8 @@ import agents.critic as critic
 from agents.editor import SEGMENTS_DIR, cut_plan
 from agents.run import new_run, open_context, run_film
 from agents.state import Feedback, Film
-from tools.cut import assemble_cut
-from tools.probe import probe_video
+from tools.edit.cut import assemble_cut
+from tools.edit.probe import probe_video
 from tools.settings import Settings
 
 

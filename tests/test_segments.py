@@ -17,8 +17,8 @@ import pytest
 from audio import level_db, onset, read_audio, write_tone
 from clips import write_clip
 
-from tools.cut import CutItem, CutPlan, CutResult, assemble_cut
-from tools.probe import probe_video
+from tools.edit.cut import CutItem, CutPlan, CutResult, assemble_cut
+from tools.edit.probe import probe_video
 
 W, H, FPS = 160, 90, 12
 RED, GREEN, BLUE, YELLOW = (220, 40, 40), (40, 200, 60), (40, 60, 220), (230, 220, 40)

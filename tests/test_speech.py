@@ -10,10 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tools.backends import BackendError, SpeechBackend
-from tools.settings import Settings
-from tools.spec import Voice
-from tools.speech import (
+from tools.render.base import BackendError, SpeechBackend
+from tools.render.espeak import (
     EspeakSpeechBackend,
     cast_voice,
     guess_traits,
@@ -21,6 +19,8 @@ from tools.speech import (
     wav_info,
     wav_levels,
 )
+from tools.render.spec import Voice
+from tools.settings import Settings
 
 LINE = "We should go now, before the rain comes back."
 FEMALE_VARIANTS = {"f1", "f2", "f3", "f4", "f5", "steph", "linda", "belinda", "grandma"}
@@ -125,7 +125,7 @@ def test_pitch_raises_the_voice(backend: EspeakSpeechBackend, tmp_path: Path) ->
 def test_unknown_variant_falls_back_to_the_language(
     backend: EspeakSpeechBackend, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="tools.speech"):
+    with caplog.at_level(logging.WARNING, logger="tools.render.espeak"):
         result = backend.speak(LINE, Voice(espeak="en-us+nosuchvariant"), tmp_path / "x.wav")
     assert "en-us+nosuchvariant" in caplog.text
     backend.speak(LINE, Voice(espeak="en-us"), tmp_path / "plain.wav")
@@ -137,7 +137,7 @@ def test_language_names_are_voices_too(
     backend: EspeakSpeechBackend, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # 'en-gb' and 'fr-fr' are languages of eSpeak NG voices ('gmw/en', 'roa/fr') but no voice's own name.
-    with caplog.at_level(logging.WARNING, logger="tools.speech"):
+    with caplog.at_level(logging.WARNING, logger="tools.render.espeak"):
         backend.speak(LINE, Voice(espeak="en-gb+f3"), tmp_path / "gb.wav")
         backend.speak("Bonjour, mes amis.", Voice(espeak="fr-fr+m3"), tmp_path / "fr.wav")
     assert caplog.text == ""
@@ -149,7 +149,7 @@ def test_unknown_dialect_falls_back_and_keeps_the_variant(
     backend: EspeakSpeechBackend, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert voice_candidates("en-zz+f3", frozenset({"f3"})) == ["en-zz+f3", "en-zz", "en+f3", "en"]
-    with caplog.at_level(logging.WARNING, logger="tools.speech"):
+    with caplog.at_level(logging.WARNING, logger="tools.render.espeak"):
         backend.speak(LINE, Voice(espeak="en-zz+f3"), tmp_path / "zz.wav")
     assert "'en+f3'" in caplog.text
     backend.speak(LINE, Voice(espeak="en+m3"), tmp_path / "male.wav")
@@ -273,7 +273,7 @@ def test_cast_voices_are_all_known_to_espeak(
     backend: EspeakSpeechBackend, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     looks = ["an old woman", "an old man", "a little girl, 7 years old", "a boy of 9", "a man", "a woman", "a person"]
-    with caplog.at_level(logging.WARNING, logger="tools.speech"):
+    with caplog.at_level(logging.WARNING, logger="tools.render.espeak"):
         for n in range(14):
             voice = cast_voice(f"c{n}", "C", looks[n % len(looks)])
             backend.speak("Hello.", voice, tmp_path / f"{n}.wav")

@@ -19,9 +19,7 @@ from reportlab.lib.utils import simpleSplit
 
 from agents.designer import shot_spec
 from agents.state import Character, DialogueLine, Film, Scene, Setting, Shot, ShotStatus, StyleBible, Take
-from tools.images import AnimaticImageBackend, keyframe_size
-from tools.spec import CameraMove, Framing, TimeOfDay
-from tools.storyboard import (
+from tools.deliver.storyboard import (
     INK,
     PANELS_PER_PAGE,
     PLACEHOLDER_FILL,
@@ -32,6 +30,8 @@ from tools.storyboard import (
     share_lines,
     write_storyboard,
 )
+from tools.render.animatic.keyframe import AnimaticImageBackend, keyframe_size
+from tools.render.spec import CameraMove, Framing, TimeOfDay
 
 W, H = 320, 180
 DPI = 50

@@ -44,7 +44,7 @@ BOT = "#chat .bot, #chat [data-testid='bot']"
 
 @pytest.fixture(scope="module")
 def bundled_llm(tmp_path_factory) -> Iterator:
-    from tools.llm import LLMClient
+    from tools.llm.client import LLMClient
     from tools.settings import LLMSettings
 
     with LLMClient.from_settings(LLMSettings(), log_dir=tmp_path_factory.mktemp("llm-logs")) as llm:

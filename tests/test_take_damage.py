@@ -17,8 +17,8 @@ from agents.project import Project
 from agents.render import cached_take, take_problem
 from agents.run import new_run, run_film
 from agents.state import Feedback, Film
+from tools.edit.probe import probe_video
 from tools.files import DiskFullError, sha256_of
-from tools.probe import probe_video
 from tools.settings import Settings
 
 

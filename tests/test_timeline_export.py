@@ -12,8 +12,7 @@ import pytest
 from audio import write_tone
 from clips import write_clip
 
-from tools.cut import CutItem, CutPlan, CutResult, TimelineEntry, assemble_cut
-from tools.timeline_export import (
+from tools.deliver.timelines import (
     TimelineError,
     TimelineFiles,
     TimelinePlan,
@@ -22,6 +21,7 @@ from tools.timeline_export import (
     edit_rate,
     export_timeline,
 )
+from tools.edit.cut import CutItem, CutPlan, CutResult, TimelineEntry, assemble_cut
 
 W, H, FPS = 64, 36, 12
 EDIT_RATE = 24

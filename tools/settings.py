@@ -55,7 +55,7 @@ class LLMSettings(BaseModel):
     @field_validator("offline_model")
     @classmethod
     def _known_offline_model(cls, name: str) -> str:
-        from tools.offline_models import OFFLINE_MODELS
+        from tools.llm.offline_models import OFFLINE_MODELS
 
         if name.strip().lower() not in OFFLINE_MODELS:
             raise ValueError(f"unknown offline model {name!r}; choose one of: {', '.join(OFFLINE_MODELS)}")
@@ -162,7 +162,7 @@ class RenderSettings(BaseModel):
         The filled fields stay unset, so settings re-read with another preset take that preset's values.
         """
         if self.preset:
-            from tools.presets import preset_updates
+            from tools.render.presets import preset_updates
 
             top, inner = preset_updates(self)
             for key, value in top.items():

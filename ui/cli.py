@@ -14,7 +14,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from agents.project import Project
-    from tools.backends import RenderBackends
+    from tools.render.base import RenderBackends
     from tools.settings import Settings
 
 app = typer.Typer(
@@ -151,7 +151,7 @@ def check_backends(settings: Settings) -> RenderBackends:
         BackendError: a backend is unknown, its model cannot be found, its service has no key, or the
             executor's cluster cannot be reached.
     """
-    from tools.backends import RenderBackends
+    from tools.render.base import RenderBackends
 
     return RenderBackends.from_settings(settings)
 
@@ -250,7 +250,7 @@ def make(
     from agents.project import ProjectError
     from agents.run import new_run
     from agents.screenplay import ScreenplayError, read_screenplay
-    from tools.backends import BackendError
+    from tools.render.base import BackendError
 
     if premise and script:
         raise fail("give a premise or --script, not both.")
@@ -364,7 +364,7 @@ def studio(
         if not separator or not user or not password:
             raise fail("--auth takes USER:PASSWORD, e.g. --auth ana:correct-horse.")
         credentials = (user, password)
-    from tools.backends import BackendError
+    from tools.render.base import BackendError
 
     try:
         launch_studio(settings_for(projects_dir), host=host, port=port, share=share, auth=credentials)
@@ -403,7 +403,7 @@ def storyboard(
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Write a printable storyboard (HTML and PDF) of every shot: keyframe, framing, move, action, dialogue."""
-    from tools.storyboard import write_storyboard
+    from tools.deliver.storyboard import write_storyboard
 
     if paper not in ("A4", "Letter"):
         raise fail(f"--paper takes A4 or Letter, not {paper!r}.")
@@ -449,7 +449,7 @@ def ask_film(
 ) -> None:
     """Answer a question about a film from its own records; nothing in the project changes."""
     from agents.answering import answer_question, topic_by_rules
-    from tools.llm import LLMClient, LLMError
+    from tools.llm.client import LLMClient, LLMError
 
     if not question.strip():
         raise fail('the question is empty: ask something, e.g. director ask RUN "why is scene 2 at night?".')
@@ -479,9 +479,9 @@ def ask_film(
 @app.command()
 def models() -> None:
     """List the LLMs and render presets, their models, and which this machine has."""
-    from tools.hub import hub_offline
-    from tools.offline_models import OFFLINE_MODELS, model_status
-    from tools.presets import PRESETS, preset_status
+    from tools.llm.offline_models import OFFLINE_MODELS, model_status
+    from tools.render.hub import hub_offline
+    from tools.render.presets import PRESETS, preset_status
 
     settings = settings_for(None)
     llms = Table("offline LLM", "model", "licence", "here?")

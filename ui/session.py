@@ -28,10 +28,10 @@ from agents.revise import check_feedback
 from agents.run import RunOutcome, RunStatus, new_run, open_context, run_film, run_status
 from agents.state import Feedback, Film, GateDecision, GatePrompt, ReferenceImage
 from memory.store import MiniLMEmbedding
-from tools.backends import RenderBackends
 from tools.files import write_atomic
-from tools.llm import LLMClient, StructuredLLM
+from tools.llm.client import LLMClient, StructuredLLM
 from tools.references import store_reference
+from tools.render.base import RenderBackends
 from tools.settings import Settings
 from ui.crew_chat import ChatLine, CrewChat, crew_line
 

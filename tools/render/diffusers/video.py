@@ -20,8 +20,10 @@ import numpy as np
 from diffusers import DiffusionPipeline
 from PIL import Image
 
-from tools.backends import BackendError, ClipResult
-from tools.diffusers_common import (
+from tools.render.animatic.clip import write_clip
+from tools.render.animatic.keyframe import OVERSCAN, keyframe_size
+from tools.render.base import BackendError, ClipResult
+from tools.render.diffusers.common import (
     accepted,
     call_default,
     fit,
@@ -31,12 +33,10 @@ from tools.diffusers_common import (
     prompt_tokens_read,
     snap,
 )
-from tools.hub import locate_model
-from tools.images import OVERSCAN, keyframe_size
-from tools.prompt_budget import estimate_tokens
+from tools.render.hub import locate_model
+from tools.render.prompt_budget import estimate_tokens
+from tools.render.spec import CameraMove, ShotSpec
 from tools.settings import DiffusersSettings, Settings
-from tools.spec import CameraMove, ShotSpec
-from tools.video import write_clip
 
 SIZE_MULTIPLE_FLOOR = 8
 FALLBACK_FRAMES = 16

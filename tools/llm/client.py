@@ -3,7 +3,7 @@
 Agents depend on `StructuredLLM` only. `LLMClient` is the real implementation over the `openai` SDK; the
 ask-parse-repair loop (`answer_structured`) is shared with the scripted fake in `tests/`, so both treat a broken
 answer the same way, and it counts calls, retries and failures on a `UsageMeter`. How to ask for and read a
-schema-shaped answer is `tools.structured_output`'s job. Two errors reach callers: `LLMAnswerError` (the model
+schema-shaped answer is `tools.llm.structured_output`'s job. Two errors reach callers: `LLMAnswerError` (the model
 answered, but never validly; fall back to a default) and `LLMUnavailableError` (the endpoint cannot be used; stop,
 resumably).
 """
@@ -26,10 +26,9 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, Field
 
-from tools.llama_server import BundledModelServer, BundledServerError
-from tools.offline_models import offline_server, request_timeout
-from tools.settings import LLMSettings
-from tools.structured_output import (
+from tools.llm.llama_server import BundledModelServer, BundledServerError
+from tools.llm.offline_models import offline_server, request_timeout
+from tools.llm.structured_output import (
     Flavour,
     InvalidAnswer,
     Message,
@@ -40,6 +39,7 @@ from tools.structured_output import (
     structured_messages,
     structured_request_options,
 )
+from tools.settings import LLMSettings
 
 T = TypeVar("T", bound=BaseModel)
 D = TypeVar("D")

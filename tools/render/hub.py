@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.backends import BackendError
+from tools.render.base import BackendError
 
 _TRUTHY = {"1", "true", "yes", "on"}
 INDEX_FILES = ("model_index.json", "config.json")

@@ -1,4 +1,4 @@
-"""Who runs a shot's render: this process (the default), or a Ray cluster (`tools/ray_executor.py`).
+"""Who runs a shot's render: this process (the default), or a Ray cluster (`tools/render/ray_executor.py`).
 
 An executor takes a spec whose picture paths are absolute and a take folder, and leaves the keyframe, the clip
 and the spoken line in that folder. Deciding whether a take is needed, and recording it, stay with the graph.
@@ -14,7 +14,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.backends import (
+from tools.render.base import (
     BackendError,
     ClipResult,
     ImageBackend,
@@ -23,8 +23,8 @@ from tools.backends import (
     SpeechResult,
     VideoBackend,
 )
+from tools.render.spec import ShotSpec
 from tools.settings import Settings
-from tools.spec import ShotSpec
 
 SPEECH_MARGIN = 0.3
 """Seconds of a shot kept free of speech: the cross-fades at its ends and a breath after the line."""
@@ -126,7 +126,7 @@ def executor_from_settings(settings: Settings) -> ShotExecutor | None:
     if settings.executor == "local":
         return None
     try:
-        from tools.ray_executor import RayExecutor
+        from tools.render.ray_executor import RayExecutor
     except ImportError as error:
         raise BackendError(
             f"DIRECTOR_EXECUTOR=ray needs Ray ({error.name} is not installed): "

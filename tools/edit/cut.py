@@ -6,7 +6,7 @@ scene. Dialogue is burned into the picture and also written to `film.srt`; a spo
 where its subtitle does and is mixed into an AAC track.
 
 The picture is encoded in segments (the title card, each shot's own frames, each cross-fade), kept under a
-key of everything they show (`tools.segments`) and joined by stream copy, so a recut after a note encodes
+key of everything they show (`tools.edit.segments`) and joined by stream copy, so a recut after a note encodes
 only the segments of the shots it changed; the sound track is mixed again only when a line changed.
 """
 
@@ -32,8 +32,7 @@ from moviepy import __version__ as moviepy_version
 from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tools.files import sha256_of
-from tools.segments import (
+from tools.edit.segments import (
     SEGMENT_FORMAT,
     X264_PRESET,
     X264_THREADS,
@@ -43,6 +42,7 @@ from tools.segments import (
     content_key,
     run_ffmpeg,
 )
+from tools.files import sha256_of
 
 VIDEO_NAME = "film.mp4"
 SUBTITLES_NAME = "film.srt"

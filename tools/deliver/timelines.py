@@ -25,7 +25,7 @@ from pathlib import Path
 import opentimelineio as otio
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools.cut import CutPlan, CutResult, SubtitleCue
+from tools.edit.cut import CutPlan, CutResult, SubtitleCue
 
 OTIO_NAME = "film.otio"
 EDL_NAME = "film.edl"

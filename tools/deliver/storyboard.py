@@ -27,8 +27,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from tools.files import write_atomic
-from tools.images import OVERSCAN, keyframe_size
 from tools.prose import split_sentences
+from tools.render.animatic.keyframe import OVERSCAN, keyframe_size
 
 if TYPE_CHECKING:
     from agents.state import Film, Scene, Shot
@@ -211,9 +211,9 @@ def keyframe_thumbnail(path: Path, size: tuple[int, int]) -> tuple[bytes | None,
 def shot_frame(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Crop an animatic's overscanned keyframe to the shot's centred frame, as a static shot's video does.
 
-    Mirrors `tools.video.is_overscanned` and the static window of `tools.video.camera_windows` (snapped to
-    the shot's size when within two pixels); a keyframe of any other size (generated ones are exactly the
-    shot's size) is the frame already.
+    Mirrors `tools.render.animatic.clip.is_overscanned` and the static window of
+    `tools.render.animatic.clip.camera_windows` (snapped to the shot's size when within two pixels); a
+    keyframe of any other size (generated ones are exactly the shot's size) is the frame already.
     """
     if image.size != keyframe_size(*size) or image.size == size:
         return image

@@ -4,7 +4,7 @@ The asking side says how to request JSON matching a pydantic schema from each ki
 (`resolve_flavour`, `structured_request_options`, `structured_messages`, `grammar_safe_schema`); the reading side
 turns a raw answer back into that schema, past fences and chatter, repairing small-model slips and describing what
 was wrong in words the model can act on (`parse_answer`, `InvalidAnswer`, `retry_message`). Pure functions of text
-and schemas: no network, no accounting, no error but `InvalidAnswer`; the retry loop lives in `tools.llm`.
+and schemas: no network, no accounting, no error but `InvalidAnswer`; the retry loop lives in `tools.llm.client`.
 """
 
 from __future__ import annotations

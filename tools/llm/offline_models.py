@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from tools.files import open_atomic, sha256_of, write_atomic
-from tools.llama_server import BUNDLED_ALIAS, BUNDLED_FILE, BUNDLED_PACKAGE, BundledModelServer, BundledServerError
+from tools.llm.llama_server import BUNDLED_ALIAS, BUNDLED_FILE, BUNDLED_PACKAGE, BundledModelServer, BundledServerError
 
 if TYPE_CHECKING:
     from tools.settings import LLMSettings

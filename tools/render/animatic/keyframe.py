@@ -20,9 +20,9 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFont
 
-from tools.backends import BackendError, ImageResult
+from tools.render.base import BackendError, ImageResult
+from tools.render.spec import CastMember, Framing, ShotSpec, TimeOfDay
 from tools.settings import Settings
-from tools.spec import CastMember, Framing, ShotSpec, TimeOfDay
 
 OVERSCAN = 1.25
 MODEL = "animatic-1"

@@ -29,13 +29,13 @@ from openai.types import Video, VideoSeconds, VideoSize
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.backends import BackendError, ClipResult, ContentRefusedError, ImageResult, SpeechResult
+from tools.edit.probe import ProbeError, probe_video
 from tools.files import write_atomic
-from tools.images import save_atomically, temp_path_for
-from tools.probe import ProbeError, probe_video
-from tools.prompt_budget import LARGE_PROMPT_TOKENS
+from tools.render.animatic.keyframe import save_atomically, temp_path_for
+from tools.render.base import BackendError, ClipResult, ContentRefusedError, ImageResult, SpeechResult
+from tools.render.prompt_budget import LARGE_PROMPT_TOKENS
+from tools.render.spec import CastMember, ShotSpec, Voice
 from tools.settings import OpenAIMediaSettings, Settings
-from tools.spec import CastMember, ShotSpec, Voice
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image, ImageOps
 
-from tools.backends import BackendError
-from tools.hub import download_hint, is_local_folder, locate_model
-from tools.prompt_budget import CLIP_PROMPT_TOKENS
+from tools.render.base import BackendError
+from tools.render.hub import download_hint, is_local_folder, locate_model
+from tools.render.prompt_budget import CLIP_PROMPT_TOKENS
 from tools.settings import DiffusersSettings
 
 T = TypeVar("T")

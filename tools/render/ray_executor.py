@@ -18,16 +18,16 @@ import ray
 from pydantic import BaseModel, ConfigDict
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
-from tools.backends import (
+from tools.files import write_atomic
+from tools.render.base import (
     BackendError,
     image_backend_from_settings,
     speech_backend_from_settings,
     video_backend_from_settings,
 )
-from tools.executors import RenderedShot, render_with
-from tools.files import write_atomic
+from tools.render.executors import RenderedShot, render_with
+from tools.render.spec import ShotSpec
 from tools.settings import Settings
-from tools.spec import ShotSpec
 
 
 class ShotPayload(BaseModel):

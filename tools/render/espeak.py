@@ -23,10 +23,10 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from tools.backends import BackendError, SpeechResult
 from tools.files import write_atomic
+from tools.render.base import BackendError, SpeechResult
+from tools.render.spec import Voice
 from tools.settings import Settings
-from tools.spec import Voice
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,11 @@
 """The animatic video backend: camera moves cut out of a keyframe, encoded with ffmpeg.
 
-An animatic keyframe is overscanned: the shot's frame is its centred `1 / OVERSCAN` part (see `tools.images`),
-and a move slides or scales a crop window over the rest. A keyframe of the shot's own size (from a diffusion
-model or OpenAI) has no margin, so pans and tilts travel over a slightly tighter window instead. Over
-storyboard frames, seeded weather and a faint light flicker keep even a static shot alive, and the slate and
-caption are drawn on top in screen space; over a generated picture the move is all that is added.
+An animatic keyframe is overscanned: the shot's frame is its centred `1 / OVERSCAN` part (see
+`tools.render.animatic.keyframe`), and a move slides or scales a crop window over the rest. A keyframe of the
+shot's own size (from a diffusion model or OpenAI) has no margin, so pans and tilts travel over a slightly
+tighter window instead. Over storyboard frames, seeded weather and a faint light flicker keep even a static
+shot alive, and the slate and caption are drawn on top in screen space; over a generated picture the move is
+all that is added.
 """
 
 from __future__ import annotations
@@ -20,11 +21,20 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tools.backends import BackendError, ClipResult
-from tools.images import MIN_LEVEL, MODEL, OVERSCAN, fit_caption, font, printable, temp_path_for, words_of
-from tools.images import keyframe_size as overscanned_size
+from tools.render.animatic.keyframe import (
+    MIN_LEVEL,
+    MODEL,
+    OVERSCAN,
+    fit_caption,
+    font,
+    printable,
+    temp_path_for,
+    words_of,
+)
+from tools.render.animatic.keyframe import keyframe_size as overscanned_size
+from tools.render.base import BackendError, ClipResult
+from tools.render.spec import CameraMove, ShotSpec, TimeOfDay
 from tools.settings import Settings
-from tools.spec import CameraMove, ShotSpec, TimeOfDay
 
 Box = tuple[float, float, float, float]
 

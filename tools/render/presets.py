@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.hub import cached_file, download_hint, is_local_folder
+from tools.render.hub import cached_file, download_hint, is_local_folder
 
 if TYPE_CHECKING:
     from tools.settings import RenderSettings

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from tools.render.spec import ShotSpec, Voice
 from tools.settings import Settings
-from tools.spec import ShotSpec, Voice
 
 if TYPE_CHECKING:
-    from tools.executors import ShotExecutor
+    from tools.render.executors import ShotExecutor
 
 
 class ImageResult(BaseModel):
@@ -76,7 +76,7 @@ class ImageBackend(Protocol):
 
     @property
     def max_prompt_tokens(self) -> int | None:
-        """The prompt tokens the model reads (`tools.prompt_budget.estimate_tokens`); None: no limit to speak of.
+        """The prompt tokens the model reads (`tools.render.prompt_budget.estimate_tokens`); None: no limit to speak of.
 
         The designer fits every prompt to it by leaving out whole clauses, so the model never cuts one.
         """
@@ -168,7 +168,7 @@ class RenderBackends:
             BackendError: a backend is unknown, its model cannot be found, or its service has no key; or the
                 executor's cluster cannot be reached.
         """
-        from tools.executors import executor_from_settings
+        from tools.render.executors import executor_from_settings
 
         images = image_backend_from_settings(settings)
         video = video_backend_from_settings(settings)
@@ -186,15 +186,15 @@ def image_backend_from_settings(settings: Settings) -> ImageBackend:
     render = settings.render.resolved()
     name = render.image_backend
     if name == "animatic":
-        from tools.images import AnimaticImageBackend
+        from tools.render.animatic.keyframe import AnimaticImageBackend
 
         return AnimaticImageBackend.from_settings(settings)
     if name == "diffusers":
-        from tools.diffusers_images import DiffusersImageBackend
+        from tools.render.diffusers.images import DiffusersImageBackend
 
         return DiffusersImageBackend.from_settings(settings)
     if name == "openai":
-        from tools.openai_media import OpenAIImageBackend
+        from tools.render.openai.media import OpenAIImageBackend
 
         return OpenAIImageBackend.from_settings(settings)
     raise BackendError(
@@ -207,15 +207,15 @@ def video_backend_from_settings(settings: Settings) -> VideoBackend:
     render = settings.render.resolved()
     name = render.video_backend
     if name == "animatic":
-        from tools.video import AnimaticVideoBackend
+        from tools.render.animatic.clip import AnimaticVideoBackend
 
         return AnimaticVideoBackend.from_settings(settings)
     if name == "diffusers":
-        from tools.diffusers_video import DiffusersVideoBackend
+        from tools.render.diffusers.video import DiffusersVideoBackend
 
         return DiffusersVideoBackend.from_settings(settings)
     if name == "openai":
-        from tools.openai_media import OpenAIVideoBackend
+        from tools.render.openai.media import OpenAIVideoBackend
 
         return OpenAIVideoBackend.from_settings(settings)
     raise BackendError(
@@ -230,11 +230,11 @@ def speech_backend_from_settings(settings: Settings) -> SpeechBackend | None:
     if name == "none":
         return None
     if name == "espeak":
-        from tools.speech import EspeakSpeechBackend
+        from tools.render.espeak import EspeakSpeechBackend
 
         return EspeakSpeechBackend.from_settings(settings)
     if name == "openai":
-        from tools.openai_media import OpenAISpeechBackend
+        from tools.render.openai.media import OpenAISpeechBackend
 
         return OpenAISpeechBackend.from_settings(settings)
     raise BackendError(

@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image, DiffusionPipeline
 from PIL import Image
 
-from tools.backends import BackendError, ImageResult
-from tools.diffusers_common import (
+from tools.render.animatic.keyframe import save_atomically
+from tools.render.base import BackendError, ImageResult
+from tools.render.diffusers.common import (
     MicroBatcher,
     accepted,
     fit,
@@ -29,10 +30,9 @@ from tools.diffusers_common import (
     prompt_tokens_read,
     snap,
 )
-from tools.hub import download_hint, hub_offline, is_local_folder, locate_model
-from tools.images import save_atomically
+from tools.render.hub import download_hint, hub_offline, is_local_folder, locate_model
+from tools.render.spec import ShotSpec
 from tools.settings import DiffusersSettings, Settings
-from tools.spec import ShotSpec
 
 SIZE_MULTIPLE_FLOOR = 8
 """Every diffusers image pipeline takes sizes in steps of 8 at least (SD checks it); latent packing needs more."""
