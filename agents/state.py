@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tools.render.spec import HEX_COLOUR, CameraMove, Framing, ShotSpec, TimeOfDay, Voice
+from tools.render.spec import HEX_COLOUR, Aspect, CameraMove, Fps, Framing, Height, ShotSpec, TimeOfDay, Voice, Width
 
 SCHEMA_VERSION = 2
 
@@ -31,7 +31,6 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-Aspect = Literal["16:9", "2.39:1", "1.85:1", "4:3", "1:1", "9:16"]
 
 
 def height_for(width: int, aspect: str) -> int:
@@ -49,9 +48,9 @@ class StyleBible(Model):
     era: str = "present day"
     lens: str = "35mm"
     aspect: Aspect = "16:9"
-    fps: int = Field(default=12, ge=6, le=60)
-    width: int = Field(default=640, ge=64, le=4096)
-    height: int = Field(default=360, ge=64, le=4096)
+    fps: Fps = 12
+    width: Width = 640
+    height: Height = 360
     direction: str = Field(default="", max_length=300, description="A filmmaker's note that every shot follows.")
 
     @model_validator(mode="before")
@@ -371,9 +370,9 @@ class RunInput(Model):
     screenplay: str = ""
     target_seconds: float = Field(default=45.0, ge=5.0, le=1800.0)
     max_review_rounds: int = Field(default=2, ge=1, le=10)
-    width: int = Field(default=640, ge=64, le=4096)
+    width: Width = 640
     aspect: Aspect = "16:9"
-    fps: int = Field(default=12, ge=6, le=60)
+    fps: Fps = 12
     feedback: Feedback | None = Field(default=None, description="A note to apply before anything else runs.")
 
 

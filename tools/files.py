@@ -1,16 +1,21 @@
-"""Writing files so that a killed process never leaves half of one behind."""
+"""Files written whole or not at all, and the hashes that name them.
+
+A killed process never leaves half a file: every writer goes through `open_atomic`, `write_atomic` or
+`atomic_path` (for tools such as ffmpeg and Pillow that write a path themselves).
+"""
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
@@ -63,3 +68,34 @@ def open_atomic(path: Path) -> Iterator[BinaryIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, with its suffix, renamed over `path` if the block ends without error.
+
+    For writers that take a file name (ffmpeg, Pillow, OpenTimelineIO) and pick the format from its suffix.
+    The temporary file is removed when the block fails, and left for the writer to create: it does not exist
+    when the block starts.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    temp = Path(name)
+    temp.unlink()
+    try:
+        yield temp
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def content_key(value: Any) -> str:
+    """The SHA-256 of `value` as JSON with sorted keys: the same content always gives the same key.
+
+    Take keys have been made this way since the first film, so changing the JSON would re-render every take.
+    """
+    text = json.dumps(value, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tools.render.spec import Aspect, Fps, Height, ModelFps, Width
+
 
 class LLMSettings(BaseModel):
     """The one LLM path: any OpenAI-compatible endpoint, or the bundled model when none is set."""
@@ -105,9 +107,9 @@ class DiffusersSettings(BaseModel):
     video_steps: int | None = Field(default=None, ge=1, le=500, description="Video denoising steps.")
     video_guidance_scale: float | None = Field(default=None, ge=0.0, le=50.0)
     video_frames: int | None = Field(default=None, ge=1, le=1024, description="Frames the video model makes.")
-    video_fps: int | None = Field(default=None, ge=1, le=120, description="The video model's own frame rate.")
-    video_width: int | None = Field(default=None, ge=64, le=4096, description="Video model width; unset: film's.")
-    video_height: int | None = Field(default=None, ge=64, le=4096)
+    video_fps: ModelFps | None = Field(default=None, description="The video model's own frame rate.")
+    video_width: Width | None = Field(default=None, description="Video model width; unset: film's.")
+    video_height: Height | None = None
     offline: bool = Field(
         default=False, description="Never reach the hub, as with HF_HUB_OFFLINE=1: a missing model is an error."
     )
@@ -138,9 +140,9 @@ class RenderSettings(BaseModel):
     speech_backend: str = Field(default="espeak", description="espeak (offline), openai, or none.")
     image_model: str = Field(default="", description="Hub id or local folder of the image model.")
     video_model: str = Field(default="", description="Hub id or local folder of the video model.")
-    width: int = Field(default=640, ge=64, le=4096, description="Frame width; the height follows the aspect.")
-    aspect: Literal["16:9", "2.39:1", "1.85:1", "4:3", "1:1", "9:16"] = "16:9"
-    fps: int = Field(default=12, ge=6, le=60)
+    width: Width = Field(default=640, description="Frame width; the height follows the aspect.")
+    aspect: Aspect = "16:9"
+    fps: Fps = 12
     max_parallel: int = Field(default=2, ge=1, le=64, description="Shots rendered at once.")
     diffusers: DiffusersSettings = Field(default_factory=DiffusersSettings)
     openai: OpenAIMediaSettings = Field(default_factory=OpenAIMediaSettings)

@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
+
+Width = Annotated[int, Field(ge=64, le=4096)]
+"""A frame's width in pixels, as films, settings and backends accept it."""
+Height = Annotated[int, Field(ge=64, le=4096)]
+Fps = Annotated[int, Field(ge=6, le=60)]
+"""A film's frame rate."""
+ModelFps = Annotated[int, Field(ge=1, le=120)]
+"""The rate a video model makes frames at, which the cut conforms to the film's."""
+Aspect = Literal["16:9", "2.39:1", "1.85:1", "4:3", "1:1", "9:16"]
 
 
 class Framing(StrEnum):
@@ -83,10 +93,10 @@ class ShotSpec(BaseModel):
     shot_number: int
     prompt: str
     negative_prompt: str = ""
-    width: int = Field(ge=64, le=4096)
-    height: int = Field(ge=64, le=4096)
+    width: Width
+    height: Height
     seed: int = Field(ge=0)
-    fps: int = Field(ge=1, le=120)
+    fps: ModelFps
     duration: float = Field(gt=0)
     framing: Framing = Framing.MEDIUM
     camera_move: CameraMove = CameraMove.STATIC
