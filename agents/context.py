@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from agents.project import Project
 from memory.store import MemoryStore
-from tools.llm.client import StructuredLLM
+from tools.llm.asking import StructuredLLM
 from tools.render.base import ImageBackend, SpeechBackend, VideoBackend
 from tools.render.executors import LocalExecutor, ShotExecutor
 from tools.settings import Settings

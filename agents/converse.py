@@ -18,7 +18,8 @@ from agents.answers import Answer, choice_of
 from agents.mentions import shot_in, shot_reference
 from agents.prompting import ask
 from agents.state import Film
-from tools.llm.client import LLMUnavailableError, StructuredLLM
+from tools.llm.asking import StructuredLLM
+from tools.llm.errors import LLMUnavailableError
 
 
 class MessageKind(StrEnum):

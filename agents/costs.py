@@ -11,10 +11,8 @@ from collections import defaultdict
 from pydantic import BaseModel, Field
 
 from agents.state import Film
+from tools.render.registry import BACKENDS, BackendRegistry
 from tools.settings import Prices
-
-PAID_BACKEND = "openai"
-DIFFUSERS = "diffusers"
 
 
 class CostLine(BaseModel):
@@ -101,15 +99,26 @@ def film_cost(film: Film, llm_usage: dict, llm_model: str, prices: Prices) -> Co
     )
 
 
-def render_price(stage: str, backend: str, model: str, quantity: float, seconds: float, prices: Prices) -> float:
+def render_price(
+    stage: str,
+    backend: str,
+    model: str,
+    quantity: float,
+    seconds: float,
+    prices: Prices,
+    registry: BackendRegistry = BACKENDS,
+) -> float:
     """Paid APIs by the unit from the price table; your own GPU by the hour; everything else is free."""
-    if backend == PAID_BACKEND:
+    entry = registry.find(stage, backend)
+    if entry is None:
+        return 0.0
+    if entry.paid:
         table = {
             "image": prices.image_per_picture,
             "video": prices.video_per_second,
             "speech": prices.speech_per_minute,
         }[stage]
         return table.get(model, 0.0) * quantity
-    if backend == DIFFUSERS:
+    if entry.wants_gpu:
         return prices.gpu_per_hour * seconds / 3600
     return 0.0

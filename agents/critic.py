@@ -15,7 +15,6 @@ rendered again. A screenplay's own words are never rewritten: they are kept, wit
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -26,13 +25,13 @@ from langgraph.runtime import Runtime
 from agents import defaults
 from agents.answers import RubricAnswer, weakest_shot_model
 from agents.context import Context
-from agents.director import stable_seed
+from agents.events import Emitter, ReviewEvent
 from agents.project import Project, write_model
 from agents.prompting import ask
+from agents.specs import stable_seed
 from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict, UnresolvedShot
 from agents.wording import FilmWords, check_shot_words, drop_model_lines, repair_film_words
 from memory.store import MemoryStore
-from tools.edit.cut import parse_srt
 from tools.edit.probe import (
     BLACK_LUMA,
     BLANK_STD,
@@ -45,7 +44,8 @@ from tools.edit.probe import (
     probe_video,
     sample_frames,
 )
-from tools.files import sha256_of, write_atomic
+from tools.edit.subtitles import parse_srt
+from tools.files import content_key, sha256_of, write_atomic
 from tools.prose import ProseKind, check_prose
 from tools.render.base import ContentRefusedError
 from tools.render.spec import Framing
@@ -75,8 +75,8 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     """Judge the cut; flag the shots to reshoot, each with a reason and a concrete change."""
     assert state.film is not None and state.cut is not None, "review_cut runs after assemble_cut"
     context = runtime.context
-    emit = runtime.stream_writer
-    emit({"stage": "review", "status": "start"})
+    emit = Emitter(runtime.stream_writer)
+    emit(ReviewEvent(status="start"))
     film = state.film.model_copy(deep=True)
     round_number = len(film.review_rounds) + 1
     project = context.project
@@ -112,18 +112,17 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     film.review_rounds.append(review)
     write_model(project.review_file, review)
     emit(
-        {
-            "stage": "review",
-            "status": "done",
-            "round": round_number,
-            "passed": review.passed,
-            "flagged": review.flagged,
-            "takes_checked": checked.checked,
-            "takes_reused": checked.reused,
-            "rubric_discarded": review.rubric_discarded,
-            "repaired": review.repaired,
-            "unresolved": [item.model_dump() for item in review.unresolved],
-        }
+        ReviewEvent(
+            status="done",
+            round=round_number,
+            passed=review.passed,
+            flagged=review.flagged,
+            takes_checked=checked.checked,
+            takes_reused=checked.reused,
+            rubric_discarded=review.rubric_discarded,
+            repaired=review.repaired,
+            unresolved=review.unresolved,
+        )
     )
     outcome = "passed" if review.passed else f"flagged {review.flagged}"
     if review.unresolved:
@@ -271,7 +270,7 @@ def take_check_key(shot: Shot, film: Film, project: Project) -> str | None:
         "tolerance_frames": DURATION_TOLERANCE_FRAMES,
         "thresholds": [BLACK_LUMA, BLANK_STD, FROZEN_DIFF, MOSTLY, SAMPLE_MAX_SIDE, TAKE_SAMPLES],
     }
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+    return content_key(facts)
 
 
 def check_take_files(shot: Shot, film: Film, project: Project) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -11,9 +10,11 @@ from langgraph.runtime import Runtime
 from agents import defaults
 from agents.answers import ShotIdea, ShotsAnswer
 from agents.context import Context
+from agents.events import Emitter, PlanEvent
 from agents.prompting import ask
+from agents.specs import stable_seed
 from agents.state import DialogueLine, Film, RunState, Scene, Shot, ShotStatus
-from tools.llm.client import StructuredLLM
+from tools.llm.asking import StructuredLLM
 from tools.prose import split_sentences
 from tools.render.spec import CameraMove, Framing
 
@@ -26,8 +27,8 @@ MAX_SHOTS_PER_SCENE = 4
 def plan_shots(state: RunState, runtime: Runtime[Context]) -> dict:
     """Break every scene into shots; every shot starts dirty, to be designed and rendered."""
     assert state.film is not None, "plan_shots runs after write_script"
-    emit = runtime.stream_writer
-    emit({"stage": "plan", "status": "start"})
+    emit = Emitter(runtime.stream_writer)
+    emit(PlanEvent(status="start"))
     film = state.film.model_copy(deep=True)
     counts = shots_per_scene(film)
     base = film.target_seconds / max(1, sum(counts.values()))
@@ -35,7 +36,7 @@ def plan_shots(state: RunState, runtime: Runtime[Context]) -> dict:
         scene.shots = plan_scene(film, scene, counts[scene.id], base, runtime.context.llm)
     shots = film.shots()
     fit_durations(shots, film.target_seconds)
-    emit({"stage": "plan", "status": "done", "shots": len(shots)})
+    emit(PlanEvent(status="done", shots=len(shots)))
     total = sum(shot.duration for shot in shots)
     return {
         "film": film,
@@ -269,8 +270,3 @@ def fit_durations(shots: list[Shot], target_seconds: float) -> None:
         scale = target_seconds / total
         for shot in shots:
             shot.duration = round(min(MAX_SHOT_SECONDS, shot.duration * scale), 2)
-
-
-def stable_seed(*parts: str) -> int:
-    """A reproducible 31-bit seed from the film and shot ids."""
-    return int.from_bytes(hashlib.sha256("/".join(parts).encode()).digest()[:4], "big") & 0x7FFFFFFF

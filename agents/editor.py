@@ -9,12 +9,13 @@ from langgraph.runtime import Runtime
 from agents.context import Context
 from agents.costs import film_cost
 from agents.delivery import deliver
+from agents.events import CutEvent, Emitter
 from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
-from agents.render import restore_takes
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
-from tools.edit.cut import CutItem, CutPlan
+from agents.takes import restore_takes
 from tools.edit.cut import assemble_cut as cut_film
-from tools.llm.client import LLMUsage
+from tools.edit.plan import CutItem, CutPlan
+from tools.llm.usage import LLMUsage
 from tools.render.presets import licence_of
 
 SEGMENTS_DIR = "segments"
@@ -25,8 +26,8 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     """Cut every shot that has a take, in story order, and write film.mp4, film.srt, timeline and manifest."""
     assert state.film is not None, "assemble_cut runs after the renders"
     context = runtime.context
-    emit = runtime.stream_writer
-    emit({"stage": "cut", "status": "start"})
+    emit = Emitter(runtime.stream_writer)
+    emit(CutEvent(status="start"))
     film = fold_takes(state.film, state.rendered, state.failed)
     restored = restore_takes(film, context, emit)
     plan = cut_plan(film, context.project.root)
@@ -50,15 +51,14 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     )
     write_manifest(context.project, manifest_for(film, cut, context))
     emit(
-        {
-            "stage": "cut",
-            "status": "done",
-            "seconds": result.duration,
-            "encode_seconds": result.encode_seconds,
-            "segments": len(result.segments),
-            "segments_encoded": encoded,
-            "sound_reused": result.sound_reused,
-        }
+        CutEvent(
+            status="done",
+            seconds=result.duration,
+            encode_seconds=result.encode_seconds,
+            segments=len(result.segments),
+            segments_encoded=encoded,
+            sound_reused=result.sound_reused,
+        )
     )
     return {
         "film": film,

@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, StateSnapshot, interrupt
 
 from agents.context import Context
+from agents.events import Emitter, GateEvent
 from agents.state import GateDecision, GateName, GatePrompt, RunState
 
 
@@ -66,7 +67,7 @@ def pass_gate(state: RunState, runtime: Runtime[Context], prompt: GatePrompt, on
         return Command(goto="revise_film", update={"feedback": feedback, "log": [f"gate: note at the {gate}"]})
     if not decision.approve:
         return Command(goto=f"approve_{gate}", update={"log": [f"gate: {gate} held without a note; asking again"]})
-    runtime.stream_writer({"stage": "gate", "status": "approved", "gate": gate})
+    Emitter(runtime.stream_writer)(GateEvent(status="approved", gate=gate))
     return Command(goto=onward, update={"approved": [*state.approved, gate], "log": [f"gate: {gate} approved"]})
 
 

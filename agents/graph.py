@@ -1,4 +1,4 @@
-"""The film loop as a LangGraph StateGraph; `build_graph()` reads like the diagram in DESIGN.md.
+"""The film loop as a LangGraph StateGraph; `build_graph()` reads like the loop drawn below.
 
 write_script → approve_script → plan_shots → design_shots → render_shot (one Send per dirty shot) →
 approve_storyboard → assemble_cut → review_cut → back to design_shots for the flagged shots while review

@@ -19,11 +19,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 from pydantic import BaseModel, Field, TypeAdapter
 
-from agents.designer import remember_looks, scene_of, shot_record
 from agents.gates import waiting_gate
 from agents.graph import build_graph
+from agents.memory_records import remember_looks, shot_record
 from agents.project import Project, ProjectError
-from agents.state import Feedback, Film, GateName, RunState, Shot, Take
+from agents.specs import scene_of
+from agents.state import CHECKPOINTED_MODULES, Feedback, Film, GateName, RunState, Shot, Take
 from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
 from tools.files import open_atomic, write_atomic
@@ -194,7 +195,7 @@ def restore_file(saved: Path, current: Path) -> None:
 
 @contextmanager
 def open_graph(project: Project) -> Iterator[CompiledStateGraph]:
-    with open_checkpointer(project.root) as checkpointer:
+    with open_checkpointer(project.root, CHECKPOINTED_MODULES) as checkpointer:
         yield build_graph(checkpointer)
 
 

@@ -1,4 +1,8 @@
-"""A film's folder: where every file of a project lives, and atomic reads and writes of its state."""
+"""A film's folder: where every file of a project lives, and atomic reads and writes of its state.
+
+A surface saves its own files in a project (the studio's chat) with `write_atomic` and `write_model`, and
+stores a reference picture with `store_reference`, both handed on from `tools` so the surfaces need no more.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,25 @@ from pathlib import Path
 from pydantic import BaseModel, Field, TypeAdapter
 
 from agents.state import Feedback, Film, RunInput, is_safe_id, slugify
+from tools.errors import DirectorError
 from tools.files import write_atomic
-from tools.llm.client import LLMUsage
+from tools.llm.usage import LLMUsage
+from tools.references import StoredReference, store_reference
+
+__all__ = [
+    "PendingNote",
+    "Project",
+    "ProjectError",
+    "ProjectSummary",
+    "RunRecord",
+    "StoredReference",
+    "list_projects",
+    "new_film_id",
+    "read_json",
+    "store_reference",
+    "write_atomic",
+    "write_model",
+]
 
 
 class RunRecord(BaseModel):
@@ -25,7 +46,7 @@ class RunRecord(BaseModel):
     error: str = Field(default="", description="Why the run stopped, when it failed; it resumes from there.")
 
 
-class ProjectError(ValueError):
+class ProjectError(DirectorError, ValueError):
     """A project id or folder that cannot be used, with what to do instead."""
 
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from tools.llm.client import StructuredLLM, complete_structured_or
+from tools.llm.asking import StructuredLLM, complete_structured_or
 
 
 @dataclass(frozen=True)

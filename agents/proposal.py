@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from agents.costs import render_price
 from agents.revise import revise
 from agents.state import Feedback, Film
-from tools.llm.client import StructuredLLM
-from tools.render.base import RenderBackends
+from tools.llm.asking import StructuredLLM
+from tools.render.setup import RenderBackends
 from tools.settings import Settings
 
 FALLBACK_RENDER_SECONDS = 5.0

@@ -1,7 +1,10 @@
 """Starting, streaming and resuming one film run: the only entry the CLI and the studio use.
 
 Each run is a LangGraph thread named by the film id, checkpointed in the project folder; `film.json` is
-rewritten after every step, and the manifest gets the per-node timings at the end.
+rewritten after every step, and the manifest gets the per-node timings at the end. Besides the run itself,
+this module hands the surfaces what they do with a run between runs (`agents.conversation`): answer a
+question, read a message, propose a note, undo one, bring back an earlier take; and what a studio shares
+between its runs (the LLM, the embedding model, the render backends).
 """
 
 from __future__ import annotations
@@ -11,31 +14,103 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, StateSnapshot
 from pydantic import BaseModel, Field
 
 from agents.context import Context
+from agents.conversation import (
+    MAX_NOTE_CHARACTERS,
+    FilmAnswer,
+    MessageIntent,
+    MessageKind,
+    NoteProposal,
+    StoryboardFiles,
+    UndoResult,
+    answer_question,
+    check_feedback,
+    classify_by_rules,
+    classify_message,
+    film_storyboard,
+    needs_confirmation,
+    propose_note,
+    read_manifest,
+    topic_by_rules,
+    undo_last_note,
+    use_earlier_take,
+)
 from agents.editor import manifest_for, usage_of
+from agents.events import Emitter, GateEvent, RunEvent
 from agents.gates import waiting_gate
 from agents.graph import build_graph
 from agents.history import keep_after_note, keep_before_note
-from agents.manifest import write_manifest
+from agents.manifest import Manifest, write_manifest
+from agents.models_report import ModelsReport, models_report
 from agents.project import Project, ProjectError, RunRecord, new_film_id
-from agents.revise import check_feedback, clean_note
-from agents.screenplay import parse_fountain
-from agents.state import CutFiles, Feedback, Film, GateDecision, GatePrompt, Review, RunInput, RunState
+from agents.resuming import NOTHING_TO_DO, RunBusyError, lost_note, next_input
+from agents.screenplay import parse_fountain, read_screenplay
+from agents.state import (
+    CHECKPOINTED_MODULES,
+    CutFiles,
+    Feedback,
+    Film,
+    GateDecision,
+    GatePrompt,
+    Review,
+    RunInput,
+    RunState,
+)
 from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
-from tools.llm.client import LLMClient, StructuredLLM
-from tools.render.base import RenderBackends
+from tools.llm.asking import StructuredLLM
+from tools.llm.client import LLMClient
+from tools.render.setup import RenderBackends
 from tools.settings import Settings
 
-ProgressEvent = dict[str, Any]
-ProgressCallback = Callable[[ProgressEvent], None]
+__all__ = [
+    "MAX_NOTE_CHARACTERS",
+    "FilmAnswer",
+    "Manifest",
+    "MessageIntent",
+    "MessageKind",
+    "MiniLMEmbedding",
+    "ModelsReport",
+    "NoteProposal",
+    "ProgressCallback",
+    "RenderBackends",
+    "RunBusyError",
+    "RunOutcome",
+    "RunStatus",
+    "StoryboardFiles",
+    "StructuredLLM",
+    "UndoResult",
+    "answer_question",
+    "check_feedback",
+    "classify_by_rules",
+    "classify_message",
+    "film_storyboard",
+    "llm_for_run",
+    "models_report",
+    "needs_confirmation",
+    "new_run",
+    "open_context",
+    "open_llm",
+    "propose_note",
+    "read_manifest",
+    "read_screenplay",
+    "run_film",
+    "run_status",
+    "topic_by_rules",
+    "undo_last_note",
+    "use_earlier_take",
+]
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+"""Receives each progress event as a JSON dict; `agents.events.read_event` types it again."""
 
 
 class RunOutcome(BaseModel):
@@ -88,6 +163,20 @@ def open_context(
         )
 
 
+@contextmanager
+def open_llm(settings: Settings, log_dir: Path | None, call_log: bool = True) -> Iterator[StructuredLLM]:
+    """The LLM the settings name, started (the bundled server when no endpoint is set) and stopped after."""
+    with LLMClient.from_settings(settings.llm, log_dir=log_dir, call_log=call_log) as llm:
+        yield llm
+
+
+def llm_for_run(llm: StructuredLLM, project: Project) -> StructuredLLM:
+    """A shared LLM that logs this run's calls in its own project, so no call log mixes owners."""
+    if isinstance(llm, LLMClient):
+        return llm.with_call_log(project.logs_dir / "llm-calls.jsonl")
+    return llm
+
+
 def new_run(settings: Settings, *, premise: str = "", screenplay: str = "", film_id: str | None = None) -> Project:
     """Validate the input and create the project folder; nothing is generated yet."""
     for what, text in (("premise", premise), ("screenplay", screenplay)):
@@ -129,10 +218,6 @@ def new_run(settings: Settings, *, premise: str = "", screenplay: str = "", film
     return project
 
 
-class RunBusyError(ProjectError):
-    """The run is not where the request needs it: e.g. a gate answer when no gate is waiting."""
-
-
 def run_film(
     settings: Settings,
     project: Project,
@@ -155,137 +240,160 @@ def run_film(
     Without a `context`, one is opened for the run, on `backends` when given (the caller keeps them).
     """
     run_input = project.run_input()
-    on_event = on_event or (lambda event: None)
-    config = {
+    emit = Emitter(on_event or _ignore)
+    config = run_config(settings, project, run_input)
+    with ExitStack() as stack:
+        graph = build_graph(stack.enter_context(open_checkpointer(project.root, CHECKPOINTED_MODULES)))
+        unattended = context.unattended if context is not None else unattended
+        request = RunRequest.read(project, graph.get_state(config), run_input, decision, feedback, unattended)
+        if request.graph_input is NOTHING_TO_DO:
+            return outcome(project, graph, config, {})
+        request.keep_note(project)
+        if context is None:
+            context = stack.enter_context(open_context(settings, project, unattended=unattended, backends=backends))
+        emit(RunEvent(status=request.kind, film_id=project.film_id))
+        record = RunBook(project, context, request.kind)
+        try:
+            cancelled = stream_run(graph, request.graph_input, config, context, emit, record.timings, should_stop)
+        except Exception as error:
+            record.failed(error)
+            raise
+        result = outcome(project, graph, config, record.timings, cancelled=cancelled)
+        request.settle_note(project, graph.get_state(config), cancelled)
+        record.finished()
+        if result.film is not None and result.cut is not None:
+            write_manifest(project, manifest_for(result.film, result.cut, context))
+        emit(closing_event(project, result))
+        return result
+
+
+def _ignore(event: dict[str, Any]) -> None:
+    """The progress callback of a caller that does not listen."""
+
+
+def run_config(settings: Settings, project: Project, run_input: RunInput) -> dict[str, Any]:
+    """LangGraph's config for the run's thread: its id, its worker pool and how many steps it may take."""
+    return {
         "configurable": {"thread_id": project.film_id},
         # LangGraph's stream can hold a worker of this pool; `render_slots` bounds the renders themselves.
         "max_concurrency": settings.render.max_parallel + 1,
         "recursion_limit": 16 + 6 * run_input.max_review_rounds,
     }
-    with ExitStack() as stack:
-        checkpointer = stack.enter_context(open_checkpointer(project.root))
-        graph = build_graph(checkpointer)
-        unattended = context.unattended if context is not None else unattended
-        snapshot = graph.get_state(config)
+
+
+@dataclass
+class RunRequest:
+    """What this call asks of the run: its input to the graph, the note it carries, and a note lost before it."""
+
+    graph_input: object
+    feedback: Feedback | None
+    lost: Feedback | None
+    snapshot: Any
+
+    @classmethod
+    def read(
+        cls,
+        project: Project,
+        snapshot: Any,
+        run_input: RunInput,
+        decision: GateDecision | None,
+        feedback: Feedback | None,
+        unattended: bool,
+    ) -> RunRequest:
+        """A note a killed run lost is given again, unless this call brings its own note or decision."""
         lost = lost_note(project, snapshot)
         if lost is not None and feedback is None and decision is None:
             feedback = lost
         graph_input = next_input(project, snapshot, run_input, decision, feedback, unattended)
-        if graph_input is _NOTHING_TO_DO:
-            return outcome(project, graph, config, {})
-        if feedback is not None:
-            project.keep_pending_note(feedback)
-            keep_before_note(project, snapshot, feedback)
-        if context is None:
-            context = stack.enter_context(open_context(settings, project, unattended=unattended, backends=backends))
-        status = "start" if isinstance(graph_input, RunInput) else "revise" if feedback else "resume"
-        on_event({"stage": "run", "status": status, "film_id": project.film_id})
-        started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        usage_before = usage_of(context)
-        timings: dict[str, float] = {}
-        last = time.perf_counter()
-        cancelled = False
-        try:
-            for mode, payload in graph.stream(
-                graph_input, config, context=context, stream_mode=["custom", "updates", "values"]
-            ):
-                if mode == "custom":
-                    on_event(payload)
-                elif mode == "updates":
-                    now = time.perf_counter()
-                    for node in payload:
-                        if not node.startswith("__"):
-                            timings[node] = round(timings.get(node, 0.0) + now - last, 3)
-                    last = now
-                elif mode == "values":
-                    state = payload if isinstance(payload, RunState) else RunState.model_validate(payload)
-                    if state.film is not None:
-                        project.save_film(state.film)
-                if should_stop is not None and should_stop():
-                    cancelled = True
-                    break
-        except Exception as error:
-            used = usage_of(context).combined(usage_before, sign=-1)
-            failed = RunRecord(
-                kind=status,
-                started_at=started_at,
-                timings=timings,
-                llm_usage=used,
-                error=f"{type(error).__name__}: {error}",
-            )
-            with contextlib.suppress(OSError):
-                project.record_run(failed)
-            raise
-        result = outcome(project, graph, config, timings, cancelled=cancelled)
-        if feedback is not None and not cancelled:
-            keep_after_note(project, graph.get_state(config))
-        if feedback is not None or lost is None:
+        return cls(graph_input=graph_input, feedback=feedback, lost=lost, snapshot=snapshot)
+
+    @property
+    def kind(self) -> str:
+        if isinstance(self.graph_input, RunInput):
+            return "start"
+        return "revise" if self.feedback else "resume"
+
+    def keep_note(self, project: Project) -> None:
+        """Keep the note on disk and the film's files as they stand, before the run applies the note."""
+        if self.feedback is not None:
+            project.keep_pending_note(self.feedback)
+            keep_before_note(project, self.snapshot, self.feedback)
+
+    def settle_note(self, project: Project, snapshot: Any, cancelled: bool) -> None:
+        """Record where the note's run ended, and drop the kept note once the run took it."""
+        if self.feedback is not None and not cancelled:
+            keep_after_note(project, snapshot)
+        if self.feedback is not None or self.lost is None:
             project.drop_pending_note()
-        used = usage_of(context).combined(usage_before, sign=-1)
-        project.record_run(RunRecord(kind=status, started_at=started_at, timings=timings, llm_usage=used))
-        if result.film is not None and result.cut is not None:
-            write_manifest(project, manifest_for(result.film, result.cut, context))
-        if cancelled:
-            on_event({"stage": "run", "status": "cancelled", "film_id": project.film_id})
-        elif result.gate is not None:
-            on_event({"stage": "gate", "status": "waiting", **result.gate.model_dump()})
-        else:
-            on_event({"stage": "run", "status": "done", "film_id": project.film_id})
-        return result
 
 
-_NOTHING_TO_DO = object()
+@dataclass
+class RunBook:
+    """The run's entry in `runs.json`: its kind, start, seconds per node and the LLM use it added."""
+
+    project: Project
+    context: Context
+    kind: str
+    timings: dict[str, float] = field(default_factory=dict)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def __post_init__(self) -> None:
+        self.usage_before = usage_of(self.context)
+
+    def record(self, error: str = "") -> RunRecord:
+        used = usage_of(self.context).combined(self.usage_before, sign=-1)
+        return RunRecord(kind=self.kind, started_at=self.started_at, timings=self.timings, llm_usage=used, error=error)
+
+    def failed(self, error: Exception) -> None:
+        with contextlib.suppress(OSError):
+            self.project.record_run(self.record(f"{type(error).__name__}: {error}"))
+
+    def finished(self) -> None:
+        self.project.record_run(self.record())
 
 
-def lost_note(project: Project, snapshot: StateSnapshot) -> Feedback | None:
-    """A note accepted by a run that was killed before its checkpoint took it, to be given again; else None.
+def stream_run(
+    graph: CompiledStateGraph,
+    graph_input: object,
+    config: dict[str, Any],
+    context: Context,
+    emit: Emitter,
+    timings: dict[str, float],
+    should_stop: Callable[[], bool] | None,
+) -> bool:
+    """Stream the graph: pass its events on, time its nodes into `timings`, save the film after every step.
 
-    A note goes to a finished run or a waiting gate, so the checkpoint took it if the run now stands mid-way
-    (its input checkpoint holds the note until the revise node applies it), or if the film's history has it.
+    Returns:
+        Whether `should_stop` stopped the run before the graph ended or reached a gate.
     """
-    pending = project.pending_note()
-    if pending is None or (snapshot.next and waiting_gate(snapshot) is None):
-        return None
-    state = RunState.model_validate(snapshot.values) if snapshot.values else None
-    note = pending.feedback
-    history = state.film.feedback if state is not None and state.film is not None else []
-    for revision in history:
-        same = (revision.text, revision.scene, revision.shot) == (clean_note(note.text), note.scene, note.shot)
-        if same and revision.at >= pending.accepted_at:
-            return None
-    return note
+    last = time.perf_counter()
+    for mode, payload in graph.stream(
+        graph_input, config, context=context, stream_mode=["custom", "updates", "values"]
+    ):
+        if mode == "custom":
+            emit.sink(payload)
+        elif mode == "updates":
+            now = time.perf_counter()
+            for node in payload:
+                if not node.startswith("__"):
+                    timings[node] = round(timings.get(node, 0.0) + now - last, 3)
+            last = now
+        elif mode == "values":
+            state = payload if isinstance(payload, RunState) else RunState.model_validate(payload)
+            if state.film is not None:
+                context.project.save_film(state.film)
+        if should_stop is not None and should_stop():
+            return True
+    return False
 
 
-def next_input(
-    project: Project,
-    snapshot: StateSnapshot,
-    run_input: RunInput,
-    decision: GateDecision | None,
-    feedback: Feedback | None,
-    unattended: bool,
-) -> object:
-    """What to stream into the graph for this request, given where the run stands."""
-    gate = waiting_gate(snapshot)
-    if feedback is not None:
-        film = Film.model_validate(snapshot.values["film"]) if snapshot.values.get("film") else None
-        check_feedback(film, feedback)
-        if gate is not None:
-            return Command(resume=GateDecision(approve=False, feedback=feedback).model_dump(mode="json"))
-        if snapshot.next:
-            raise RunBusyError(
-                f"run {project.film_id!r} stopped before it finished; resume it (`director resume "
-                f"{project.film_id}`), then give the note."
-            )
-        return {"film_id": project.film_id, "feedback": feedback.model_dump(mode="json")}
-    if decision is not None:
-        if gate is None:
-            raise RunBusyError(f"run {project.film_id!r} is not waiting at a gate; there is nothing to approve.")
-        return Command(resume=decision.model_dump(mode="json"))
-    if not snapshot.values:
-        return run_input
-    if gate is not None:
-        return Command(resume=GateDecision().model_dump(mode="json")) if unattended else _NOTHING_TO_DO
-    return None if snapshot.next else _NOTHING_TO_DO
+def closing_event(project: Project, result: RunOutcome) -> RunEvent | GateEvent:
+    """How the call ended, as the surfaces hear it: cancelled, waiting at a gate, or done."""
+    if result.cancelled:
+        return RunEvent(status="cancelled", film_id=project.film_id)
+    if result.gate is not None:
+        return GateEvent.waiting(result.gate)
+    return RunEvent(status="done", film_id=project.film_id)
 
 
 class RunStatus(BaseModel):
@@ -298,7 +406,7 @@ class RunStatus(BaseModel):
 
 
 def run_status(project: Project) -> RunStatus:
-    with open_checkpointer(project.root) as checkpointer:
+    with open_checkpointer(project.root, CHECKPOINTED_MODULES) as checkpointer:
         snapshot = build_graph(checkpointer).get_state({"configurable": {"thread_id": project.film_id}})
     if not snapshot.values:
         return RunStatus(started=False, finished=False)

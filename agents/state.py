@@ -31,8 +31,6 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-
-
 def height_for(width: int, aspect: str) -> int:
     """The even frame height that gives `aspect` at `width`."""
     across, down = (float(part) for part in aspect.split(":"))
@@ -242,7 +240,7 @@ class ReferenceImage(Model):
 class Feedback(Model):
     """A filmmaker's note, optionally aimed at one scene (by number) or one shot (by id)."""
 
-    text: str = Field(default="", description="Checked by `agents.revise.check_feedback` before a run takes it.")
+    text: str = Field(default="", description="Checked by `agents.note_targets.check_feedback` before a run takes it.")
     scene: int | None = Field(default=None, ge=1)
     shot: str | None = None
     reference: ReferenceImage | None = None
@@ -400,6 +398,9 @@ class RunState(BaseModel):
     review_base: int = Field(default=0, description="Review rounds before the latest note; rounds count from here.")
     log: Annotated[list[str], operator.add] = Field(default_factory=list)
 
+
+CHECKPOINTED_MODULES = (__name__, ShotSpec.__module__)
+"""The modules whose models a checkpoint holds, so the checkpointer revives them as themselves."""
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

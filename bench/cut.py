@@ -30,7 +30,8 @@ sys.path[:0] = [str(ROOT)]
 
 from machine import load, machine  # noqa: E402
 
-from tools.edit.cut import CutItem, CutPlan, assemble_cut  # noqa: E402
+from tools.edit.cut import assemble_cut  # noqa: E402
+from tools.edit.plan import CutItem, CutPlan  # noqa: E402
 from tools.render.animatic.clip import AnimaticVideoBackend  # noqa: E402
 from tools.render.animatic.keyframe import AnimaticImageBackend  # noqa: E402
 from tools.render.espeak import EspeakSpeechBackend  # noqa: E402

@@ -36,7 +36,8 @@ from agents.run import RunOutcome, new_run, open_context, run_film  # noqa: E402
 from memory.store import MiniLMEmbedding  # noqa: E402
 from tools.render.animatic.clip import AnimaticVideoBackend  # noqa: E402
 from tools.render.animatic.keyframe import AnimaticImageBackend  # noqa: E402
-from tools.render.base import ClipResult, ImageResult, RenderBackends  # noqa: E402
+from tools.render.base import ClipResult, ImageResult  # noqa: E402
+from tools.render.setup import RenderBackends  # noqa: E402
 from tools.render.spec import CameraMove, ShotSpec  # noqa: E402
 from tools.settings import Settings  # noqa: E402
 

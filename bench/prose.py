@@ -42,12 +42,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from machine import load, machine  # noqa: E402
 
 from agents.state import Film  # noqa: E402
-from tools.llm.client import LLMUsage  # noqa: E402
+from tools.llm.usage import LLMUsage  # noqa: E402
 from tools.prose import ProseKind, check_prose  # noqa: E402
 
 if TYPE_CHECKING:
     from memory.store import MiniLMEmbedding
-    from tools.llm.client import StructuredLLM
+    from tools.llm.asking import StructuredLLM
     from tools.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -55,43 +55,9 @@ DEFAULT_MODEL = "smollm2-135m"
 SUBTITLES = Path("cut") / "film.srt"
 
 BEINGS: dict[str, tuple[str, ...]] = {
-    # A word a premise may name a being by, and the words a cast member's name or look may show it with.
-    "dog": ("dog", "puppy", "terrier", "hound", "mutt"),
-    "cat": ("cat", "kitten", "tabby"),
-    "horse": ("horse", "mare", "stallion", "pony", "gelding"),
-    "goat": ("goat",),
-    "parrot": ("parrot",),
-    "fox": ("fox", "vixen"),
-    "owl": ("owl",),
-    "girl": ("girl", "daughter"),
-    "boy": ("boy", "son"),
-    "grandfather": ("grandfather", "grandpa", "grandad", "granddad"),
-    "grandmother": ("grandmother", "grandma", "granny", "gran"),
-    "nurse": ("nurse",),
-    "jockey": ("jockey", "rider"),
-    "keeper": ("keeper",),
-    "sister": ("sister",),
-    "baker": ("baker",),
-    "woman": ("woman", "lady"),
-    "man": ("man", "gentleman"),
-    "beekeeper": ("beekeeper", "bee keeper"),
-    "son": ("son", "boy"),
-    "daughter": ("daughter", "girl"),
-    "driver": ("driver",),
-    "astronaut": ("astronaut",),
-    "child": ("child", "children", "kid", "pupil"),
-    "children": ("child", "children", "kid", "pupil"),
-    "hunter": ("hunter",),
-    "musician": ("musician", "busker", "singer"),
-    "gardener": ("gardener",),
-    "watchman": ("watchman", "guard"),
-    "traveller": ("traveller", "traveler", "passenger"),
-    "uhrmacher": ("uhrmacher", "watchmaker", "clockmaker"),
-    "violoniste": ("violon", "violin"),
-    "homme": ("homme", "man"),
-    "pescadora": ("pescador", "fisher"),
-    "nieto": ("nieto", "grandson"),
+    word: tuple(shown_as) for word, shown_as in json.loads((CORPUS / "beings.json").read_text()).items()
 }
+"""A word a premise may name a being by, and the words a cast member's name or look may show it with."""
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _NAMED_AT_START = re.compile(r"^([A-ZÀ-Ý][a-zà-ÿ]+)(?:,| and )")
 _APPOSITION = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]+, (?:a|an|the) [^,]+,")
@@ -161,7 +127,7 @@ def audit_film(folder: Path, name: str = "", *, finished: bool = True) -> list[F
     Empty fields (a screenplay's logline, a silent shot's line) put no words on screen and are not checked. A
     `finished` film must have its subtitle file (cut/film.srt); an unfinished one is audited as far as it got.
     """
-    from tools.edit.cut import parse_srt
+    from tools.edit.subtitles import parse_srt
 
     folder = Path(folder)
     name = name or folder.name
@@ -179,7 +145,7 @@ def audit_film(folder: Path, name: str = "", *, finished: bool = True) -> list[F
         if scene.summary.strip():
             found += _check(name, f"scene {scene.number} summary", scene.summary, ProseKind.SENTENCE)
         for shot in scene.shots:
-            # A silent shot's action is also its burned-in caption (agents/designer.py, shot_spec).
+            # A silent shot's action is also its burned-in caption (agents/specs.py, shot_spec).
             what = "action" if shot.dialogue else "action (the caption)"
             if shot.action.strip():
                 found += _check(name, f"shot {shot.id} {what}", shot.action, ProseKind.SENTENCE)

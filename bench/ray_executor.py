@@ -27,7 +27,7 @@ from machine import load, machine  # noqa: E402
 
 from agents.run import new_run, open_context, run_film  # noqa: E402
 from memory.store import MiniLMEmbedding  # noqa: E402
-from tools.render.base import RenderBackends  # noqa: E402
+from tools.render.setup import RenderBackends  # noqa: E402
 from tools.settings import Settings  # noqa: E402
 
 

@@ -189,7 +189,9 @@ def bench_diffusers_video(folder: Path, spec: ShotSpec, options: DiffusersSettin
 def bench_openai(spec: ShotSpec, work: Path, repeats: int) -> list[Row]:
     from fake_openai_media import FakeOpenAIMediaServer
 
-    from tools.render.openai.media import OpenAIImageBackend, OpenAISpeechBackend, openai_client
+    from tools.render.openai.client import openai_client
+    from tools.render.openai.images import OpenAIImageBackend
+    from tools.render.openai.speech import OpenAISpeechBackend
     from tools.settings import OpenAIMediaSettings
 
     with FakeOpenAIMediaServer(polls_before_done=0) as server:

@@ -1,8 +1,9 @@
 """Where a run survives a crash or a pause: LangGraph checkpoints in `checkpoints.sqlite` of the project.
 
 LangGraph's serializer revives any class named in a checkpoint, with a warning, and will block unlisted
-classes in a future release (or now, under `LANGGRAPH_STRICT_MSGPACK=true`). We list our own state types so
-they revive as themselves, silently, in both modes.
+classes in a future release (or now, under `LANGGRAPH_STRICT_MSGPACK=true`). The caller names the modules of
+its state types (`agents.state.CHECKPOINTED_MODULES`) so they revive as themselves, silently, in both modes;
+memory knows nothing of the agents' models.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
-STATE_MODULES = ("agents.state", "tools.render.spec")
 
 
 def checkpoint_path(project_dir: Path) -> Path:
     return Path(project_dir) / CHECKPOINT_FILE
 
 
-def revivable_types(modules: Iterable[str] = STATE_MODULES) -> set[type]:
+def revivable_types(modules: Iterable[str]) -> set[type]:
     """Pydantic models and enums defined in `modules`, and every such type their fields reach."""
     found: set[type] = set()
     pending: list[Any] = []
@@ -48,13 +48,13 @@ def revivable_types(modules: Iterable[str] = STATE_MODULES) -> set[type]:
     return found
 
 
-def make_serializer(modules: Iterable[str] = STATE_MODULES) -> JsonPlusSerializer:
+def make_serializer(modules: Iterable[str]) -> JsonPlusSerializer:
     """LangGraph's serializer with our state types on its msgpack allow-list."""
     return JsonPlusSerializer(allowed_msgpack_modules=sorted(revivable_types(modules), key=_qualified_name))
 
 
 @contextmanager
-def open_checkpointer(project_dir: Path, modules: Iterable[str] = STATE_MODULES) -> Iterator[SqliteSaver]:
+def open_checkpointer(project_dir: Path, modules: Iterable[str]) -> Iterator[SqliteSaver]:
     """A SqliteSaver on `project_dir / "checkpoints.sqlite"`, closed on exit.
 
     The connection is shared across threads because LangGraph runs parallel tasks in a pool (SqliteSaver

@@ -26,6 +26,7 @@ from chromadb.errors import ChromaError
 from chromadb.utils.embedding_functions import register_embedding_function
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tools.errors import DirectorError
 from tools.render.spec import Voice
 from tools.settings import MemorySettings
 
@@ -33,7 +34,7 @@ MetadataValue = str | int | float | bool
 R = TypeVar("R", bound="MemoryRecord")
 
 
-class MemoryStoreError(RuntimeError):
+class MemoryStoreError(DirectorError, RuntimeError):
     """Memory could not be opened, read or written; the message says where and what to check."""
 
 

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from tools.llm.client import LLMAnswerError, LLMUsage, UsageMeter, answer_structured, complete_structured_or
+from tools.llm.asking import answer_structured, complete_structured_or
+from tools.llm.errors import LLMAnswerError
 from tools.llm.structured_output import Message, estimate_tokens
+from tools.llm.usage import LLMUsage, UsageMeter
 
 T = TypeVar("T", bound=BaseModel)
 D = TypeVar("D")

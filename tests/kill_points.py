@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.graph import build_graph
-from agents.state import Film, Take
+from agents.state import CHECKPOINTED_MODULES, Film, Take
 from memory.checkpoints import checkpoint_path, open_checkpointer
 from tools.edit.probe import probe_video
 
@@ -269,7 +269,7 @@ def phase_of(project: Path, director: Director) -> str:
     """Where the kill landed: 'boot' before the run line, else the node the last checkpoint runs next."""
     if not director.said(*RUN_LINE) or not checkpoint_path(project).is_file():
         return "boot"
-    with open_checkpointer(project) as checkpointer:
+    with open_checkpointer(project, CHECKPOINTED_MODULES) as checkpointer:
         snapshot = build_graph(checkpointer).get_state({"configurable": {"thread_id": project.name}})
     if not snapshot.values:
         return "boot"

@@ -18,17 +18,9 @@ from tools.render.animatic.clip import (
     ease,
     render_overlay,
 )
-from tools.render.animatic.keyframe import (
-    LABEL_FILL,
-    OVERSCAN,
-    AnimaticImageBackend,
-    Silhouette,
-    fit_caption,
-    font,
-    keyframe_size,
-    render_keyframe,
-    wrap_text,
-)
+from tools.render.animatic.drawing import LABEL_FILL, OVERSCAN, fit_caption, font, keyframe_size, wrap_text
+from tools.render.animatic.figures import Silhouette
+from tools.render.animatic.keyframe import AnimaticImageBackend, render_keyframe
 from tools.render.base import BackendError, ImageBackend, VideoBackend
 from tools.render.spec import CameraMove, CastMember, Framing, ShotSpec, TimeOfDay
 from tools.settings import Settings
@@ -134,7 +126,7 @@ def test_keyframe_is_an_overscanned_png(tmp_path: Path) -> None:
     assert [p.name for p in result.path.parent.iterdir()] == ["s1.png"]
 
 
-def test_signature_colour_grows_from_wide_to_medium_to_close_up() -> None:
+def test_figure_colour_grows_from_wide_to_medium_to_close_up() -> None:
     share = {f: fraction_of(shot_frame(make_spec(framing=f)), RED) for f in Framing}
     assert 0.005 < share[Framing.WIDE] < share[Framing.MEDIUM] < share[Framing.CLOSE_UP]
     assert share[Framing.MEDIUM] > 2 * share[Framing.WIDE]

@@ -14,6 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
 from agents.state import (
+    CHECKPOINTED_MODULES,
     Character,
     Film,
     RunState,
@@ -78,7 +79,7 @@ def serde_events() -> Iterator[list[SerdeEvent]]:
 
 def test_database_lives_in_the_project_folder_in_wal_mode(tmp_path: Path) -> None:
     project = tmp_path / "projects" / "rain"
-    with open_checkpointer(project) as saver:
+    with open_checkpointer(project, CHECKPOINTED_MODULES) as saver:
         assert (project / CHECKPOINT_FILE).is_file()
         assert saver.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         conn = saver.conn
@@ -87,7 +88,7 @@ def test_database_lives_in_the_project_folder_in_wal_mode(tmp_path: Path) -> Non
 
 
 def test_our_state_types_are_on_the_allow_list() -> None:
-    names = {(cls.__module__, cls.__name__) for cls in revivable_types()}
+    names = {(cls.__module__, cls.__name__) for cls in revivable_types(CHECKPOINTED_MODULES)}
     assert {("agents.state", "Film"), ("agents.state", "Take"), ("agents.state", "ShotStatus")} <= names
     assert {
         ("tools.render.spec", "ShotSpec"),
@@ -101,10 +102,10 @@ def test_film_in_a_checkpoint_comes_back_as_a_film(tmp_path: Path, serde_events:
     checkpoint["channel_values"] = {"film": film(), "log": ["wrote", "directed"]}
     checkpoint["channel_versions"] = {"film": 1, "log": 1}
     config = {"configurable": {"thread_id": "rain", "checkpoint_ns": ""}}
-    with open_checkpointer(tmp_path) as saver:
+    with open_checkpointer(tmp_path, CHECKPOINTED_MODULES) as saver:
         saver.put(config, checkpoint, {"source": "input", "step": -1, "parents": {}}, {"film": 1, "log": 1})
 
-    with open_checkpointer(tmp_path) as saver:
+    with open_checkpointer(tmp_path, CHECKPOINTED_MODULES) as saver:
         restored = saver.get_tuple({"configurable": {"thread_id": "rain"}})
 
     assert restored is not None
@@ -130,7 +131,7 @@ def test_default_serializer_only_warns_and_an_allow_list_without_our_types_block
     assert {"kind": "msgpack_blocked", "module": "agents.state", "name": "Film"} in serde_events
 
     serde_events.clear()
-    assert type(make_serializer().loads_typed(payload)) is Film
+    assert type(make_serializer(CHECKPOINTED_MODULES).loads_typed(payload)) is Film
     assert serde_events == []
 
 
@@ -164,13 +165,13 @@ def test_graph_with_parallel_tasks_resumes_with_typed_state(tmp_path: Path, serd
     assert not latest_checkpoint_exists(tmp_path, "rain-1")
     assert not (tmp_path / CHECKPOINT_FILE).exists()
 
-    with open_checkpointer(tmp_path) as saver:
+    with open_checkpointer(tmp_path, CHECKPOINTED_MODULES) as saver:
         assert not latest_checkpoint_exists(tmp_path, "rain-1")
         build_graph().compile(checkpointer=saver).invoke({"film_id": "rain"}, config)
 
     assert latest_checkpoint_exists(tmp_path, "rain-1")
     assert not latest_checkpoint_exists(tmp_path, "another-run")
-    with open_checkpointer(tmp_path) as saver:
+    with open_checkpointer(tmp_path, CHECKPOINTED_MODULES) as saver:
         values = build_graph().compile(checkpointer=saver).get_state(config).values
 
     assert type(values["film"]) is Film and values["film"] == film()

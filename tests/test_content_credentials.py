@@ -20,7 +20,8 @@ from tools.deliver.content_credentials import (
     read_credentials,
     sign_film,
 )
-from tools.edit.cut import CutItem, CutPlan, assemble_cut
+from tools.edit.cut import assemble_cut
+from tools.edit.plan import CutItem, CutPlan
 from tools.edit.probe import probe_video
 
 TOOL = "Director (agent-director 0.1.0)"

@@ -14,18 +14,10 @@ from audio import SILENCE_DB, level_db, onset, read_audio, write_tone
 from clips import write_clip
 from pydantic import ValidationError
 
-from tools.edit.cut import (
-    CutError,
-    CutItem,
-    CutPlan,
-    CutResult,
-    SubtitleCue,
-    TimelineEntry,
-    assemble_cut,
-    format_srt,
-    parse_srt,
-)
+from tools.edit.cut import CutResult, TimelineEntry, assemble_cut
+from tools.edit.plan import CutError, CutItem, CutPlan
 from tools.edit.probe import container_tags, probe_video
+from tools.edit.subtitles import SubtitleCue, format_srt, parse_srt
 
 W, H, FPS = 160, 90, 12
 RED, GREEN, BLUE = (220, 40, 40), (40, 200, 60), (40, 60, 220)

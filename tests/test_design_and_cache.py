@@ -7,10 +7,14 @@ import os
 from fake_llm import FakeLLM
 from langgraph.runtime import Runtime
 
-from agents.designer import cast_voices, compose_prompt, remember_looks, shot_spec, voice_clues
+from agents.casting import cast_voices, voice_clues
+from agents.designer import compose_prompt
+from agents.memory_records import remember_looks
 from agents.project import Project
-from agents.render import render_shot, take_hash
+from agents.render import render_shot
+from agents.specs import shot_spec
 from agents.state import Character, DialogueLine, Film, RenderTask, Scene, Setting, Shot
+from agents.takes import take_hash
 from memory.store import CharacterRecord
 from tools.render.spec import Framing, TimeOfDay
 

@@ -14,8 +14,8 @@ from audio import SILENCE_DB, level_db, onset, read_audio
 from fake_crew import crew
 
 from agents.run import new_run, run_film
-from tools.edit.cut import parse_srt
 from tools.edit.probe import probe_video
+from tools.edit.subtitles import parse_srt
 from tools.settings import Settings
 
 SCRIPT = """Title: Two Lamps

@@ -12,17 +12,12 @@ import pytest
 from PIL import Image
 from tiny_pipelines import IP_ADAPTER_WEIGHTS, TinyModels
 
-from tools.render.animatic.keyframe import keyframe_size
-from tools.render.base import (
-    BackendError,
-    ImageBackend,
-    VideoBackend,
-    image_backend_from_settings,
-    video_backend_from_settings,
-)
+from tools.render.animatic.drawing import keyframe_size
+from tools.render.base import BackendError, ImageBackend, VideoBackend
 from tools.render.diffusers.common import MicroBatcher
 from tools.render.diffusers.images import DiffusersImageBackend
 from tools.render.diffusers.video import FAMILIES, DiffusersVideoBackend, frame_count, motion_prompt, time_map
+from tools.render.setup import image_backend_from_settings, video_backend_from_settings
 from tools.render.spec import CameraMove, CastMember, ShotSpec
 from tools.settings import DiffusersSettings, RenderSettings, Settings
 

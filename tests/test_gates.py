@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fake_crew import PREMISE, crew
 
+from agents.note_targets import RevisionError
 from agents.project import Project
-from agents.revise import RevisionError
 from agents.run import RunBusyError, new_run, run_film
 from agents.state import Feedback, Film, GateDecision
 from tools.settings import Settings

@@ -16,7 +16,9 @@ import pytest
 from fake_llm import FakeLLM
 from pydantic import BaseModel, Field
 
-from tools.llm.client import LLMAnswerError, LLMClient, LLMUnavailableError, StructuredLLM, complete_structured_or
+from tools.llm.asking import StructuredLLM, complete_structured_or
+from tools.llm.client import LLMClient
+from tools.llm.errors import LLMAnswerError, LLMUnavailableError
 from tools.llm.llama_server import BundledModelServer, BundledServerError, free_loopback_port
 from tools.settings import LLMSettings
 

@@ -22,7 +22,9 @@ from typer.testing import CliRunner
 from agents.answers import scene_answer_model
 from agents.prompting import PromptTemplate
 from agents.run import new_run, open_context, run_film
-from tools.llm.client import LLMAnswerError, LLMClient, LLMUnavailableError, complete_structured_or
+from tools.llm.asking import complete_structured_or
+from tools.llm.client import LLMClient
+from tools.llm.errors import LLMAnswerError, LLMUnavailableError
 from tools.settings import LLMSettings, Settings
 
 # --- the faulty endpoint ----------------------------------------------------------------------------------

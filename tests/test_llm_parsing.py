@@ -13,14 +13,9 @@ import pytest
 from fake_llm import FakeLLM
 from pydantic import BaseModel, Field
 
-from tools.llm.client import (
-    LLMAnswerError,
-    LLMClient,
-    LLMUnavailableError,
-    StructuredLLM,
-    UsageMeter,
-    complete_structured_or,
-)
+from tools.llm.asking import StructuredLLM, complete_structured_or
+from tools.llm.client import LLMClient
+from tools.llm.errors import LLMAnswerError, LLMUnavailableError
 from tools.llm.structured_output import (
     InvalidAnswer,
     extract_json,
@@ -30,6 +25,7 @@ from tools.llm.structured_output import (
     structured_messages,
     structured_request_options,
 )
+from tools.llm.usage import UsageMeter
 
 
 class Mood(StrEnum):

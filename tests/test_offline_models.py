@@ -17,11 +17,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from tools.llm.offline_catalogue import DEFAULT_OFFLINE_MODEL, OFFLINE_MODELS, ModelPart, OfflineModel
 from tools.llm.offline_models import (
-    DEFAULT_OFFLINE_MODEL,
-    OFFLINE_MODELS,
-    ModelPart,
-    OfflineModel,
     OfflineModelError,
     installed_file,
     model_file,
@@ -299,7 +296,8 @@ def test_director_models_lists_the_llms_and_the_endpoint(monkeypatch: pytest.Mon
 
 
 def test_a_run_without_the_extra_stops_at_once_with_the_pip_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from tools.llm.client import LLMClient, LLMUnavailableError
+    from tools.llm.client import LLMClient
+    from tools.llm.errors import LLMUnavailableError
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     qwen = OFFLINE_MODELS["qwen2.5-coder-1.5b"]

@@ -17,8 +17,8 @@ from fake_openai_media import FakeOpenAIMediaServer
 from agents.critic import RESTRAINED
 from agents.run import new_run, run_film
 from agents.state import ShotStatus
-from tools.edit.cut import parse_srt
 from tools.edit.probe import probe_video
+from tools.edit.subtitles import parse_srt
 from tools.settings import OpenAIMediaSettings, RenderSettings, Settings
 
 

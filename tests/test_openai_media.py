@@ -16,26 +16,12 @@ from PIL import Image
 
 from tests.fake_openai_media import BAND_COLOUR, LEFT_COLOUR, RIGHT_COLOUR, FakeOpenAIMediaServer
 from tools.edit.probe import probe_video
-from tools.render.base import (
-    BackendError,
-    ImageBackend,
-    SpeechBackend,
-    VideoBackend,
-    image_backend_from_settings,
-    speech_backend_from_settings,
-    video_backend_from_settings,
-)
-from tools.render.openai.media import (
-    CHARACTER_CACHE_NAME,
-    OpenAIImageBackend,
-    OpenAISpeechBackend,
-    OpenAIVideoBackend,
-    OpenAIVideoRecord,
-    image_api_size,
-    repaired_wav,
-    video_api_seconds,
-    video_api_size,
-)
+from tools.render.base import BackendError, ImageBackend, SpeechBackend, VideoBackend
+from tools.render.openai.characters import CHARACTER_CACHE_NAME
+from tools.render.openai.images import OpenAIImageBackend, image_api_size
+from tools.render.openai.speech import OpenAISpeechBackend, repaired_wav
+from tools.render.openai.video import OpenAIVideoBackend, OpenAIVideoRecord, video_api_seconds, video_api_size
+from tools.render.setup import image_backend_from_settings, speech_backend_from_settings, video_backend_from_settings
 from tools.render.spec import CastMember, ShotSpec, Voice
 from tools.settings import OpenAIMediaSettings, RenderSettings, Settings
 

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from tools.render.base import BackendError
 from tools.render.hub import locate_model
-from tools.render.presets import PRESETS, preset_status
+from tools.render.preset_catalogue import PRESETS
+from tools.render.presets import preset_status
 from tools.settings import DiffusersSettings, RenderSettings
 from ui.cli import app, settings_for
 

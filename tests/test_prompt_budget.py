@@ -19,15 +19,17 @@ from tiny_pipelines import TinyModels
 from transformers import CLIPTokenizer
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
-from agents.designer import compose_prompt, remember_looks, shot_spec
+from agents.designer import compose_prompt
+from agents.memory_records import remember_looks
 from agents.project import Project
+from agents.specs import shot_spec
 from agents.state import Character, DialogueLine, Film, Scene, Setting, Shot
 from tools.prose import split_sentences
 from tools.render.animatic.clip import AnimaticVideoBackend
 from tools.render.animatic.keyframe import AnimaticImageBackend
 from tools.render.diffusers.images import DiffusersImageBackend
 from tools.render.diffusers.video import DiffusersVideoBackend
-from tools.render.openai.media import OpenAIImageBackend
+from tools.render.openai.images import OpenAIImageBackend
 from tools.render.prompt_budget import (
     CLIP_PROMPT_TOKENS,
     LARGE_PROMPT_TOKENS,

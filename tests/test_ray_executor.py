@@ -18,13 +18,14 @@ from fake_crew import crew
 from PIL import Image
 from typer.testing import CliRunner
 
-from agents.designer import shot_spec
 from agents.manifest import Manifest
 from agents.run import new_run, run_film
+from agents.specs import shot_spec
 from agents.state import Film
 from tools.edit.probe import probe_video
-from tools.render.base import BackendError, RenderBackends
+from tools.render.base import BackendError
 from tools.render.executors import LocalExecutor
+from tools.render.setup import RenderBackends
 from tools.render.spec import CastMember, ShotSpec, SpokenLine
 from tools.settings import Settings
 from ui.cli import app

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import tools.references as references
-from tools.references import ALLOWED_FORMATS, check_reference, reference_palette, signature_colour, store_reference
+from tools.references import ALLOWED_FORMATS, check_reference, dominant_vivid_colour, reference_palette, store_reference
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -190,10 +190,10 @@ def test_destination_outside_project_is_refused(project: Path, tmp_path: Path) -
         (["#202020", "#f0f0f0"], "#202020"),
     ],
 )
-def test_signature_colour_skips_greys(palette: list[str], expected: str) -> None:
-    assert signature_colour(palette) == expected
+def test_dominant_vivid_colour_skips_greys(palette: list[str], expected: str) -> None:
+    assert dominant_vivid_colour(palette) == expected
 
 
-def test_signature_colour_needs_a_palette() -> None:
+def test_dominant_vivid_colour_needs_a_palette() -> None:
     with pytest.raises(references.ReferenceUploadError, match="empty"):
-        signature_colour([])
+        dominant_vivid_colour([])

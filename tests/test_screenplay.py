@@ -7,18 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agents.screenplay import (
-    MAX_BYTES,
-    MAX_SCENES,
-    ParsedScript,
-    ScreenplayError,
-    ScriptLine,
-    ScriptScene,
-    character_name,
-    parse_fountain,
-    parse_heading,
-    read_screenplay,
-)
+from agents.fountain_scenes import MAX_SCENES, character_name, parse_heading
+from agents.screenplay import MAX_BYTES, parse_fountain, read_screenplay
+from agents.script_models import ParsedScript, ScreenplayError, ScriptLine, ScriptScene
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "the_last_ferry.fountain"
 

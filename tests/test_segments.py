@@ -17,7 +17,8 @@ import pytest
 from audio import level_db, onset, read_audio, write_tone
 from clips import write_clip
 
-from tools.edit.cut import CutItem, CutPlan, CutResult, assemble_cut
+from tools.edit.cut import CutResult, assemble_cut
+from tools.edit.plan import CutItem, CutPlan
 from tools.edit.probe import probe_video
 
 W, H, FPS = 160, 90, 12

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agents.casting import cast_voice, guess_traits
 from tools.render.base import BackendError, SpeechBackend
 from tools.render.espeak import (
     EspeakSpeechBackend,
-    cast_voice,
-    guess_traits,
     voice_candidates,
     wav_info,
     wav_levels,

@@ -17,20 +17,14 @@ import pytest
 from PIL import Image, ImageColor
 from reportlab.lib.utils import simpleSplit
 
-from agents.designer import shot_spec
+from agents.delivery import write_film_storyboard
+from agents.specs import shot_spec
 from agents.state import Character, DialogueLine, Film, Scene, Setting, Shot, ShotStatus, StyleBible, Take
-from tools.deliver.storyboard import (
-    INK,
-    PANELS_PER_PAGE,
-    PLACEHOLDER_FILL,
-    Fonts,
-    StoryboardFiles,
-    fit_lines,
-    sentences_that_fit,
-    share_lines,
-    write_storyboard,
-)
-from tools.render.animatic.keyframe import AnimaticImageBackend, keyframe_size
+from tools.deliver.storyboard import StoryboardFiles
+from tools.deliver.storyboard_model import INK, PANELS_PER_PAGE, PLACEHOLDER_FILL
+from tools.deliver.storyboard_pdf import Fonts, fit_lines, sentences_that_fit, share_lines
+from tools.render.animatic.drawing import keyframe_size
+from tools.render.animatic.keyframe import AnimaticImageBackend
 from tools.render.spec import CameraMove, Framing, TimeOfDay
 
 W, H = 320, 180
@@ -190,7 +184,7 @@ def build_film(root: Path) -> Film:
 def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Film, StoryboardFiles, Path]:
     root = tmp_path_factory.mktemp("project")
     film = build_film(root)
-    files = write_storyboard(film, root, root / "storyboard", made=MADE)
+    files = write_film_storyboard(film, root, root / "storyboard", made=MADE)
     return film, files, root
 
 
@@ -378,10 +372,10 @@ def test_an_unrendered_film_still_prints(tmp_path):
     for shot in film.shots():
         shot.takes = []
         shot.status = ShotStatus.PLANNED
-    files = write_storyboard(film, tmp_path, tmp_path / "board", made=MADE)
+    files = write_film_storyboard(film, tmp_path, tmp_path / "board", made=MADE)
     text = " ".join(poppler("pdftotext", str(files.pdf), "-").split())
     assert text.count("No take yet") == 7 and files.pages == 2
-    empty = write_storyboard(Film(id="empty", title="Nothing yet"), tmp_path, tmp_path / "empty", made=MADE)
+    empty = write_film_storyboard(Film(id="empty", title="Nothing yet"), tmp_path, tmp_path / "empty", made=MADE)
     assert empty.panels == 0 and empty.pages == 1
     assert "No shots planned yet." in " ".join(poppler("pdftotext", str(empty.pdf), "-").split())
 

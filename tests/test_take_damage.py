@@ -14,9 +14,9 @@ import pytest
 from fake_crew import PREMISE, crew
 
 from agents.project import Project
-from agents.render import cached_take, take_problem
 from agents.run import new_run, run_film
 from agents.state import Feedback, Film
+from agents.takes import cached_take, take_problem
 from tools.edit.probe import probe_video
 from tools.files import DiskFullError, sha256_of
 from tools.settings import Settings

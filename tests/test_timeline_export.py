@@ -12,16 +12,10 @@ import pytest
 from audio import write_tone
 from clips import write_clip
 
-from tools.deliver.timelines import (
-    TimelineError,
-    TimelineFiles,
-    TimelinePlan,
-    TimelineShot,
-    build_timeline,
-    edit_rate,
-    export_timeline,
-)
-from tools.edit.cut import CutItem, CutPlan, CutResult, TimelineEntry, assemble_cut
+from tools.deliver.otio_timeline import TimelineError, TimelinePlan, TimelineShot, build_timeline
+from tools.deliver.timelines import TimelineFiles, edit_rate, export_timeline
+from tools.edit.cut import CutResult, TimelineEntry, assemble_cut
+from tools.edit.plan import CutItem, CutPlan
 
 W, H, FPS = 64, 36, 12
 EDIT_RATE = 24

@@ -8,18 +8,20 @@ import pytest
 
 from agents import defaults
 from agents.answers import scene_answer_model
+from agents.casting_notes import script_description
+from agents.colours import character_colour_name
 from agents.premise import beings_in, language_of, story_beat
 from agents.screenplay import read_screenplay
-from agents.writer import acceptable_text, script_description, signature_colour
+from agents.text_checks import acceptable_text
 from tools.prose import ProseKind, is_prose
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "the_last_ferry.fountain"
 
 
 def test_a_characters_colour_comes_from_the_colour_their_look_names():
-    assert signature_colour("60s, yellow oilskin coat, silver braid", "red", set()) == "yellow"
-    assert signature_colour("grey city coat", "black", set()) == "grey"
-    assert signature_colour("a plain coat", "navy", {"yellow", "grey"}) not in {"navy", "black", "yellow", "grey"}
+    assert character_colour_name("60s, yellow oilskin coat, silver braid", "red", set()) == "yellow"
+    assert character_colour_name("grey city coat", "black", set()) == "grey"
+    assert character_colour_name("a plain coat", "navy", {"yellow", "grey"}) not in {"navy", "black", "yellow", "grey"}
 
 
 def test_answers_that_echo_the_question_are_refused():
@@ -88,6 +90,6 @@ def test_defaults_derived_from_any_premise_are_valid_answers(premise):
     ],
 )
 def test_lines_that_read_back_the_question_are_not_spoken(line, usable):
-    from agents.writer import spoken_line_usable
+    from agents.premise_film import spoken_line_usable
 
     assert spoken_line_usable(line, ["Ava", "Ethan", "Inside the lighthouse"]) is usable

@@ -17,10 +17,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tools.errors import DirectorError
+
 DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
-class DiskFullError(OSError):
+class DiskFullError(DirectorError, OSError):
     """The disk under the project is full: nothing finished is lost, and the run resumes once there is room."""
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict
 
+from tools.errors import DirectorError
 from tools.files import write_atomic
 
 MAX_REFERENCE_BYTES = 20 * 1024 * 1024
@@ -42,7 +43,7 @@ _DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, IndexError, TypeEr
 
 
 class ReferenceUploadError(
-    ValueError
+    DirectorError, ValueError
 ):  # the public name; it shadows Python's weakref ReferenceUploadError in this module
     """A reference upload that cannot be used; the message says what is wrong and what to do."""
 
@@ -161,7 +162,7 @@ def reference_palette(path: Path, colours: int = 5) -> list[str]:
     return sorted(counts, key=lambda hex_colour: (-counts[hex_colour], hex_colour))[:colours]
 
 
-def signature_colour(palette: list[str]) -> str:
+def dominant_vivid_colour(palette: list[str]) -> str:
     """The colour that stands for a character in an animatic: its most dominant colour that is not a grey.
 
     A colour qualifies with HSV saturation >= `MIN_SATURATION` and value >= `MIN_VALUE`; the saturation floor also

@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from tools.llm.offline_catalogue import OFFLINE_MODELS
+from tools.render.preset_catalogue import preset_named
 from tools.render.spec import Aspect, Fps, Height, ModelFps, Width
 
 
@@ -57,8 +59,6 @@ class LLMSettings(BaseModel):
     @field_validator("offline_model")
     @classmethod
     def _known_offline_model(cls, name: str) -> str:
-        from tools.llm.offline_models import OFFLINE_MODELS
-
         if name.strip().lower() not in OFFLINE_MODELS:
             raise ValueError(f"unknown offline model {name!r}; choose one of: {', '.join(OFFLINE_MODELS)}")
         return name.strip().lower()
@@ -164,19 +164,17 @@ class RenderSettings(BaseModel):
         The filled fields stay unset, so settings re-read with another preset take that preset's values.
         """
         if self.preset:
-            from tools.render.presets import preset_updates
-
-            top, inner = preset_updates(self)
+            preset = preset_named(self.preset)
+            top = {key: value for key, value in preset.render.items() if key not in self.model_fields_set}
+            inner = {
+                key: value for key, value in preset.diffusers.items() if key not in self.diffusers.model_fields_set
+            }
             for key, value in top.items():
                 setattr(self, key, value)
             for key, value in inner.items():
                 setattr(self.diffusers, key, value)
             self.__pydantic_fields_set__.difference_update(top)
             self.diffusers.__pydantic_fields_set__.difference_update(inner)
-        return self
-
-    def resolved(self) -> RenderSettings:
-        """The settings a backend reads. The preset was applied when these settings were validated."""
         return self
 
 

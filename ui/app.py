@@ -15,20 +15,31 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from agents.manifest import Manifest
-from agents.project import ProjectError
-from agents.revise import RevisionError
-from agents.run import RunBusyError
-from agents.state import Film, GateDecision
-from tools.references import ReferenceUploadError
+from agents.errors import DirectorError, ProjectError, ReferenceUploadError
+from agents.events import Stage
+from agents.state import GateDecision
 from tools.settings import Settings
 from ui.browser import browser_token
 from ui.conversation import already_referenced, handle_message
+from ui.film_view import (
+    NO_TARGET,
+    bible_markdown,
+    cost_line,
+    costs_markdown,
+    downloads,
+    reference_choices,
+    reference_items,
+    scene_choices,
+    script_markdown,
+    shot_choices,
+    shot_rows,
+    storyboard_items,
+)
 from ui.serving import Auth, never_served, studio_app_kwargs, studio_auth
-from ui.session import Job, Studio, StudioBusyError, StudioSession
+from ui.session import Job, Studio, StudioSession
 
-REFUSALS = (ProjectError, RevisionError, RunBusyError, ReferenceUploadError, StudioBusyError, ValueError)
-NO_TARGET = ""
+REFUSALS = (DirectorError, ValueError)
+"""What a request may be refused with before anything changed: said in the chat, the page carries on."""
 TAB_AT_GATE = {"script": "tab-script", "storyboard": "tab-storyboard", "cut": "tab-cut"}
 CSS = """
 #studio-title h1 { margin: 0; font-size: 1.4rem; }
@@ -176,9 +187,9 @@ def build_app(studio: Studio) -> gr.Blocks:
             session.reopen_last()
             if not session.projects():
                 session.wants_premise = True
-                session.say("gate", "Welcome to the studio. Tell me your film in a sentence, and the crew starts.")
+                session.say(Stage.GATE, "Welcome to the studio. Tell me your film in a sentence, and the crew starts.")
             elif session.project is None:
-                session.say("gate", "Open one of your films under Projects, or press New film to start another.")
+                session.say(Stage.GATE, "Open one of your films under Projects, or press New film to start another.")
             return {view.session: session, **render(view, session, full=True)}
 
         app.load(load, None, with_session)
@@ -246,7 +257,7 @@ def start_reference(session: StudioSession, file: str | None, target: str, sourc
     kind, owner_id = target.split(":", 1)
     path = Path(file)
     if (owner := already_referenced(session, path, kind, owner_id)) is not None:
-        session.say("revise", f"{owner} already has this exact picture as a reference; nothing changed.")
+        session.say(Stage.REVISE, f"{owner} already has this exact picture as a reference; nothing changed.")
         session.save()
         return None
     return session.start_reference(path, path.name, kind, owner_id, source or "", unattended)
@@ -266,7 +277,7 @@ def respond(
     try:
         job = start()
     except REFUSALS as error:
-        session.say("revise", f"{error}")
+        session.say(Stage.REVISE, f"{error}")
         yield {**render(view, session, full=True), **(refused or {})}
         return
     yield {**render(view, session, full=True), **(accepted or {})}
@@ -291,9 +302,9 @@ def cancel(session: StudioSession) -> None:
 def fresh(view: StudioView, session: StudioSession) -> dict:
     try:
         session.new_film()
-        session.say("gate", "A new film: tell me its premise in a sentence.")
+        session.say(Stage.GATE, "A new film: tell me its premise in a sentence.")
     except REFUSALS as error:
-        session.say("run", str(error))
+        session.say(Stage.RUN, str(error))
     return render(view, session, full=True)
 
 
@@ -303,7 +314,7 @@ def open_film(view: StudioView, session: StudioSession, film_id: str | None) -> 
             raise ProjectError("pick a film from your list first.")
         session.open(film_id)
     except REFUSALS as error:
-        session.say("run", str(error))
+        session.say(Stage.RUN, str(error))
     return render(view, session, full=True)
 
 
@@ -349,12 +360,12 @@ def render(view: StudioView, session: StudioSession, full: bool) -> dict:
         {
             view.undo: gr.update(interactive=bool(film and film.feedback) and not busy),
             view.panel: gr.Tabs(selected=TAB_AT_GATE[gate.gate]) if gate and not busy else gr.update(),
-            view.cost_line: cost_line(project.manifest_file if project is not None else None, session),
+            view.cost_line: cost_line(session),
             view.scene: gr.update(choices=scene_choices(film), value=NO_TARGET),
             view.shot: gr.update(choices=shot_choices(film), value=NO_TARGET),
             view.video: str(cut) if ready else None,
             view.downloads: downloads(session) if ready else None,
-            view.costs: costs_markdown(project.manifest_file if project is not None else None),
+            view.costs: costs_markdown(project),
             view.script: script_markdown(film),
             view.shots: shot_rows(film),
             view.bible: bible_markdown(film),
@@ -367,145 +378,6 @@ def render(view: StudioView, session: StudioSession, full: bool) -> dict:
         }
     )
     return values
-
-
-def storyboard_items(session: StudioSession, film: Film | None) -> list[tuple[str, str, str]]:
-    """(keyframe path, caption, shot id) for every shot with a frame, newest frame first per shot."""
-    if session is None or session.project is None or film is None:
-        return []
-    root = session.project.root
-    items = []
-    for number, shot in enumerate(film.shots(), start=1):
-        keyframe = session.frames.get(shot.id) or (shot.take.keyframe if shot.take else "")
-        if keyframe and (root / keyframe).is_file():
-            items.append((str(root / keyframe), f"#{number} {shot.id} · {shot.framing}", shot.id))
-    return items
-
-
-def scene_choices(film: Film | None) -> list[tuple[str, str]]:
-    scenes = film.scenes if film else []
-    return [("any", NO_TARGET)] + [(f"{s.number}: {s.heading or s.summary}"[:60], str(s.number)) for s in scenes]
-
-
-def shot_choices(film: Film | None) -> list[tuple[str, str]]:
-    shots = film.shots() if film else []
-    return [("any", NO_TARGET)] + [(f"#{n} {s.id} {s.framing}", s.id) for n, s in enumerate(shots, start=1)]
-
-
-def reference_choices(film: Film | None) -> list[tuple[str, str]]:
-    if film is None:
-        return []
-    people = [(f"{c.name} (character)", f"character:{c.id}") for c in film.characters]
-    return people + [(f"{s.name} (place)", f"setting:{s.id}") for s in film.settings]
-
-
-def shot_rows(film: Film | None) -> list[list[Any]]:
-    if film is None:
-        return []
-    return [
-        [n, s.id, s.scene_id, str(s.framing), str(s.camera_move), round(s.duration, 1), s.action,
-         s.take.content_hash[:10] if s.take else ""]
-        for n, s in enumerate(film.shots(), start=1)
-    ]  # fmt: skip
-
-
-def script_markdown(film: Film | None) -> str:
-    if film is None:
-        return "*No film open. Type a premise in the chat to start one.*"
-    lines = [f"## {film.title}", f"*{film.logline}*" if film.logline else ""]
-    for scene in film.scenes:
-        when = f", {scene.time_of_day}" if scene.time_of_day else ""
-        lines.append(f"**Scene {scene.number}** ({scene.heading or scene.setting_id}{when}): {scene.summary}")
-        lines += [f"> {line.character_id.upper()}: {line.text}" for line in scene.dialogue]
-    if film.feedback:
-        lines.append("### Notes")
-        lines += [
-            f"- {note.text or 'reference picture'} → {note.kind} {note.target}; "
-            f"remade {', '.join(note.remade) or 'nothing'}"
-            for note in film.feedback
-        ]
-    return "\n\n".join(line for line in lines if line)
-
-
-def bible_markdown(film: Film | None) -> str:
-    if film is None:
-        return ""
-    lines = ["### Characters"]
-    lines += [
-        f"- **{c.name}** ({c.signature_color}): {c.look}; references: {len(c.reference_images)}; voice: "
-        + (f"{c.voice.espeak}, pitch {c.voice.pitch}, {c.voice.words_per_minute} wpm" if c.voice else "not cast yet")
-        for c in film.characters
-    ]
-    lines.append("### Places")
-    lines += [
-        f"- **{s.name}** ({s.time_of_day}, {'interior' if s.interior else 'exterior'}): {s.look}; "
-        f"references: {len(s.reference_images)}"
-        for s in film.settings
-    ]
-    lines.append(f"### Style\n{film.style.era}, {film.style.lens}, {film.style.aspect} at {film.style.fps} fps")
-    return "\n".join(lines)
-
-
-def reference_items(session: StudioSession, film: Film | None) -> list[tuple[str, str]]:
-    if film is None or session.project is None:
-        return []
-    root = session.project.root
-    owners = [(c.name, c.reference_images) for c in film.characters] + [
-        (s.name, s.reference_images) for s in film.settings
-    ]
-    return [(str(root / path), name) for name, paths in owners for path in paths if (root / path).is_file()]
-
-
-def downloads(session: StudioSession) -> list[str]:
-    """The cut, its subtitles, the timelines for editors, the storyboard and the manifest."""
-    assert session.project is not None
-    root = session.project.root
-    cut = root / "cut"
-    names = ["film.mp4", "film.srt", "film.otio", "film.xml", "film.edl", "timeline.json"]
-    wanted = [cut / name for name in names] + [root / "storyboard" / "storyboard.pdf", root / "manifest.json"]
-    return [str(path) for path in wanted if path.is_file()]
-
-
-def cost_line(manifest_file: Path | None, session: StudioSession) -> str:
-    """One line beside Send: what the film has cost, or what the proposed note would."""
-    proposal = session.proposal
-    if proposal is not None:
-        return (
-            f"**Proposed:** {len(proposal.shots)} shots, {proposal.footage_seconds:.0f} s of footage, "
-            f"{proposal.cost:.2f} {proposal.currency} — say **go** or press Approve."
-        )
-    manifest = read_manifest(manifest_file)
-    if manifest is None or manifest.cost is None:
-        return "**Cost so far:** nothing yet"
-    cost = manifest.cost
-    return (
-        f"**Cost so far:** {cost.total:.2f} {cost.currency} · {cost.takes_rendered} takes rendered, "
-        f"{cost.takes_reused} reused"
-    )
-
-
-def read_manifest(manifest_file: Path | None) -> Manifest | None:
-    if manifest_file is None or not manifest_file.is_file():
-        return None
-    try:
-        return Manifest.model_validate_json(manifest_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def costs_markdown(manifest_file: Path | None) -> str:
-    """What this film took: time in the crew's hands, LLM tokens, renders, and money for paid services."""
-    manifest = read_manifest(manifest_file)
-    if manifest is None or manifest.cost is None:
-        return ""
-    cost = manifest.cost
-    seconds = sum(seconds for node, seconds in manifest.timings.items() if not node.startswith("approve_"))
-    tokens = sum(cost.llm_tokens.values())
-    return (
-        f"**This film so far:** {seconds:.0f} s of crew time · {tokens:,} LLM tokens · "
-        f"{cost.takes_rendered} takes rendered, {cost.takes_reused} reused · "
-        f"**{cost.total:.2f} {cost.currency}** (`director stats {manifest.film_id}` has the breakdown)"
-    )
 
 
 def launch_studio(

@@ -11,13 +11,19 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from agents.answering import answer_question
-from agents.converse import MessageIntent, MessageKind, classify_message
-from agents.project import ProjectError
-from agents.proposal import needs_confirmation, propose_note
-from agents.revise import MAX_NOTE_CHARACTERS, RevisionError, check_feedback
+from agents.errors import ProjectError, ReferenceUploadError, RevisionError
+from agents.events import Stage
+from agents.run import (
+    MAX_NOTE_CHARACTERS,
+    MessageIntent,
+    MessageKind,
+    answer_question,
+    check_feedback,
+    classify_message,
+    needs_confirmation,
+    propose_note,
+)
 from agents.state import Feedback, GateDecision
-from tools.references import ReferenceUploadError
 from ui.crew_chat import ChatLine
 from ui.session import Job, StudioSession, aimed
 
@@ -65,14 +71,14 @@ def handle_message(
     session.chat.append(ChatLine(role="user", content=aimed(feedback)))
     if intent.kind is MessageKind.QUESTION:
         answer = answer_question(session.project, text, session.studio.llm)
-        session.say("ask", answer.text)
+        session.say(Stage.ASK, answer.text)
         session.save()
         return None
     if intent.kind is MessageKind.APPROVAL:
         return approve(session, unattended)
     if intent.kind is MessageKind.UNDO and intent.certain:
         return session.start_undo(intent.shot, unattended)
-    session.say("ask", UNSURE_UNDO if intent.kind is MessageKind.UNDO else CHAT_REPLY.format(why=intent.reason))
+    session.say(Stage.ASK, UNSURE_UNDO if intent.kind is MessageKind.UNDO else CHAT_REPLY.format(why=intent.reason))
     session.save()
     return None
 
@@ -92,7 +98,7 @@ def note(session: StudioSession, feedback: Feedback, intent: MessageIntent, unat
     session.proposal = proposal
     numbers = {shot.id: number for number, shot in enumerate(film.shots(), start=1)}
     doubt = "" if intent.certain else "I read this as a note to the film. "
-    session.say("revise", doubt + proposal.summary(numbers))
+    session.say(Stage.REVISE, doubt + proposal.summary(numbers))
     session.save()
     return None
 
@@ -105,7 +111,7 @@ def approve(session: StudioSession, unattended: bool) -> Job | None:
         return session.start_note(feedback, unattended, say=False)
     if session.gate is not None:
         return session.start_decision(GateDecision(), unattended)
-    session.say("ask", "Nothing is waiting for a yes: the film has no open gate and no proposed note.")
+    session.say(Stage.ASK, "Nothing is waiting for a yes: the film has no open gate and no proposed note.")
     session.save()
     return None
 

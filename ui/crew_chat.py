@@ -8,21 +8,37 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from agents.events import (
+    CutEvent,
+    DesignEvent,
+    GateEvent,
+    PlanEvent,
+    ProgressEvent,
+    RenderEvent,
+    ReviewEvent,
+    ReviseEvent,
+    RunEvent,
+    Stage,
+    WriteEvent,
+    read_event,
+)
+
 CREW = {
-    "write": ("Writer", "✍️"),
-    "plan": ("Director", "🎬"),
-    "design": ("Designer", "🎨"),
-    "render": ("Camera", "📷"),
-    "cut": ("Editor", "✂️"),
-    "review": ("Critic", "🧐"),
-    "revise": ("Script supervisor", "📝"),
-    "gate": ("Director", "🎬"),
-    "run": ("Producer", "📋"),
-    "ask": ("Director", "🎬"),
+    Stage.WRITE: ("Writer", "✍️"),
+    Stage.PLAN: ("Director", "🎬"),
+    Stage.DESIGN: ("Designer", "🎨"),
+    Stage.RENDER: ("Camera", "📷"),
+    Stage.CUT: ("Editor", "✂️"),
+    Stage.REVIEW: ("Critic", "🧐"),
+    Stage.REVISE: ("Script supervisor", "📝"),
+    Stage.GATE: ("Director", "🎬"),
+    Stage.RUN: ("Producer", "📋"),
+    Stage.ASK: ("Director", "🎬"),
 }
 
 
@@ -53,7 +69,7 @@ def linked(text: str) -> str:
     return _SCENE_REFERENCE.sub(lambda m: f"[{m[0]}](#scene-{m[1]})", text)
 
 
-def crew_line(stage: str, text: str, key: str = "") -> ChatLine:
+def crew_line(stage: Stage, text: str, key: str = "") -> ChatLine:
     name, avatar = CREW.get(stage, ("Crew", "🎞️"))
     return ChatLine(role="assistant", content=f"{avatar} **{name}** · {text}", agent=name, key=key)
 
@@ -68,49 +84,52 @@ class CrewChat:
         self.failed: list[str] = []
         self.total = 0
 
-    def lines_for(self, event: dict[str, Any]) -> list[ChatLine]:
-        stage, status = str(event.get("stage", "")), event.get("status")
-        if stage == "write" and status == "start":
-            return [crew_line(stage, "Writing the story, its people and places…")]
-        if stage == "write" and status == "done":
-            return [crew_line(stage, f"“{event.get('title')}” is written: {event.get('scenes')} scenes.")]
-        if stage == "plan" and status == "done":
-            return [crew_line(stage, f"Shot list ready: {event.get('shots')} shots.")]
-        if stage == "design" and status == "start":
-            self.render_pass += 1
-            self.total, self.rendered, self.reused, self.failed = int(event.get("shots", 0)), [], 0, []
-            if self.total == 0:
-                return []
-            return [crew_line("design", f"Building {self.total} prompts from the film's memory."), self._progress()]
-        if stage == "render":
+    def lines_for(self, data: ProgressEvent | Mapping[str, Any]) -> list[ChatLine]:
+        """The chat lines for one event (typed, or as a dict off the stream); none for an event the chat skips."""
+        event = read_event(data)
+        if isinstance(event, WriteEvent):
+            if event.status == "start":
+                return [crew_line(event.stage, "Writing the story, its people and places…")]
+            return [crew_line(event.stage, f"“{event.title}” is written: {event.scenes} scenes.")]
+        if isinstance(event, PlanEvent) and event.status == "done":
+            return [crew_line(event.stage, f"Shot list ready: {event.shots} shots.")]
+        if isinstance(event, DesignEvent) and event.status == "start":
+            return self._render_pass(event)
+        if isinstance(event, RenderEvent):
             return self._render(event)
-        if stage == "cut" and status == "start":
-            return [crew_line(stage, "Cutting the film…", key="cut")]
-        if stage == "cut" and status == "done":
-            return [crew_line(stage, f"The cut is {event.get('seconds', 0):.0f} s long.", key="cut")]
-        if stage == "review" and status == "done":
+        if isinstance(event, CutEvent):
+            if event.status == "start":
+                return [crew_line(event.stage, "Cutting the film…", key=Stage.CUT.value)]
+            return [crew_line(event.stage, f"The cut is {event.seconds:.0f} s long.", key=Stage.CUT.value)]
+        if isinstance(event, ReviewEvent) and event.status == "done":
             return [self._review(event)]
-        if stage == "revise":
+        if isinstance(event, ReviseEvent):
             return self._revise(event)
-        if stage == "gate" and status == "waiting":
-            return [crew_line("gate", f"{event.get('message', '')}")]
-        if stage == "gate" and status == "approved":
-            return [crew_line("gate", f"The {event.get('gate')} is approved; going on.")]
-        if stage == "run" and status == "cancelled":
-            return [crew_line("run", "Stopped. Everything finished so far is kept; press Resume to go on.")]
-        if stage == "run" and status == "done":
-            return [crew_line("run", "The film is finished. Give a note any time to revise it.")]
+        if isinstance(event, GateEvent):
+            if event.status == "waiting":
+                return [crew_line(event.stage, event.message)]
+            return [crew_line(event.stage, f"The {event.gate} is approved; going on.")]
+        if isinstance(event, RunEvent) and event.status == "cancelled":
+            return [crew_line(event.stage, "Stopped. Everything finished so far is kept; press Resume to go on.")]
+        if isinstance(event, RunEvent) and event.status == "done":
+            return [crew_line(event.stage, "The film is finished. Give a note any time to revise it.")]
         return []
 
-    def _render(self, event: dict[str, Any]) -> list[ChatLine]:
-        shot = str(event.get("shot", ""))
-        if event.get("status") == "failed":
-            self.failed.append(shot)
-        elif event.get("status") == "done":
-            if event.get("cache_hit"):
+    def _render_pass(self, event: DesignEvent) -> list[ChatLine]:
+        self.render_pass += 1
+        self.total, self.rendered, self.reused, self.failed = event.shots, [], 0, []
+        if self.total == 0:
+            return []
+        return [crew_line(Stage.DESIGN, f"Building {self.total} prompts from the film's memory."), self._progress()]
+
+    def _render(self, event: RenderEvent) -> list[ChatLine]:
+        if event.status == "failed":
+            self.failed.append(event.shot)
+        elif event.status == "done":
+            if event.cache_hit:
                 self.reused += 1
             else:
-                self.rendered.append(shot)
+                self.rendered.append(event.shot)
         else:
             return []
         return [self._progress()]
@@ -124,38 +143,26 @@ class CrewChat:
             parts.append(f"{self.reused} unchanged, reused")
         if self.failed:
             parts.append(f"failed {', '.join(self.failed)}")
-        return crew_line("render", "; ".join(parts) + ".", key=f"render-{self.render_pass}")
+        return crew_line(Stage.RENDER, "; ".join(parts) + ".", key=f"{Stage.RENDER.value}-{self.render_pass}")
 
     @staticmethod
-    def _review(event: dict[str, Any]) -> ChatLine:
-        flagged = event.get("flagged") or []
-        repaired = event.get("repaired") or []
-        mended = f" I mended {'; '.join(repaired)}." if repaired else ""
-        if event.get("passed"):
-            return crew_line("review", f"Round {event.get('round')}: the cut passes review.")
-        unresolved = event.get("unresolved") or []
-        if unresolved:
-            shots = "; ".join(f"{item['shot_id']} ({'; '.join(item['reasons'])})" for item in unresolved)
-            return crew_line(
-                "review", f"Round {event.get('round')}: out of review rounds, still flagged: {shots}.{mended}"
-            )
-        return crew_line(
-            "review", f"Round {event.get('round')}: sending back {', '.join(flagged) or 'nothing'}.{mended}"
-        )
+    def _review(event: ReviewEvent) -> ChatLine:
+        mended = f" I mended {'; '.join(event.repaired)}." if event.repaired else ""
+        if event.passed:
+            return crew_line(event.stage, f"Round {event.round}: the cut passes review.")
+        if event.unresolved:
+            shots = "; ".join(f"{item.shot_id} ({'; '.join(item.reasons)})" for item in event.unresolved)
+            return crew_line(event.stage, f"Round {event.round}: out of review rounds, still flagged: {shots}.{mended}")
+        flagged = ", ".join(event.flagged) or "nothing"
+        return crew_line(event.stage, f"Round {event.round}: sending back {flagged}.{mended}")
 
     @staticmethod
-    def _revise(event: dict[str, Any]) -> list[ChatLine]:
-        if event.get("status") == "rejected":
-            return [crew_line("revise", f"I could not apply that note: {event.get('error')}")]
-        if event.get("status") != "done":
+    def _revise(event: ReviseEvent) -> list[ChatLine]:
+        if event.status == "rejected":
+            return [crew_line(event.stage, f"I could not apply that note: {event.error}")]
+        if event.status != "done":
             return []
-        changes = "; ".join(event.get("changes") or []) or "no change"
-        dirty = event.get("dirty") or []
-        removed = event.get("removed") or []
-        remade = f"Remaking {', '.join(dirty)}" if dirty else "No shot needs remaking"
-        gone = f"; removed {', '.join(removed)}" if removed else ""
-        return [
-            crew_line(
-                "revise", f"The note touches {event.get('kind')} {event.get('target')}: {changes}. {remade}{gone}."
-            )
-        ]
+        changes = "; ".join(event.changes) or "no change"
+        remade = f"Remaking {', '.join(event.dirty)}" if event.dirty else "No shot needs remaking"
+        gone = f"; removed {', '.join(event.removed)}" if event.removed else ""
+        return [crew_line(event.stage, f"The note touches {event.kind} {event.target}: {changes}. {remade}{gone}.")]

@@ -21,17 +21,35 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from agents.history import undo_last_note, use_earlier_take
-from agents.project import Project, ProjectError, ProjectSummary, list_projects, write_model
-from agents.proposal import NoteProposal
-from agents.revise import check_feedback
-from agents.run import RunOutcome, RunStatus, new_run, open_context, run_film, run_status
+from agents.errors import DirectorError
+from agents.events import ProgressEvent, RenderEvent, Stage, read_event
+from agents.project import (
+    Project,
+    ProjectError,
+    ProjectSummary,
+    list_projects,
+    store_reference,
+    write_atomic,
+    write_model,
+)
+from agents.run import (
+    MiniLMEmbedding,
+    NoteProposal,
+    RenderBackends,
+    RunOutcome,
+    RunStatus,
+    StructuredLLM,
+    check_feedback,
+    llm_for_run,
+    new_run,
+    open_context,
+    open_llm,
+    run_film,
+    run_status,
+    undo_last_note,
+    use_earlier_take,
+)
 from agents.state import Feedback, Film, GateDecision, GatePrompt, ReferenceImage
-from memory.store import MiniLMEmbedding
-from tools.files import write_atomic
-from tools.llm.client import LLMClient, StructuredLLM
-from tools.references import store_reference
-from tools.render.base import RenderBackends
 from tools.settings import Settings
 from ui.crew_chat import ChatLine, CrewChat, crew_line
 
@@ -39,7 +57,7 @@ _TOKEN = re.compile(r"[0-9a-f]{32}")
 _CHAT = TypeAdapter(list[ChatLine])
 
 
-class StudioBusyError(RuntimeError):
+class StudioBusyError(DirectorError, RuntimeError):
     """A request that must wait: the session or the film is already being worked on."""
 
 
@@ -79,7 +97,7 @@ class Studio:
         with ExitStack() as stack:
             stack.callback(backends.close)
             if llm is None:
-                llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=root / "logs", call_log=False))
+                llm = stack.enter_context(open_llm(settings, log_dir=root / "logs", call_log=False))
             yield cls(settings, llm, MiniLMEmbedding(), studio_secret(root), backends)
 
     def owner_key(self, username: str | None, token: str | None) -> str:
@@ -161,7 +179,7 @@ class StudioSession:
     def film(self) -> Film | None:
         return self.project.load_film() if self.project is not None else None
 
-    def say(self, stage: str, text: str) -> None:
+    def say(self, stage: Stage, text: str) -> None:
         self.chat.append(crew_line(stage, text))
 
     def open(self, film_id: str) -> None:
@@ -177,7 +195,7 @@ class StudioSession:
         started = self.refresh().started
         self.remember_open_film()
         if self.job is None and not self.finished and self.gate is None and started:
-            self.say("run", "This film stopped before it finished. Press Resume to go on from where it stopped.")
+            self.say(Stage.RUN, "This film stopped before it finished. Press Resume to go on from where it stopped.")
 
     def reopen_last(self) -> None:
         """After a reload or a server restart: the film this owner had open, with its chat."""
@@ -245,7 +263,7 @@ class StudioSession:
         finally:
             lock.release()
         self.proposal = None
-        self.say("revise", result.message)
+        self.say(Stage.REVISE, result.message)
         if result.needs_resume:
             return self._start(unattended)
         self.refresh()
@@ -293,10 +311,13 @@ class StudioSession:
             return True
         return False
 
-    def absorb(self, event: dict[str, Any]) -> None:
-        """One progress event into the chat and the live storyboard."""
-        if event.get("stage") == "render" and event.get("keyframe"):
-            self.frames[str(event["shot"])] = str(event["keyframe"])
+    def absorb(self, data: ProgressEvent | dict[str, Any]) -> None:
+        """One progress event (as it comes off the run's queue) into the chat and the live storyboard."""
+        event = read_event(data)
+        if event is None:
+            return
+        if isinstance(event, RenderEvent) and event.keyframe:
+            self.frames[event.shot] = event.keyframe
         for line in self.crew.lines_for(event):
             if line.key and self.chat and self.chat[-1].key == line.key:
                 self.chat[-1] = line
@@ -307,7 +328,7 @@ class StudioSession:
         """Fold a finished job into the session: its outcome, or its error as a chat message."""
         if job.error is not None:
             hint = " Everything finished is kept; press Resume to go on." if self.project else ""
-            self.say("run", f"The run stopped: {job.error}.{hint}")
+            self.say(Stage.RUN, f"The run stopped: {job.error}.{hint}")
         elif job.outcome is not None:
             self.gate = job.outcome.gate
             self.finished = job.outcome.finished
@@ -321,9 +342,7 @@ class StudioSession:
             raise StudioBusyError("this film is being worked on in another tab; wait for it to finish there.")
         self.gate = None
         save_chat(project, self.chat)
-        llm = studio.llm
-        if isinstance(llm, LLMClient):
-            llm = llm.with_call_log(project.logs_dir / "llm-calls.jsonl")
+        llm = llm_for_run(studio.llm, project)
 
         def work() -> None:
             try:

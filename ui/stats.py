@@ -7,7 +7,7 @@ from collections import defaultdict
 from rich.console import Group
 from rich.table import Table
 
-from agents.manifest import Manifest
+from agents.run import Manifest
 
 NODE_NAMES = {
     "write_script": "Writer",

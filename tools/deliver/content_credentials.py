@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import c2pa
 from pydantic import BaseModel, ConfigDict
+
+from tools.files import atomic_path
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_LABEL = "org.agent-director.generation"
@@ -94,27 +94,22 @@ def sign_film(
         )
 
     started = time.perf_counter()
-    fd, name = tempfile.mkstemp(dir=video.parent, prefix=f".{video.stem}.", suffix=f".c2pa-partial{video.suffix}")
-    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w+b") as out, video.open("rb") as source:
-            try:
-                info = c2pa.C2paSignerInfo(alg, chain, key, timestamp_url)
-                with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest) as builder:
-                    builder.sign(signer, mime, source, out)
-            except c2pa.C2paError as err:
-                raise _explain(err, video, certificate_chain, private_key, alg, timestamp_url) from err
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copymode(video, tmp)
-        store = _read_store(tmp, mime)
-        if store.get("validation_state") == "Invalid":
-            raise CredentialError(f"the signed copy of {video} does not validate: {_failures(store)}")
-        os.replace(tmp, video)
+        with atomic_path(video) as tmp:
+            with tmp.open("w+b") as out, video.open("rb") as source:
+                try:
+                    info = c2pa.C2paSignerInfo(alg, chain, key, timestamp_url)
+                    with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest) as builder:
+                        builder.sign(signer, mime, source, out)
+                except c2pa.C2paError as err:
+                    raise _explain(err, video, certificate_chain, private_key, alg, timestamp_url) from err
+                out.flush()
+                os.fsync(out.fileno())
+            store = _read_store(tmp, mime)
+            if store.get("validation_state") == "Invalid":
+                raise CredentialError(f"the signed copy of {video} does not validate: {_failures(store)}")
     except OSError as err:
         raise CredentialError(f"could not write the signed film beside {video}: {err}") from err
-    finally:
-        tmp.unlink(missing_ok=True)
 
     label = store["active_manifest"]
     signature = store["manifests"][label].get("signature_info", {})

@@ -9,7 +9,6 @@ trusted.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
@@ -24,7 +23,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
-from tools.files import sha256_of, write_atomic
+from tools.files import atomic_path, sha256_of, write_atomic
 
 SEGMENT_FORMAT = 1
 """Bump when what a segment holds for a given key changes (compositing, encoder arguments)."""
@@ -34,7 +33,7 @@ X264_THREADS = 2
 FFMPEG_TIMEOUT_S = 600.0
 
 _ENTRY = re.compile(r"^[0-9a-f]{64}\.(?:mp4|m4a)(?:\.json)?$")
-_PARTIAL = re.compile(r"^\..*\.(?:partial\.[a-z0-9]+|tmp)$")
+_PARTIAL = re.compile(r"^\..*\.(?:partial\.[a-z0-9]+|tmp|tmp\.[a-z0-9]+)$")
 
 
 class SegmentError(RuntimeError):
@@ -74,11 +73,6 @@ class Encoding:
             "arguments": self.arguments(),
             "muxer": ["segment", "mp4", self.timescale],
         }
-
-
-def content_key(recipe: object) -> str:
-    """The SHA-256 of a JSON recipe: equal recipes name segments that show the same frames."""
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def mp4_sample_count(path: Path) -> int | None:
@@ -261,14 +255,22 @@ class SegmentStore:
         return good
 
     def commit(self, temp: Path, key: str, suffix: str, frames: int | None = None) -> Path:
-        """Move a finished temporary file into place under `key`, then record its digest beside it."""
+        """Move a finished temporary file into place under `key`, then record its digest beside it.
+
+        ffmpeg's segment muxer names the files of a run itself, so they are renamed here rather than written
+        through `tools.files.atomic_path`; a file without its sidecar is never trusted.
+        """
         final = self.path(key, suffix)
-        record = {"key": key, "file": final.name, "bytes": temp.stat().st_size, "sha256": sha256_of(temp)}
+        os.replace(temp, final)
+        self._record(final, key, frames)
+        return final
+
+    def _record(self, final: Path, key: str, frames: int | None = None) -> None:
+        """Write the sidecar of a stored file: its key, name, size, digest and, for a segment, its frames."""
+        record = {"key": key, "file": final.name, "bytes": final.stat().st_size, "sha256": sha256_of(final)}
         if frames is not None:
             record["frames"] = frames
-        os.replace(temp, final)
         write_atomic(self.sidecar(final), json.dumps(record, indent=1) + "\n")
-        return final
 
     def writer(self, segments: Sequence[tuple[str, int]], encoding: Encoding) -> SegmentWriter:
         """Start encoding consecutive segments, given as (key, frames), in one ffmpeg run."""
@@ -279,14 +281,13 @@ class SegmentStore:
 
         Returns the track's path and whether it was reused.
         """
+        final = self.path(key, ".m4a")
         if self.trusted(key, ".m4a"):
-            return self.path(key, ".m4a"), True
-        temp = self.temp_path(".m4a")
-        try:
+            return final, True
+        with atomic_path(final) as temp:
             make(temp)
-            return self.commit(temp, key, ".m4a"), False
-        finally:
-            temp.unlink(missing_ok=True)
+        self._record(final, key)
+        return final, False
 
     def join(self, keys: Sequence[str], out: Path, sound: Path | None, output_arguments: Iterable[str]) -> None:
         """Join the segments `keys`, in order, into `out` by stream copy, with `sound` as its audio if given.

@@ -1,11 +1,10 @@
 """The one LLM path: structured answers from any OpenAI-compatible endpoint, or from the bundled SmolLM2.
 
-Agents depend on `StructuredLLM` only. `LLMClient` is the real implementation over the `openai` SDK; the
-ask-parse-repair loop (`answer_structured`) is shared with the scripted fake in `tests/`, so both treat a broken
-answer the same way, and it counts calls, retries and failures on a `UsageMeter`. How to ask for and read a
-schema-shaped answer is `tools.llm.structured_output`'s job. Two errors reach callers: `LLMAnswerError` (the model
-answered, but never validly; fall back to a default) and `LLMUnavailableError` (the endpoint cannot be used; stop,
-resumably).
+Agents depend on `tools.llm.asking.StructuredLLM` only. `LLMClient` is the real implementation over the
+`openai` SDK; it runs the ask-parse-repair loop of `tools.llm.asking` and counts calls, retries and failures on a
+`UsageMeter` (`tools.llm.usage`). How to ask for and read a schema-shaped answer is `tools.llm.structured_output`'s
+job. Two errors reach callers (`tools.llm.errors`): `LLMAnswerError` (the model answered, but never validly; fall
+back to a default) and `LLMUnavailableError` (the endpoint cannot be used; stop, resumably).
 """
 
 from __future__ import annotations
@@ -18,248 +17,30 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar, runtime_checkable
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 import httpx2
 import openai
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from tools.llm.asking import answer_structured, complete_structured_or
+from tools.llm.errors import LLMAnswerError, LLMUnavailableError
 from tools.llm.llama_server import BundledModelServer, BundledServerError
 from tools.llm.offline_models import offline_server, request_timeout
 from tools.llm.structured_output import (
     Flavour,
-    InvalidAnswer,
     Message,
     estimate_tokens,
-    parse_answer,
     resolve_flavour,
-    retry_message,
-    structured_messages,
     structured_request_options,
 )
+from tools.llm.usage import LLMUsage, UsageMeter
 from tools.settings import LLMSettings
 
 T = TypeVar("T", bound=BaseModel)
 D = TypeVar("D")
-
-
-class LLMError(Exception):
-    """Base of the two errors an LLM call can end with."""
-
-
-class LLMAnswerError(LLMError):
-    """The model answered, but no answer fit the schema after every retry; the caller may use a default.
-
-    Attributes:
-        task: The task name given to `structured`.
-        last_error: Why the last answer was rejected.
-        raw_answer: The last answer, verbatim.
-    """
-
-    def __init__(self, task: str, last_error: str, raw_answer: str, *, attempts: int = 1) -> None:
-        self.task = task
-        self.last_error = last_error
-        self.raw_answer = raw_answer
-        self.attempts = attempts
-        shown = raw_answer if len(raw_answer) <= 300 else raw_answer[:300] + "…"
-        super().__init__(
-            f"The LLM gave no valid answer for task {task!r} after {attempts} attempt(s): {last_error}. "
-            f"Last answer: {shown!r}"
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_answer_error, (self.task, self.last_error, self.raw_answer, self.attempts))
-
-
-def _rebuild_answer_error(task: str, last_error: str, raw_answer: str, attempts: int) -> LLMAnswerError:
-    return LLMAnswerError(task, last_error, raw_answer, attempts=attempts)
-
-
-class LLMUnavailableError(LLMError):
-    """The endpoint could not be used (down, unreachable, refused, misconfigured); the run should stop.
-
-    Attributes:
-        endpoint: The base URL that failed, or None for the bundled server before it had one.
-    """
-
-    def __init__(self, message: str, *, endpoint: str | None = None) -> None:
-        self.endpoint = endpoint
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_unavailable_error, (str(self), self.endpoint))
-
-
-def _rebuild_unavailable_error(message: str, endpoint: str | None) -> LLMUnavailableError:
-    return LLMUnavailableError(message, endpoint=endpoint)
-
-
-class TaskUsage(BaseModel):
-    calls: int = Field(default=0, description="Requests sent to the model, re-asks included.")
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = Field(default=0.0, description="Wall time spent waiting for answers.")
-    retries: int = Field(default=0, description="Re-asks after an invalid answer.")
-    failures: int = Field(default=0, description="`structured` calls that raised instead of answering.")
-    rejected: int = Field(default=0, description="Answers refused by the prose gate (`tools.prose`).")
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-class LLMUsage(TaskUsage):
-    """Token and time accounting for one client, in total and per task."""
-
-    tasks: dict[str, TaskUsage] = Field(default_factory=dict)
-
-    def combined(self, other: LLMUsage, sign: int = 1) -> LLMUsage:
-        """This usage plus `other` (or minus it, with `sign=-1`: what a run added to a shared client)."""
-        fields = ("calls", "prompt_tokens", "completion_tokens", "seconds", "retries", "failures", "rejected")
-
-        def add(a: TaskUsage, b: TaskUsage) -> dict:
-            return {name: getattr(a, name) + sign * getattr(b, name) for name in fields}
-
-        tasks = {
-            task: TaskUsage(**add(self.tasks.get(task, TaskUsage()), other.tasks.get(task, TaskUsage())))
-            for task in dict.fromkeys([*self.tasks, *other.tasks])
-        }
-        return LLMUsage(**add(self, other), tasks={task: used for task, used in tasks.items() if used.calls})
-
-
-class UsageMeter:
-    """Thread-safe accumulation of `LLMUsage`; renders may call the model from several threads.
-
-    A meter with a `parent` also counts everything into it, so a view of a shared client sees its own calls
-    while the client's meter still sees them all.
-    """
-
-    def __init__(self, parent: UsageMeter | None = None) -> None:
-        self._lock = threading.Lock()
-        self._usage = LLMUsage()
-        self._parent = parent
-
-    def _add(self, task: str, **amounts: float) -> None:
-        with self._lock:
-            per_task = self._usage.tasks.setdefault(task, TaskUsage())
-            for target in (self._usage, per_task):
-                for name, amount in amounts.items():
-                    setattr(target, name, getattr(target, name) + amount)
-        if self._parent is not None:
-            self._parent._add(task, **amounts)
-
-    def record_call(self, task: str, *, prompt_tokens: int, completion_tokens: int, seconds: float) -> None:
-        self._add(task, calls=1, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, seconds=seconds)
-
-    def record_retry(self, task: str) -> None:
-        self._add(task, retries=1)
-
-    def record_failure(self, task: str) -> None:
-        self._add(task, failures=1)
-
-    def record_rejection(self, task: str) -> None:
-        self._add(task, rejected=1)
-
-    def snapshot(self) -> LLMUsage:
-        with self._lock:
-            return self._usage.model_copy(deep=True)
-
-
-@runtime_checkable
-class StructuredLLM(Protocol):
-    """What agents need from an LLM: one schema-shaped answer per question, and the bill."""
-
-    @property
-    def usage(self) -> LLMUsage: ...
-
-    def structured(self, *, system: str, user: str, schema: type[T], task: str) -> T: ...
-
-
-def complete_structured_or(
-    llm: StructuredLLM,
-    default_factory: Callable[[], D],
-    *,
-    system: str,
-    user: str,
-    schema: type[T],
-    task: str,
-) -> tuple[T | D, bool]:
-    """Ask `llm`, falling back to `default_factory()` when it never answers validly.
-
-    Returns:
-        The answer (or the default) and whether the default was used. `LLMUnavailableError` still propagates:
-        a run whose endpoint is down must stop resumably, not film defaults.
-    """
-    try:
-        return llm.structured(system=system, user=user, schema=schema, task=task), False
-    except LLMAnswerError:
-        return default_factory(), True
-
-
-PROSE_REASKS = 1
-"""An answer the prose gate refused is asked for once more, then the caller's default stands in: a small model
-that wrote noise twice seldom writes prose the third time, and every try costs seconds."""
-
-
-def answer_structured(
-    ask: Callable[[list[Message], int], str],
-    *,
-    system: str,
-    user: str,
-    schema: type[T],
-    task: str,
-    max_retries: int,
-    meter: UsageMeter,
-    include_schema: bool = False,
-) -> T:
-    """The ask-parse-repair loop shared by every `StructuredLLM`.
-
-    Args:
-        ask: Sends a conversation (with the attempt number, from 0) and returns the raw answer; it records the
-            call on `meter` and raises `LLMError` when it cannot answer at all.
-        system: The caller's system prompt.
-        user: The caller's question.
-        schema: The pydantic model to fill.
-        task: A name for accounting and errors.
-        max_retries: Re-asks after an invalid answer, each showing the model its previous answer and the error.
-        meter: Where retries and failures are counted.
-        include_schema: Write the JSON schema into the prompt (see `structured_messages`).
-
-    Raises:
-        LLMAnswerError: No answer validated.
-        LLMUnavailableError: `ask` could not reach the model.
-    """
-    base = structured_messages(system=system, user=user, schema=schema, include_schema=include_schema)
-    messages = base
-    problem, raw = "no answer", ""
-    attempts = max_retries + 1
-    refused = tried = 0
-    try:
-        for attempt in range(attempts):
-            tried = attempt + 1
-            if attempt:
-                meter.record_retry(task)
-            raw = ask(messages, attempt)
-            try:
-                return parse_answer(raw, schema, question=user)
-            except InvalidAnswer as error:
-                problem = str(error)
-                if error.not_prose:
-                    meter.record_rejection(task)
-                    refused += 1
-                    if refused > PROSE_REASKS:
-                        break
-            messages = [
-                *base,
-                {"role": "assistant", "content": raw[:2000]},
-                {"role": "user", "content": retry_message(problem)},
-            ]
-        raise LLMAnswerError(task, problem, raw, attempts=tried)
-    except LLMError:
-        meter.record_failure(task)
-        raise
 
 
 class LLMClient:

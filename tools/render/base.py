@@ -7,17 +7,13 @@ several render tasks at once, so each one guards what it shares (a loaded pipeli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from tools.errors import DirectorError
 from tools.render.spec import ShotSpec, Voice
-from tools.settings import Settings
-
-if TYPE_CHECKING:
-    from tools.render.executors import ShotExecutor
 
 
 class ImageResult(BaseModel):
@@ -139,104 +135,9 @@ class SpeechBackend(Protocol):
         ...
 
 
-class BackendError(RuntimeError):
+class BackendError(DirectorError, RuntimeError):
     """A backend could not make a take; the critic treats it as a failed shot, never a crash."""
 
 
 class ContentRefusedError(BackendError):
     """The service refused the prompt or picture as against its content policy: a new seed will not help."""
-
-
-@dataclass(frozen=True)
-class RenderBackends:
-    """The three backends a run renders with. Built once and shared: a studio keeps its pipelines loaded."""
-
-    images: ImageBackend
-    video: VideoBackend
-    speech: SpeechBackend | None
-    executor: ShotExecutor | None = None
-    """Renders the shots elsewhere (a Ray cluster); None renders them here with the three backends.
-
-    The three backends are built here in any case: their names, models and parameters key the take store.
-    """
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RenderBackends:
-        """The backends the settings name. No model is loaded yet, but a missing model or key fails here.
-
-        Raises:
-            BackendError: a backend is unknown, its model cannot be found, or its service has no key; or the
-                executor's cluster cannot be reached.
-        """
-        from tools.render.executors import executor_from_settings
-
-        images = image_backend_from_settings(settings)
-        video = video_backend_from_settings(settings)
-        speech = speech_backend_from_settings(settings)
-        return cls(images=images, video=video, speech=speech, executor=executor_from_settings(settings))
-
-    def close(self) -> None:
-        """Give back the executor's workers; loaded pipelines go with the process."""
-        if self.executor is not None:
-            self.executor.close()
-
-
-def image_backend_from_settings(settings: Settings) -> ImageBackend:
-    """The image backend named in settings (after its preset); heavy backends are imported only when chosen."""
-    render = settings.render.resolved()
-    name = render.image_backend
-    if name == "animatic":
-        from tools.render.animatic.keyframe import AnimaticImageBackend
-
-        return AnimaticImageBackend.from_settings(settings)
-    if name == "diffusers":
-        from tools.render.diffusers.images import DiffusersImageBackend
-
-        return DiffusersImageBackend.from_settings(settings)
-    if name == "openai":
-        from tools.render.openai.media import OpenAIImageBackend
-
-        return OpenAIImageBackend.from_settings(settings)
-    raise BackendError(
-        f"unknown image backend {name!r}: set DIRECTOR_RENDER__IMAGE_BACKEND to animatic, diffusers or openai"
-    )
-
-
-def video_backend_from_settings(settings: Settings) -> VideoBackend:
-    """The video backend named in settings (after its preset); heavy backends are imported only when chosen."""
-    render = settings.render.resolved()
-    name = render.video_backend
-    if name == "animatic":
-        from tools.render.animatic.clip import AnimaticVideoBackend
-
-        return AnimaticVideoBackend.from_settings(settings)
-    if name == "diffusers":
-        from tools.render.diffusers.video import DiffusersVideoBackend
-
-        return DiffusersVideoBackend.from_settings(settings)
-    if name == "openai":
-        from tools.render.openai.media import OpenAIVideoBackend
-
-        return OpenAIVideoBackend.from_settings(settings)
-    raise BackendError(
-        f"unknown video backend {name!r}: set DIRECTOR_RENDER__VIDEO_BACKEND to animatic, diffusers or openai"
-    )
-
-
-def speech_backend_from_settings(settings: Settings) -> SpeechBackend | None:
-    """The speech backend named in settings, or None when dialogue is left silent (`none`)."""
-    render = settings.render.resolved()
-    name = render.speech_backend
-    if name == "none":
-        return None
-    if name == "espeak":
-        from tools.render.espeak import EspeakSpeechBackend
-
-        return EspeakSpeechBackend.from_settings(settings)
-    if name == "openai":
-        from tools.render.openai.media import OpenAISpeechBackend
-
-        return OpenAISpeechBackend.from_settings(settings)
-    raise BackendError(
-        f"unknown speech backend {name!r}: set DIRECTOR_RENDER__SPEECH_BACKEND to espeak, openai or none"
-    )

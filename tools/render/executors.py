@@ -15,7 +15,6 @@ from typing import ClassVar, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.render.base import (
-    BackendError,
     ClipResult,
     ImageBackend,
     ImageResult,
@@ -24,7 +23,6 @@ from tools.render.base import (
     VideoBackend,
 )
 from tools.render.spec import ShotSpec
-from tools.settings import Settings
 
 SPEECH_MARGIN = 0.3
 """Seconds of a shot kept free of speech: the cross-fades at its ends and a breath after the line."""
@@ -115,21 +113,3 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         yield
     finally:
         timings[stage] = round(time.perf_counter() - started, 4)
-
-
-def executor_from_settings(settings: Settings) -> ShotExecutor | None:
-    """The executor `settings.executor` names; None renders in this process with the run's backends.
-
-    Raises:
-        BackendError: Ray is asked for but not installed, or its cluster cannot be reached or lacks resources.
-    """
-    if settings.executor == "local":
-        return None
-    try:
-        from tools.render.ray_executor import RayExecutor
-    except ImportError as error:
-        raise BackendError(
-            f"DIRECTOR_EXECUTOR=ray needs Ray ({error.name} is not installed): "
-            "pip install 'agent-director[ray]', or set DIRECTOR_EXECUTOR=local"
-        ) from None
-    return RayExecutor.from_settings(settings)

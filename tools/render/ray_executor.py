@@ -19,13 +19,9 @@ from pydantic import BaseModel, ConfigDict
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from tools.files import write_atomic
-from tools.render.base import (
-    BackendError,
-    image_backend_from_settings,
-    speech_backend_from_settings,
-    video_backend_from_settings,
-)
+from tools.render.base import BackendError
 from tools.render.executors import RenderedShot, render_with
+from tools.render.registry import BACKENDS, BackendRegistry
 from tools.render.spec import ShotSpec
 from tools.settings import Settings
 
@@ -95,10 +91,10 @@ class RenderedFiles(BaseModel):
 class ShotRenderer:
     """The Ray actor: the run's backends, built once on its node, rendering one shot at a time."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.images = image_backend_from_settings(settings)
-        self.video = video_backend_from_settings(settings)
-        self.speech = speech_backend_from_settings(settings)
+    def __init__(self, settings: Settings, registry: BackendRegistry = BACKENDS) -> None:
+        self.images = registry.build(settings, "image")
+        self.video = registry.build(settings, "video")
+        self.speech = registry.build_speech(settings)
 
     def where(self) -> str:
         """The node and GPUs this renderer holds, as a take records it."""
@@ -130,7 +126,7 @@ class RayExecutor:
         self._owns_connection = owns_connection
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RayExecutor:
+    def from_settings(cls, settings: Settings, registry: BackendRegistry = BACKENDS) -> RayExecutor:
         """Connect to the cluster and start the renderers, failing now (not mid-film) if they cannot start.
 
         Raises:
@@ -139,7 +135,7 @@ class RayExecutor:
         """
         options = settings.ray
         address = options.address or "a new local Ray instance"
-        num_gpus = options.num_gpus if options.num_gpus is not None else default_gpus(settings)
+        num_gpus = options.num_gpus if options.num_gpus is not None else default_gpus(settings, registry)
         owns_connection = not ray.is_initialized()
         if owns_connection:
             try:
@@ -157,7 +153,7 @@ class RayExecutor:
                     "fix DIRECTOR_RAY__ADDRESS, or set DIRECTOR_EXECUTOR=local"
                 ) from None
         try:
-            renderers = start_renderers(settings, num_gpus, address)
+            renderers = start_renderers(settings, registry, num_gpus, address)
         except BackendError:
             if owns_connection:
                 ray.shutdown()
@@ -190,14 +186,15 @@ class RayExecutor:
             ray.shutdown()
 
 
-def default_gpus(settings: Settings) -> float:
-    """One GPU per renderer when a diffusers backend may run on CUDA, none for the CPU and hosted backends."""
-    render = settings.render.resolved()
-    uses_diffusers = "diffusers" in (render.image_backend, render.video_backend)
-    return 1.0 if uses_diffusers and render.diffusers.device in ("auto", "cuda") else 0.0
+def default_gpus(settings: Settings, registry: BackendRegistry = BACKENDS) -> float:
+    """One GPU per renderer when a backend that wants one may run on CUDA, none for CPU and hosted backends."""
+    render = settings.render
+    chosen = (registry.find("image", render.image_backend), registry.find("video", render.video_backend))
+    wants_gpu = any(entry is not None and entry.wants_gpu for entry in chosen)
+    return 1.0 if wants_gpu and render.diffusers.device in ("auto", "cuda") else 0.0
 
 
-def start_renderers(settings: Settings, num_gpus: float, address: str) -> list[Any]:
+def start_renderers(settings: Settings, registry: BackendRegistry, num_gpus: float, address: str) -> list[Any]:
     """Start the renderers and wait until each has built its backends on its node."""
     options = settings.ray
     available = ray.cluster_resources()
@@ -208,7 +205,7 @@ def start_renderers(settings: Settings, num_gpus: float, address: str) -> list[A
         )
     count = options.renderers or settings.render.max_parallel
     actor = ray.remote(ShotRenderer).options(num_gpus=num_gpus, num_cpus=options.num_cpus, max_restarts=1)
-    renderers = [actor.remote(settings) for _ in range(count)]
+    renderers = [actor.remote(settings, registry) for _ in range(count)]
     try:
         ray.get([renderer.where.remote() for renderer in renderers], timeout=options.connect_timeout)
     except GetTimeoutError:

@@ -11,7 +11,6 @@ all that is added.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +20,19 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tools.render.animatic.keyframe import (
+from tools.files import atomic_path
+from tools.render.animatic.drawing import (
     MIN_LEVEL,
     MODEL,
     OVERSCAN,
     fit_caption,
     font,
     printable,
-    temp_path_for,
     words_of,
 )
-from tools.render.animatic.keyframe import keyframe_size as overscanned_size
+from tools.render.animatic.drawing import keyframe_size as overscanned_size
 from tools.render.base import BackendError, ClipResult
+from tools.render.registry import BACKENDS
 from tools.render.spec import CameraMove, ShotSpec, TimeOfDay
 from tools.settings import Settings
 
@@ -230,31 +230,27 @@ def write_clip(
     Raises:
         BackendError: ffmpeg could not write the file (`what` names the shot in the message).
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_path_for(out.with_suffix(".mp4"))
     try:
-        writer = imageio_ffmpeg.write_frames(
-            str(temp),
-            size,
-            fps=fps,
-            codec="libx264",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=["-preset", preset, "-crf", str(crf), "-movflags", "+faststart"],
-        )
-        writer.send(None)
-        try:
-            for frame in frames:
-                writer.send(np.ascontiguousarray(frame))
-        finally:
-            writer.close()
-        os.replace(temp, out)
+        with atomic_path(out) as temp:
+            writer = imageio_ffmpeg.write_frames(
+                str(temp),
+                size,
+                fps=fps,
+                codec="libx264",
+                pix_fmt_out="yuv420p",
+                quality=None,
+                macro_block_size=1,
+                ffmpeg_log_level="error",
+                output_params=["-preset", preset, "-crf", str(crf), "-movflags", "+faststart", "-f", "mp4"],
+            )
+            writer.send(None)
+            try:
+                for frame in frames:
+                    writer.send(np.ascontiguousarray(frame))
+            finally:
+                writer.close()
     except OSError as error:
         raise BackendError(f"{what}: ffmpeg could not write {out}: {error}") from error
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 class AnimaticVideoBackend:
@@ -276,7 +272,8 @@ class AnimaticVideoBackend:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnimaticVideoBackend:
-        return cls(marks=settings.render.image_backend == "animatic")
+        chosen = BACKENDS.find("image", settings.render.image_backend)
+        return cls(marks=chosen is not None and chosen.draws_animatic)
 
     @property
     def model(self) -> str:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image, DiffusionPipeline
 from PIL import Image
 
-from tools.render.animatic.keyframe import save_atomically
+from tools.files import atomic_path
 from tools.render.base import BackendError, ImageResult
 from tools.render.diffusers.common import (
     MicroBatcher,
@@ -101,7 +101,7 @@ class DiffusersImageBackend:
         Raises:
             BackendError: no image model is set, or it is neither a folder nor reachable (cache or hub).
         """
-        render = settings.render.resolved()
+        render = settings.render
         locate_model(render.image_model, offline=render.diffusers.offline, role="image")
         return cls(render.image_model, render.diffusers)
 
@@ -250,7 +250,8 @@ class DiffusersImageBackend:
         spec = shot.spec
         picture = fit(image.convert("RGB"), (spec.width, spec.height))
         try:
-            save_atomically(picture, shot.out)
+            with atomic_path(shot.out) as temp:
+                picture.save(temp, format="PNG")
         except OSError as error:
             raise BackendError(f"shot {spec.shot_id}: cannot write the keyframe to {shot.out}: {error}") from error
         model = self.model_id

@@ -21,7 +21,7 @@ from diffusers import DiffusionPipeline
 from PIL import Image
 
 from tools.render.animatic.clip import write_clip
-from tools.render.animatic.keyframe import OVERSCAN, keyframe_size
+from tools.render.animatic.drawing import OVERSCAN, keyframe_size
 from tools.render.base import BackendError, ClipResult
 from tools.render.diffusers.common import (
     accepted,
@@ -224,7 +224,7 @@ class DiffusersVideoBackend:
         Raises:
             BackendError: no video model is set, it cannot be found, or `video_pipeline` names no pipeline.
         """
-        render = settings.render.resolved()
+        render = settings.render
         locate_model(render.video_model, offline=render.diffusers.offline, role="video")
         backend = cls(render.video_model, render.diffusers)
         backend.pipeline_class()

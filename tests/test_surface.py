@@ -1,0 +1,77 @@
+"""The surfaces' contract: typed progress events on the wire, and one error base for everything a person can act on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents import errors
+from agents.events import (
+    Emitter,
+    GateEvent,
+    RenderEvent,
+    ReviewEvent,
+    RunEvent,
+    Stage,
+    WriteEvent,
+    read_event,
+)
+from agents.state import GatePrompt, UnresolvedShot
+from ui.crew_chat import CREW, CrewChat
+from ui.progress import STAGES
+
+
+def test_an_event_travels_as_json_and_reads_back_typed() -> None:
+    sent: list[dict] = []
+    emit = Emitter(sent.append)
+    emit(RenderEvent(status="done", shot="s01-01", cache_hit=True, keyframe="takes/ab/k.png"))
+    emit(ReviewEvent(status="done", round=2, unresolved=[UnresolvedShot(shot_id="s01-01", reasons=["dark"])]))
+    emit(GateEvent.waiting(GatePrompt(gate="cut", message="Approve the cut?", shots=3, cut="cut/film.mp4")))
+    assert json.loads(json.dumps(sent)) == sent
+    assert sent[0] == {
+        "stage": "render",
+        "status": "done",
+        "shot": "s01-01",
+        "cache_hit": True,
+        "keyframe": "takes/ab/k.png",
+        "seconds": 0.0,
+        "error": "",
+        "problem": "",
+    }
+    assert sent[1]["unresolved"] == [{"shot_id": "s01-01", "reasons": ["dark"]}]
+    render, review, gate = (read_event(event) for event in sent)
+    assert isinstance(render, RenderEvent) and render.stage is Stage.RENDER and render.cache_hit
+    assert isinstance(review, ReviewEvent) and review.unresolved[0].reasons == ["dark"]
+    assert isinstance(gate, GateEvent) and gate.gate == "cut" and gate.message == "Approve the cut?"
+
+
+def test_an_unknown_or_malformed_event_reads_as_none() -> None:
+    assert read_event({"stage": "score", "status": "start"}) is None
+    assert read_event({"stage": "render", "status": "done"}) is None  # no shot
+    assert read_event({"stage": "run", "status": "exploded", "film_id": "x"}) is None
+    event = RunEvent(status="done", film_id="x")
+    assert read_event(event) is event
+
+
+def test_every_stage_has_a_voice_in_the_chat_and_every_step_a_bar() -> None:
+    assert set(CREW) == set(Stage)
+    assert set(STAGES) <= set(Stage)
+    chat = CrewChat()
+    (line,) = chat.lines_for(WriteEvent(status="done", title="Ada", scenes=2))
+    assert "Writer" in line.content and "“Ada” is written: 2 scenes." in line.content
+    assert chat.lines_for({"stage": "run", "status": "done", "film_id": "x"})[0].agent == "Producer"
+
+
+@pytest.mark.parametrize("name", errors.__all__)
+def test_every_error_a_surface_shows_is_a_director_error(name: str) -> None:
+    assert issubclass(getattr(errors, name), errors.DirectorError)
+
+
+def test_the_old_bases_still_catch_them() -> None:
+    assert issubclass(errors.BackendError, RuntimeError)
+    assert issubclass(errors.DiskFullError, OSError)
+    assert issubclass(errors.MemoryStoreError, RuntimeError)
+    for refusal in (errors.ProjectError, errors.RevisionError, errors.ScreenplayError, errors.ReferenceUploadError):
+        assert issubclass(refusal, ValueError)
+    assert issubclass(errors.RunBusyError, errors.ProjectError) and issubclass(errors.HistoryError, errors.ProjectError)
