@@ -184,3 +184,13 @@ def test_only_the_chosen_backends_are_imported(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[]", "True False False"]
+
+
+def test_every_built_in_entry_points_at_a_backend_of_its_medium_with_the_same_name_and_flags():
+    protocols = {"image": "generate", "video": "animate", "speech": "speak"}
+    for entry in BACKENDS.entries:
+        backend = entry.backend_class()
+        assert backend.name == entry.name
+        assert callable(getattr(backend, protocols[entry.medium]))
+        if entry.medium != "speech":
+            assert backend.supports_reference_image is entry.supports_reference

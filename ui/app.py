@@ -22,6 +22,7 @@ from tools.settings import Settings
 from ui.browser import browser_token
 from ui.conversation import already_referenced, handle_message
 from ui.film_view import (
+    NO_COST_YET,
     NO_TARGET,
     bible_markdown,
     cost_line,
@@ -102,7 +103,7 @@ class StudioView:
                         min_width=200,
                     )
                     self.send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=70)
-                self.cost_line = gr.Markdown("", elem_id="cost-line")
+                self.cost_line = gr.Markdown(NO_COST_YET, elem_id="cost-line")
                 with gr.Row():
                     self.scene = gr.Dropdown(
                         label="Aim at scene",

@@ -113,6 +113,10 @@ def downloads(session: StudioSession) -> list[str]:
     return [str(path) for path in wanted if path.is_file()]
 
 
+NO_COST_YET = "**Cost so far:** nothing yet"
+"""The cost line before a film has cost anything; also its first paint, so the page does not shift on load."""
+
+
 def cost_line(session: StudioSession) -> str:
     """One line beside Send: what the film has cost, or what the proposed note would."""
     proposal = session.proposal
@@ -123,7 +127,7 @@ def cost_line(session: StudioSession) -> str:
         )
     manifest = read_manifest(session.project) if session.project is not None else None
     if manifest is None or manifest.cost is None:
-        return "**Cost so far:** nothing yet"
+        return NO_COST_YET
     cost = manifest.cost
     return (
         f"**Cost so far:** {cost.total:.2f} {cost.currency} · {cost.takes_rendered} takes rendered, "
