@@ -21,7 +21,7 @@ from agents.answers import (
     ShotsAnswer,
     TitleAnswer,
 )
-from agents.premise import Being, StoryBeat, default_line, default_summary, features_of
+from agents.writing.premise import Being, StoryBeat, default_line, default_summary, features_of
 from tools.prose import ProseKind, is_prose, split_sentences
 from tools.render.spec import CameraMove, Framing, TimeOfDay
 

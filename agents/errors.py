@@ -8,11 +8,11 @@ memory that cannot be opened is the machine's problem, not the request's.
 
 from __future__ import annotations
 
-from agents.history import HistoryError
-from agents.note_targets import RevisionError
+from agents.chat.history import HistoryError
+from agents.notes.targets import RevisionError
 from agents.project import ProjectError
 from agents.resuming import RunBusyError
-from agents.script_models import ScreenplayError
+from agents.writing.script_models import ScreenplayError
 from memory.store import MemoryStoreError
 from tools.errors import DirectorError
 from tools.files import DiskFullError

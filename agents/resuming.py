@@ -9,7 +9,7 @@ from __future__ import annotations
 from langgraph.types import Command, StateSnapshot
 
 from agents.gates import waiting_gate
-from agents.note_targets import check_feedback, clean_note
+from agents.notes.targets import check_feedback, clean_note
 from agents.project import Project, ProjectError
 from agents.state import Feedback, Film, GateDecision, RunInput, RunState
 

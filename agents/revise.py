@@ -1,6 +1,6 @@
 """The revise node: a filmmaker's note becomes a change to the film, and exactly the shots it touches are redone.
 
-The note's target comes from `agents.note_targets`, the change itself from `agents.note_changes`.
+The note's target comes from `agents.notes.targets`, the change itself from `agents.notes.changes`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from langgraph.types import Command
 from agents.context import Context
 from agents.events import Emitter, ReviseEvent
 from agents.memory_records import remember_looks
-from agents.note_changes import (
+from agents.notes.changes import (
     apply_reference,
     remove,
     revise_character,
@@ -23,7 +23,7 @@ from agents.note_changes import (
     revise_shot,
     revise_style,
 )
-from agents.note_targets import RevisionError, clean_note, resolve_target
+from agents.notes.targets import RevisionError, clean_note, resolve_target
 from agents.state import Feedback, Film, Revision, RunState
 from tools.llm.asking import StructuredLLM
 

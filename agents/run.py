@@ -2,7 +2,7 @@
 
 Each run is a LangGraph thread named by the film id, checkpointed in the project folder; `film.json` is
 rewritten after every step, and the manifest gets the per-node timings at the end. Besides the run itself,
-this module hands the surfaces what they do with a run between runs (`agents.conversation`): answer a
+this module hands the surfaces what they do with a run between runs (`agents.chat.conversation`): answer a
 question, read a message, propose a note, undo one, bring back an earlier take; and what a studio shares
 between its runs (the LLM, the embedding model, the render backends).
 """
@@ -22,8 +22,7 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
-from agents.context import Context
-from agents.conversation import (
+from agents.chat.conversation import (
     MAX_NOTE_CHARACTERS,
     FilmAnswer,
     MessageIntent,
@@ -43,16 +42,16 @@ from agents.conversation import (
     undo_last_note,
     use_earlier_take,
 )
+from agents.chat.history import keep_after_note, keep_before_note
+from agents.context import Context
 from agents.editor import manifest_for, usage_of
 from agents.events import Emitter, GateEvent, RunEvent
 from agents.gates import waiting_gate
 from agents.graph import build_graph
-from agents.history import keep_after_note, keep_before_note
 from agents.manifest import Manifest, write_manifest
 from agents.models_report import ModelsReport, models_report
 from agents.project import Project, ProjectError, RunRecord, new_film_id
 from agents.resuming import NOTHING_TO_DO, RunBusyError, lost_note, next_input
-from agents.screenplay import parse_fountain, read_screenplay
 from agents.state import (
     CHECKPOINTED_MODULES,
     CutFiles,
@@ -64,6 +63,7 @@ from agents.state import (
     RunInput,
     RunState,
 )
+from agents.writing.screenplay import parse_fountain, read_screenplay
 from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
 from tools.llm.asking import StructuredLLM

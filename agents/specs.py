@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from agents.casting_notes import without_introductions
 from agents.state import Character, Film, Scene, Setting, Shot
+from agents.writing.casting_notes import without_introductions
 from tools.prose import whole_sentences
 from tools.render.spec import CastMember, ShotSpec, SpokenLine, Voice
 

@@ -240,7 +240,7 @@ class ReferenceImage(Model):
 class Feedback(Model):
     """A filmmaker's note, optionally aimed at one scene (by number) or one shot (by id)."""
 
-    text: str = Field(default="", description="Checked by `agents.note_targets.check_feedback` before a run takes it.")
+    text: str = Field(default="", description="Checked by `agents.notes.targets.check_feedback` before a run takes it.")
     scene: int | None = Field(default=None, ge=1)
     shot: str | None = None
     reference: ReferenceImage | None = None

@@ -6,10 +6,10 @@ from langgraph.runtime import Runtime
 
 from agents.context import Context
 from agents.events import Emitter, WriteEvent
-from agents.premise_film import film_from_premise
-from agents.screenplay import parse_fountain
-from agents.script_film import film_from_screenplay
 from agents.state import RunState
+from agents.writing.premise_film import film_from_premise
+from agents.writing.screenplay import parse_fountain
+from agents.writing.script_film import film_from_screenplay
 
 
 def write_script(state: RunState, runtime: Runtime[Context]) -> dict:

@@ -175,7 +175,7 @@ def verbatim_findings(film: Film, screenplay: str, name: str) -> list[Finding]:
     A shot may join sentences from paragraphs apart, so each of its sentences must be a substring of the
     scene's action text; a word changed, added or taken from another scene is a finding.
     """
-    from agents.screenplay import parse_fountain
+    from agents.writing.screenplay import parse_fountain
     from tools.prose import split_sentences
 
     scenes = {scene.number: _flat(" ".join(scene.action)) for scene in parse_fountain(screenplay).scenes}
@@ -229,7 +229,7 @@ def cast_findings(film: Film, item: CorpusItem) -> list[Finding]:
             for word, shown_as in premise_beings(item.text)
             if not _mentions(film, shown_as)
         ]
-    from agents.screenplay import parse_fountain
+    from agents.writing.screenplay import parse_fountain
 
     names = {_flat(c.name).upper() for c in film.characters}
     introduced: dict[str, None] = {}

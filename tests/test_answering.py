@@ -11,8 +11,8 @@ from fake_crew import PREMISE
 from fake_llm import FakeLLM
 from typer.testing import CliRunner
 
-from agents.answer_drafts import Topic
-from agents.answering import answer_question, topic_by_rules
+from agents.chat.answer_drafts import Topic
+from agents.chat.answering import answer_question, topic_by_rules
 from agents.manifest import Manifest
 from agents.project import Project
 from agents.run import new_run
@@ -226,7 +226,7 @@ def test_a_screenplay_heading_is_quoted_as_what_set_the_time(project, tmp_path):
 
 
 def test_a_place_named_with_an_article_reads_naturally_mid_sentence():
-    from agents.answer_drafts import within_sentence
+    from agents.chat.answer_drafts import within_sentence
 
     assert within_sentence("A small room") == "a small room"
     assert within_sentence("The old harbour") == "the old harbour"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fake_llm import FakeLLM
 
-from agents.converse import MessageKind, classify_message
+from agents.chat.converse import MessageKind, classify_message
 from agents.state import Film
 
 

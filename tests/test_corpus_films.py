@@ -15,8 +15,8 @@ from types import ModuleType
 import pytest
 
 from agents.run import new_run, open_context, run_film
-from agents.screenplay import parse_fountain
 from agents.state import Film
+from agents.writing.screenplay import parse_fountain
 from tools.llm.client import LLMClient
 from tools.prose import split_sentences
 from tools.settings import Settings

@@ -8,9 +8,9 @@ import pytest
 from fake_crew import crew
 
 from agents.director import MIN_SHOT_SECONDS, fit_durations, plan_scene, shortest_duration, shots_per_scene
-from agents.screenplay import parse_fountain
-from agents.script_film import film_from_screenplay
 from agents.state import DialogueLine, Film, RunState, Scene, Setting, Shot
+from agents.writing.screenplay import parse_fountain
+from agents.writing.script_film import film_from_screenplay
 from tools.prose import split_sentences
 
 LINE = DialogueLine(character_id="a", text="one two three four five six seven eight nine ten")

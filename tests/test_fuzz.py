@@ -20,14 +20,14 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from agents.note_targets import MAX_NOTE_CHARACTERS, RevisionError, check_feedback, clean_note
+from agents.notes.targets import MAX_NOTE_CHARACTERS, RevisionError, check_feedback, clean_note
 from agents.project import Project, ProjectError
 from agents.revise import revise
 from agents.run import new_run, run_film
-from agents.screenplay import parse_fountain, read_screenplay
-from agents.script_film import film_from_screenplay
-from agents.script_models import ParsedScript, ScreenplayError
 from agents.state import Character, Feedback, Film, RunState, Scene, Setting, Shot, is_safe_id
+from agents.writing.screenplay import parse_fountain, read_screenplay
+from agents.writing.script_film import film_from_screenplay
+from agents.writing.script_models import ParsedScript, ScreenplayError
 from tools.references import ReferenceUploadError, store_reference
 from tools.render.spec import Framing, TimeOfDay
 from tools.settings import Settings

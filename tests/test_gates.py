@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fake_crew import PREMISE, crew
 
-from agents.note_targets import RevisionError
+from agents.notes.targets import RevisionError
 from agents.project import Project
 from agents.run import RunBusyError, new_run, run_film
 from agents.state import Feedback, Film, GateDecision

@@ -17,7 +17,7 @@ import pytest
 from fake_crew import PREMISE, crew
 from typer.testing import CliRunner
 
-from agents.history import HistoryError, note_history, undo_last_note
+from agents.chat.history import HistoryError, note_history, undo_last_note
 from agents.project import Project
 from agents.run import new_run, open_context, run_film
 from agents.state import Feedback, Film

@@ -8,9 +8,9 @@ import pytest
 from fake_crew import crew
 from fake_llm import FakeLLM
 
-from agents.premise import beings_in, language_of, story_beat
-from agents.premise_film import film_from_premise
 from agents.state import Film, RunState
+from agents.writing.premise import beings_in, language_of, story_beat
+from agents.writing.premise_film import film_from_premise
 from tools.prose import ProseKind, check_prose, detect_language
 
 NOISE = "push-in 1080p video with no audio"

@@ -19,7 +19,7 @@ import pytest
 from kill_points import AFTER_RENDER, BEFORE_RENDER, Director, KillPoint, KillRecord, draw_kill_points, inspect_project
 from kill_points import phase_of as landed_in
 
-from agents.note_targets import clean_note
+from agents.notes.targets import clean_note
 from agents.state import Film
 from tools.edit.probe import probe_video
 

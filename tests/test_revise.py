@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fake_llm import FakeLLM
 
-from agents.note_targets import RevisionError, check_feedback
+from agents.notes.targets import RevisionError, check_feedback
 from agents.revise import revise
 from agents.state import Character, DialogueLine, Feedback, Film, ReferenceImage, Scene, Setting, Shot
 from tools.render.spec import Framing, TimeOfDay, Voice

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agents.fountain_scenes import MAX_SCENES, character_name, parse_heading
-from agents.screenplay import MAX_BYTES, parse_fountain, read_screenplay
-from agents.script_models import ParsedScript, ScreenplayError, ScriptLine, ScriptScene
+from agents.writing.fountain_scenes import MAX_SCENES, character_name, parse_heading
+from agents.writing.screenplay import MAX_BYTES, parse_fountain, read_screenplay
+from agents.writing.script_models import ParsedScript, ScreenplayError, ScriptLine, ScriptScene
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "the_last_ferry.fountain"
 

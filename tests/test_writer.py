@@ -8,11 +8,11 @@ import pytest
 
 from agents import defaults
 from agents.answers import scene_answer_model
-from agents.casting_notes import script_description
-from agents.colours import character_colour_name
-from agents.premise import beings_in, language_of, story_beat
-from agents.screenplay import read_screenplay
-from agents.text_checks import acceptable_text
+from agents.writing.casting_notes import script_description
+from agents.writing.colours import character_colour_name
+from agents.writing.premise import beings_in, language_of, story_beat
+from agents.writing.screenplay import read_screenplay
+from agents.writing.text_checks import acceptable_text
 from tools.prose import ProseKind, is_prose
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "the_last_ferry.fountain"
@@ -90,6 +90,6 @@ def test_defaults_derived_from_any_premise_are_valid_answers(premise):
     ],
 )
 def test_lines_that_read_back_the_question_are_not_spoken(line, usable):
-    from agents.premise_film import spoken_line_usable
+    from agents.writing.premise_film import spoken_line_usable
 
     assert spoken_line_usable(line, ["Ava", "Ethan", "Inside the lighthouse"]) is usable

@@ -15,8 +15,8 @@ from screenplain.parsers import fountain
 from screenplain.richstring import RichString, parse_emphasis
 from screenplain.types import Action, Dialog, DualDialog, PageBreak, Screenplay, Section, Slug, Transition
 
-from agents.casting_notes import INTRODUCTION
-from agents.script_models import ScreenplayError, ScriptLine, ScriptScene, TimeOfDayName
+from agents.writing.casting_notes import INTRODUCTION
+from agents.writing.script_models import ScreenplayError, ScriptLine, ScriptScene, TimeOfDayName
 
 HEADING_EXAMPLE = "INT. KITCHEN - NIGHT"
 MAX_SCENES = 60

@@ -10,19 +10,19 @@ import re
 
 from pydantic import create_model
 
-from agents.answer_drafts import Draft, FilmAnswer, FilmRecords, Topic, read_records
 from agents.answers import Answer, choice_of
-from agents.mentions import (
+from agents.chat.answer_drafts import Draft, FilmAnswer, FilmRecords, Topic, read_records
+from agents.chat.mentions import (
     character_in,
     scene_number,
     setting_in,
     shot_reference,
     time_in,
 )
+from agents.chat.topic_answers import ANSWERERS, overview
 from agents.project import Project
 from agents.prompting import ask
 from agents.state import Film
-from agents.topic_answers import ANSWERERS, overview
 from tools.llm.asking import StructuredLLM
 from tools.llm.errors import LLMUnavailableError
 

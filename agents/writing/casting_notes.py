@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from agents.script_models import ParsedScript
+from agents.writing.script_models import ParsedScript
 
 INTRODUCTION = re.compile(r"(?<![\w'’])([A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+){0,2}) ?\((?=[^)]*[a-z])[^)]{3,160}\)")
 """A character's first appearance in action, in capitals with a description: 'JUNO (a grey mare, one white sock)'."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from screenplain.parsers import fountain
 
-from agents.fountain_scenes import (
+from agents.writing.fountain_scenes import (
     HEADING_EXAMPLE,
     LINE_BREAK,
     LineFinder,
@@ -21,7 +21,7 @@ from agents.fountain_scenes import (
     collect_drafts,
     title_page_value,
 )
-from agents.script_models import ParsedScript, ScreenplayError
+from agents.writing.script_models import ParsedScript, ScreenplayError
 
 MAX_BYTES = 1024 * 1024
 _SCREENPLAIN_MAGIC = re.compile("[\ue700-\ue706]")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from agents.answer_drafts import Draft, FilmRecords, Topic, listing, quoted, within_sentence
-from agents.mentions import (
+from agents.chat.answer_drafts import Draft, FilmRecords, Topic, listing, quoted, within_sentence
+from agents.chat.mentions import (
     character_in,
     scene_in,
     scene_number,

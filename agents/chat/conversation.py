@@ -7,15 +7,15 @@ lives in its own module; this one only names them together, and reads the two fi
 
 from __future__ import annotations
 
-from agents.answer_drafts import FilmAnswer
-from agents.answering import answer_question, topic_by_rules
-from agents.converse import MessageIntent, MessageKind, classify_by_rules, classify_message
+from agents.chat.answer_drafts import FilmAnswer
+from agents.chat.answering import answer_question, topic_by_rules
+from agents.chat.converse import MessageIntent, MessageKind, classify_by_rules, classify_message
+from agents.chat.history import UndoResult, undo_last_note, use_earlier_take
+from agents.chat.proposal import NoteProposal, needs_confirmation, propose_note
 from agents.delivery import write_film_storyboard
-from agents.history import UndoResult, undo_last_note, use_earlier_take
 from agents.manifest import Manifest
-from agents.note_targets import MAX_NOTE_CHARACTERS, check_feedback
+from agents.notes.targets import MAX_NOTE_CHARACTERS, check_feedback
 from agents.project import Project
-from agents.proposal import NoteProposal, needs_confirmation, propose_note
 from tools.deliver.storyboard import StoryboardFiles
 from tools.deliver.storyboard_model import Paper
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, create_model
 
 from agents.answers import Answer, choice_of
-from agents.mentions import shot_in, shot_reference
+from agents.chat.mentions import shot_in, shot_reference
 from agents.prompting import ask
 from agents.state import Film
 from tools.llm.asking import StructuredLLM

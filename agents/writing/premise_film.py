@@ -17,8 +17,10 @@ from agents.answers import (
     TitleAnswer,
     scene_answer_model,
 )
-from agents.colours import character_colour_name, style_for
-from agents.premise import (
+from agents.prompting import ask
+from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, slugify, unique_id
+from agents.writing.colours import character_colour_name, style_for
+from agents.writing.premise import (
     BEAT_DIRECTIONS,
     Being,
     StoryBeat,
@@ -28,9 +30,7 @@ from agents.premise import (
     language_of,
     story_beat,
 )
-from agents.prompting import ask
-from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, slugify, unique_id
-from agents.text_checks import PROMPT_EXAMPLES, acceptable_text
+from agents.writing.text_checks import PROMPT_EXAMPLES, acceptable_text
 from tools.llm.asking import StructuredLLM
 from tools.prose import ProseKind, check_prose, names_an_owner
 

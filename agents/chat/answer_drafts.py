@@ -14,10 +14,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
-from agents.manifest import Manifest
-from agents.mentions import (
+from agents.chat.mentions import (
     shot_label,
 )
+from agents.manifest import Manifest
 from agents.project import Project, RunRecord
 from agents.state import Film, Review, RunInput, Scene, Shot
 

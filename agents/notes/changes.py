@@ -11,11 +11,11 @@ import re
 from agents import defaults
 from agents.answers import COLOURS, Answer, LookAnswer, SettingLookAnswer, words
 from agents.casting import adjust_voice, cast_voice
-from agents.colours import character_colour_name, colours_in
-from agents.note_targets import FILLER_WORDS, NoteTarget, RevisionError, without_targeting
+from agents.notes.targets import FILLER_WORDS, NoteTarget, RevisionError, without_targeting
 from agents.prompting import ask
 from agents.specs import stable_seed
 from agents.state import Character, Feedback, Film, ReferenceImage
+from agents.writing.colours import character_colour_name, colours_in
 from tools.llm.asking import StructuredLLM
 from tools.references import dominant_vivid_colour as reference_colour
 from tools.render.spec import CameraMove, Framing, TimeOfDay

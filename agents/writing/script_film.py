@@ -11,15 +11,15 @@ from agents.answers import (
     LookAnswer,
     SettingLookAnswer,
 )
-from agents.casting_notes import script_description
-from agents.colours import character_colour_name, style_for
-from agents.premise import (
+from agents.prompting import ask
+from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, slugify, unique_id
+from agents.writing.casting_notes import script_description
+from agents.writing.colours import character_colour_name, style_for
+from agents.writing.premise import (
     language_of,
 )
-from agents.prompting import ask
-from agents.script_models import ParsedScript, ScriptScene
-from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, slugify, unique_id
-from agents.text_checks import PROMPT_EXAMPLES, acceptable_text
+from agents.writing.script_models import ParsedScript, ScriptScene
+from agents.writing.text_checks import PROMPT_EXAMPLES, acceptable_text
 from tools.llm.asking import StructuredLLM
 from tools.prose import ProseKind, check_prose, split_sentences
 from tools.render.spec import TimeOfDay
