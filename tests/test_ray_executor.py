@@ -64,6 +64,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
     saved = {key: os.environ.get(key) for key in auth}
     os.environ.update(auth)
+    forget_ray_auth()
     port = free_port()
     log = folder / "head.log"
     command = [
@@ -100,6 +101,15 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        forget_ray_auth()
+
+
+def forget_ray_auth() -> None:
+    """Make an imported Ray read its authentication settings again: it reads them once, when first used."""
+    if "ray._raylet" in sys.modules:
+        from ray._private.authentication_test_utils import reset_auth_token_state
+
+        reset_auth_token_state()
 
 
 def ray_settings(tmp_path: Path, address: str, **ray: object) -> Settings:

@@ -16,7 +16,6 @@ from agents.costs import render_price
 from tools.render.base import BackendError, ImageBackend, ImageResult
 from tools.render.executors import LocalExecutor, render_with
 from tools.render.presets import licence_of
-from tools.render.ray_executor import default_gpus
 from tools.render.registry import BACKENDS, OPENAI_TERMS, BackendEntry, BackendRegistry
 from tools.render.setup import RenderBackends
 from tools.render.spec import ShotSpec
@@ -159,11 +158,11 @@ def test_a_registered_backend_is_priced_by_its_flags_not_its_name():
 
 
 def test_gpu_requests_and_licences_follow_the_flags(tmp_path):
-    assert default_gpus(settings_naming(tmp_path, image_backend="diffusers")) == 1.0
-    assert default_gpus(settings_naming(tmp_path, video_backend="openai")) == 0.0
+    assert BACKENDS.gpus_per_renderer(settings_naming(tmp_path, image_backend="diffusers")) == 1.0
+    assert BACKENDS.gpus_per_renderer(settings_naming(tmp_path, video_backend="openai")) == 0.0
     gpu_flat = BACKENDS.with_backend(BackendEntry("image", "flat", FLAT.target, wants_gpu=True))
-    assert default_gpus(settings_naming(tmp_path, image_backend="flat"), gpu_flat) == 1.0
-    assert default_gpus(settings_naming(tmp_path, image_backend="flat")) == 0.0
+    assert gpu_flat.gpus_per_renderer(settings_naming(tmp_path, image_backend="flat")) == 1.0
+    assert BACKENDS.gpus_per_renderer(settings_naming(tmp_path, image_backend="flat")) == 0.0
     assert licence_of("openai", "sora-2") == OPENAI_TERMS
     assert licence_of("animatic", "animatic-1").startswith("Apache-2.0")
     licensed = BACKENDS.with_backend(BackendEntry("image", "flat", FLAT.target, licence="CC0-1.0"))

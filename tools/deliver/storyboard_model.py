@@ -32,10 +32,10 @@ PAPER_SIZES: dict[Paper, tuple[float, float]] = {"A4": landscape(A4), "Letter": 
 POINTS_PER_MM = 72 / 25.4
 
 
-class StoryboardShot(BaseModel):
-    """One shot as its panel tells it: the words it prints and the keyframe it shows."""
+class ShotWords(BaseModel):
+    """What a panel prints of a shot: where it is in the film, how it is framed, and its words."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid")
 
     shot_id: str
     scene_number: int
@@ -48,6 +48,13 @@ class StoryboardShot(BaseModel):
     speaker: str = ""
     parenthetical: str = ""
     line: str = ""
+
+
+class StoryboardShot(ShotWords):
+    """One shot as its panel tells it: the words it prints and the keyframe it shows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     keyframe: Path | None = Field(default=None, description="The current take's keyframe, absolute; None: no take.")
     render_failed: bool = Field(default=False, description="Whether the shot's last render failed.")
 
@@ -68,22 +75,9 @@ class StoryboardFilm(BaseModel):
     shots: list[StoryboardShot] = Field(default_factory=list)
 
 
-class Panel(BaseModel):
+class Panel(ShotWords):
     """One shot as a storyboard shows it."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    shot_id: str
-    scene_number: int
-    scene_heading: str
-    shot_number: int
-    framing: str
-    camera_move: str
-    duration: float
-    action: str = ""
-    speaker: str = ""
-    parenthetical: str = ""
-    line: str = ""
     thumbnail: bytes | None = Field(default=None, description="The shot's own frame as a small JPEG; None: no picture.")
     note: str = Field(default="", description="Why there is no picture, or what to know about the one shown.")
 

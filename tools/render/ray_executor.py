@@ -135,7 +135,7 @@ class RayExecutor:
         """
         options = settings.ray
         address = options.address or "a new local Ray instance"
-        num_gpus = options.num_gpus if options.num_gpus is not None else default_gpus(settings, registry)
+        num_gpus = options.num_gpus if options.num_gpus is not None else registry.gpus_per_renderer(settings)
         owns_connection = not ray.is_initialized()
         if owns_connection:
             try:
@@ -184,14 +184,6 @@ class RayExecutor:
         self._renderers = []
         if self._owns_connection and ray.is_initialized():
             ray.shutdown()
-
-
-def default_gpus(settings: Settings, registry: BackendRegistry = BACKENDS) -> float:
-    """One GPU per renderer when a backend that wants one may run on CUDA, none for CPU and hosted backends."""
-    render = settings.render
-    chosen = (registry.find("image", render.image_backend), registry.find("video", render.video_backend))
-    wants_gpu = any(entry is not None and entry.wants_gpu for entry in chosen)
-    return 1.0 if wants_gpu and render.diffusers.device in ("auto", "cuda") else 0.0
 
 
 def start_renderers(settings: Settings, registry: BackendRegistry, num_gpus: float, address: str) -> list[Any]:

@@ -117,6 +117,13 @@ class BackendRegistry:
         """The speech backend the settings name, or None when dialogue is left silent (`none`)."""
         return None if settings.render.speech_backend == NO_SPEECH else self.build(settings, "speech")
 
+    def gpus_per_renderer(self, settings: Settings) -> float:
+        """One GPU per renderer when a backend that wants one may run on CUDA, none for CPU and hosted backends."""
+        render = settings.render
+        chosen = (self.find("image", render.image_backend), self.find("video", render.video_backend))
+        wants_gpu = any(entry is not None and entry.wants_gpu for entry in chosen)
+        return 1.0 if wants_gpu and render.diffusers.device in ("auto", "cuda") else 0.0
+
     def with_backend(self, entry: BackendEntry) -> BackendRegistry:
         """A new registry holding `entry`, in place of any entry of the same medium and name."""
         kept = tuple(old for old in self.entries if (old.medium, old.name) != (entry.medium, entry.name))
