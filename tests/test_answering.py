@@ -231,3 +231,28 @@ def test_a_place_named_with_an_article_reads_naturally_mid_sentence():
     assert within_sentence("A small room") == "a small room"
     assert within_sentence("The old harbour") == "the old harbour"
     assert within_sentence("The Marta") == "The Marta", "a proper name keeps its capital"
+
+
+def test_a_place_named_with_a_preposition_is_where_the_scene_plays():
+    from agents.chat.answer_drafts import where_in_sentence
+
+    assert where_in_sentence("Inside the lighthouse") == "inside the lighthouse"
+    assert where_in_sentence("On The Marta") == "on The Marta"
+    assert where_in_sentence("A small room") == "in a small room"
+    assert where_in_sentence("Innsbruck station") == "in Innsbruck station"
+
+
+def test_a_character_named_the_something_is_not_named_by_every_the(project):
+    film = project.load_film()
+    original = film.characters[0].name
+    film.characters[0].name = "The Lighthouse Keeper"
+    project.save_film(film)
+    try:
+        answer = answer_question(project, "Who are the characters?")
+        assert answer.topic == Topic.CHARACTER
+        assert answer.text.startswith(f"The film has {len(film.characters)} characters")
+        named = answer_question(project, "who is the lighthouse keeper?")
+        assert "**The Lighthouse Keeper**" in named.text and "#" not in named.text, "a colour is a word, not a code"
+    finally:
+        film.characters[0].name = original
+        project.save_film(film)

@@ -273,3 +273,18 @@ def test_the_same_picture_twice_is_a_no_op_that_says_so(studio, tmp_path):
     run(session, lambda: start_reference(session, str(picture), target, "", True))
     assert "already has this exact picture" in session.chat[-1].content
     assert film_files(session) == before
+
+
+def test_the_script_tab_names_each_speaker_as_the_screenplay_would(fake_crew_film):
+    from ui.film_view import script_markdown
+
+    film = fake_crew_film.load_film()
+    speaking = next(
+        each
+        for each in film.characters
+        if any(line.character_id == each.id for s in film.scenes for line in s.dialogue)
+    )
+    speaking.name = "Old Margit"
+    text = script_markdown(film)
+    assert "> OLD MARGIT: " in text
+    assert f"> {speaking.id.upper()}: " not in text

@@ -124,3 +124,13 @@ _LEADING_ARTICLE = re.compile(r"^(A|An|The)\s(?=[a-z])")
 def within_sentence(name: str) -> str:
     """A place called "A small room" reads "a small room" mid-sentence; "The Marta" keeps its capital."""
     return _LEADING_ARTICLE.sub(lambda match: f"{match[1].lower()} ", name)
+
+
+_LEADING_PLACE_WORD = re.compile(r"^(Inside|Outside|In|On|At|Under|Behind|Near|Beside|Above|Below)\s(?=[a-zA-Z])")
+
+
+def where_in_sentence(name: str) -> str:
+    """Where a scene plays, mid-sentence: "in a small room"; "Inside the lighthouse" is not "in Inside the ..."."""
+    if found := _LEADING_PLACE_WORD.match(name):
+        return f"{found[1].lower()} {within_sentence(name[found.end() :])}"
+    return f"in {within_sentence(name)}"

@@ -93,6 +93,10 @@ def _has_words(text: str, phrase: str) -> bool:
     return bool(phrase) and re.search(rf"(?<!\w){re.escape(phrase.lower())}(?!\w)", text) is not None
 
 
+_ARTICLES = {"the", "a", "an"}
+"""Not a first name: "The Lighthouse Keeper" is not named by every "the" in a question."""
+
+
 def character_in(text: str, film: Film | None) -> Character | None:
     """The person a message names, by full name or first name, in any case."""
     if film is None:
@@ -103,7 +107,7 @@ def character_in(text: str, film: Film | None) -> Character | None:
             return character
     for character in film.characters:
         first = character.name.split()[0] if character.name.split() else ""
-        if len(first) > 1 and _has_words(lowered, first):
+        if len(first) > 1 and first.lower() not in _ARTICLES and _has_words(lowered, first):
             return character
     return None
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from agents.chat.answer_drafts import Draft, FilmRecords, Topic, listing, quoted, within_sentence
+from agents.answers import COLOURS
+from agents.chat.answer_drafts import Draft, FilmRecords, Topic, listing, quoted, where_in_sentence
 from agents.chat.mentions import (
     character_in,
     scene_in,
@@ -69,7 +70,7 @@ def _time_reason(film: Film, scene: Scene) -> str:
     if scene.time_of_day is not None or setting is None:
         return f"the scene itself is set at {scene_time(film, scene)}"
     inside = "an interior" if setting.interior else "an exterior"
-    return f"it plays in {within_sentence(setting.name)} ({inside}), which the writer set at {setting.time_of_day}"
+    return f"it plays {where_in_sentence(setting.name)} ({inside}), which the writer set at {setting.time_of_day}"
 
 
 def _time_of_day(draft: Draft, records: FilmRecords, question: str) -> None:
@@ -236,7 +237,8 @@ def _character(draft: Draft, records: FilmRecords, question: str) -> None:
         cast = [f"**{each.name}** ({each.look})" for each in film.characters]
         draft.say(f"The film has {len(cast)} characters: {listing(cast) or 'none'}.")
         return
-    draft.say(f"**{character.name}**: {character.look}. Their colour is {character.signature_color}.")
+    colour = next((name for name, hex_colour in COLOURS.items() if hex_colour == character.signature_color), "")
+    draft.say(f"**{character.name}**: {character.look}." + (f" Their colour is {colour}." if colour else ""))
     scenes = _appearances(film, character)
     if scenes:
         draft.say(f"They are in {listing([draft.scene(each) for each in scenes])}.")
@@ -280,7 +282,7 @@ def _scene(draft: Draft, records: FilmRecords, question: str) -> None:
         draft.say(f"The film has {len(film.scenes)} scenes. {' '.join(summaries)}")
         return
     setting = _setting(film, scene)
-    where = f" in {within_sentence(setting.name)}" if setting else ""
+    where = f" {where_in_sentence(setting.name)}" if setting else ""
     heading = f" (heading {quoted(scene.heading)})" if scene.heading else ""
     draft.say(f"{draft.scene(scene).capitalize()} plays{where} at {scene_time(film, scene)}{heading}.")
     if scene.summary:
