@@ -75,3 +75,36 @@ def test_the_old_bases_still_catch_them() -> None:
     for refusal in (errors.ProjectError, errors.RevisionError, errors.ScreenplayError, errors.ReferenceUploadError):
         assert issubclass(refusal, ValueError)
     assert issubclass(errors.RunBusyError, errors.ProjectError) and issubclass(errors.HistoryError, errors.ProjectError)
+
+
+@pytest.mark.parametrize("module", ["ui/cli.py", "ui/progress.py", "ui/crew_chat.py", "ui/session.py"])
+def test_the_surfaces_name_no_stage_by_a_string_of_their_own(module: str) -> None:
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parent.parent / module).read_text(encoding="utf-8"))
+    stage_names = {str(stage) for stage in Stage} | {"stage"}
+    compared = {
+        node.value
+        for compare in ast.walk(tree)
+        if isinstance(compare, ast.Compare)
+        for node in (compare.left, *compare.comparators)
+        if isinstance(node, ast.Constant) and node.value in stage_names
+    }
+    read = {
+        node.slice.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value == "stage"
+    } | {
+        argument.value
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "get"
+        for argument in call.args
+        if isinstance(argument, ast.Constant) and argument.value == "stage"
+    }
+    assert compared | read == set()
+
+
+def test_the_crew_and_the_bars_are_keyed_by_stage_not_by_its_string() -> None:
+    assert all(type(key) is Stage for key in CREW)
+    assert all(type(key) is Stage for key in STAGES)
