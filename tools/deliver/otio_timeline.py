@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.edit.cut import CutResult
 from tools.edit.plan import CutPlan
 from tools.edit.subtitles import SubtitleCue
+from tools.render.spec import ModelFps
 
 METADATA_KEY = "director"
 REEL_LENGTH = 8
@@ -64,7 +65,7 @@ class TimelinePlan(BaseModel):
 
     title: str
     film_id: str = ""
-    fps: int = Field(ge=1, le=120)
+    fps: ModelFps
     width: int = Field(ge=1)
     height: int = Field(ge=1)
     shots: list[TimelineShot] = Field(min_length=1)

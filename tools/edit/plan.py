@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tools.render.spec import ModelFps
+
 
 class CutError(RuntimeError):
     """A cut could not be assembled: a clip is missing or unreadable, or the plan cannot be timed."""
@@ -40,7 +42,7 @@ class CutPlan(BaseModel):
     logline: str = ""
     width: int = Field(ge=16, le=7680)
     height: int = Field(ge=16, le=4320)
-    fps: int = Field(ge=1, le=120)
+    fps: ModelFps
     items: list[CutItem] = Field(min_length=1)
     title_seconds: float = Field(default=3.0, ge=0)
     crossfade_seconds: float = Field(default=0.5, ge=0)
