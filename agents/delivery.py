@@ -90,12 +90,7 @@ def storyboard_of(film: Film, project_root: Path) -> StoryboardFilm:
 
 
 def _storyboard_shot(scene: Scene, shot: Shot, film: Film, project_root: Path) -> StoryboardShot:
-    speaker = ""
-    if shot.dialogue is not None:
-        try:
-            speaker = film.character(shot.dialogue.character_id).name
-        except KeyError:
-            speaker = shot.dialogue.character_id
+    speaker = film.name_of(shot.dialogue.character_id) if shot.dialogue is not None else ""
     keyframe = None
     if shot.take is not None:
         path = Path(shot.take.keyframe)

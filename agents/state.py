@@ -318,6 +318,10 @@ class Film(Model):
                 return character
         raise KeyError(f"no character {character_id!r} in film {self.id!r}")
 
+    def name_of(self, character_id: str) -> str:
+        """The name a character goes by; the id only for someone no longer in the cast."""
+        return next((each.name for each in self.characters if each.id == character_id), character_id)
+
     def setting(self, setting_id: str) -> Setting:
         for setting in self.settings:
             if setting.id == setting_id:

@@ -149,3 +149,15 @@ def test_a_look_that_borrows_another_beings_words_is_not_theirs() -> None:
     )
     henri = next(c for c in film.characters if c.name == "Henri")
     assert "violoniste" not in henri.look and henri.look.startswith("vieil homme")
+
+
+def test_the_being_after_a_possessive_is_the_one_the_premise_names():
+    premise = "A lighthouse keeper's daughter repairs the lamp during a storm while her father is away"
+    assert [(being.phrase, being.kind) for being in beings_in(premise)] == [
+        ("lighthouse keeper's daughter", "person"),
+        ("father", "person"),
+    ]
+    assert [(being.phrase, being.kind) for being in beings_in("The doctor's old dog runs off")] == [
+        ("doctor's old dog", "animal")
+    ]
+    assert [being.phrase for being in beings_in("A baker's van breaks down")] == ["baker"], "a van is not a being"

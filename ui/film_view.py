@@ -56,11 +56,6 @@ def shot_rows(film: Film | None) -> list[list[Any]]:
     ]  # fmt: skip
 
 
-def speaker_name(film: Film, character_id: str) -> str:
-    """The name a line's speaker goes by, as a screenplay prints it; the id only for someone no longer cast."""
-    return next((each.name for each in film.characters if each.id == character_id), character_id)
-
-
 def script_markdown(film: Film | None) -> str:
     if film is None:
         return "*No film open. Type a premise in the chat to start one.*"
@@ -68,7 +63,7 @@ def script_markdown(film: Film | None) -> str:
     for scene in film.scenes:
         when = f", {scene.time_of_day}" if scene.time_of_day else ""
         lines.append(f"**Scene {scene.number}** ({scene.heading or scene.setting_id}{when}): {scene.summary}")
-        lines += [f"> {speaker_name(film, line.character_id).upper()}: {line.text}" for line in scene.dialogue]
+        lines += [f"> {film.name_of(line.character_id).upper()}: {line.text}" for line in scene.dialogue]
     if film.feedback:
         lines.append("### Notes")
         lines += [

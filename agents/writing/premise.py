@@ -164,7 +164,23 @@ def noun_phrase(tokens: list[tuple[str, int]], index: int) -> tuple[str, BeingKi
         if kind is None and tokens[index + span][0].lower() in _DETERMINERS:
             return None
         if kind is not None:
-            return " ".join(t for t, _ in tokens[index + 1 : index + span + 1]), kind
+            phrase = " ".join(t for t, _ in tokens[index + 1 : index + span + 1])
+            return _owned_being(tokens, index + span, phrase) or (phrase, kind)
+    return None
+
+
+def _owned_being(tokens: list[tuple[str, int]], owner: int, phrase: str) -> tuple[str, BeingKind] | None:
+    """'a lighthouse keeper's daughter' is the daughter: the being after a possessive 's is the one named."""
+    word, start = tokens[owner]
+    if owner + 2 >= len(tokens) or tokens[owner + 1] != ("s", start + len(word) + 1):
+        return None
+    for span in (2, 3):
+        if owner + span >= len(tokens):
+            return None
+        kind = being_kind(tokens[owner + span][0])
+        if kind is not None:
+            owned = " ".join(t for t, _ in tokens[owner + 2 : owner + span + 1])
+            return f"{phrase}'s {owned}", kind
     return None
 
 
