@@ -188,3 +188,9 @@ def test_a_look_that_names_an_owner_instead_of_describing_is_seen(look: str, own
     from tools.prose import names_an_owner
 
     assert names_an_owner(look) is owned
+
+
+def test_a_word_said_twice_in_a_row_is_a_stutter_not_prose():
+    assert not check_prose("Tower Tower, a cityscape with the sun shining in a tower.", ProseKind.SENTENCE)
+    assert check_prose("The wind goes knock knock at the door.", ProseKind.SENTENCE)
+    assert check_prose("The tower stands over the town, and the tower light turns.", ProseKind.SENTENCE)

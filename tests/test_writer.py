@@ -93,3 +93,20 @@ def test_lines_that_read_back_the_question_are_not_spoken(line, usable):
     from agents.writing.premise_film import spoken_line_usable
 
     assert spoken_line_usable(line, ["Ava", "Ethan", "Inside the lighthouse"]) is usable
+
+
+def test_a_line_that_tells_of_speech_is_not_a_line_and_a_person_is_not_a_place():
+    from agents.answers import SettingIdea, SettingsAnswer
+    from agents.writing.premise_film import settings_from_answer, spoken_line_usable
+
+    assert not spoken_line_usable("She said: 'I'm going to the bathroom'.", ["Mirai"])
+    assert spoken_line_usable("I'm going up to the lamp.", ["Mirai"])
+    answer = SettingsAnswer(
+        settings=[
+            SettingIdea(name="Lighthouse keeper's daughter", look="a narrow stair, salt on glass", time_of_day="night",
+                        interior=True, colors=["blue", "grey"]),
+            SettingIdea(name="The lamp room", look="a great brass lamp, rain on the windows", time_of_day="night",
+                        interior=True, colors=["yellow", "brown"]),
+        ]
+    )  # fmt: skip
+    assert [setting.name for setting in settings_from_answer(answer)] == ["The lamp room"]

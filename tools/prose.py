@@ -283,7 +283,13 @@ def _word_like(word: str) -> ProseVerdict:
     return PASS
 
 
+_STUTTER = re.compile(r"\b([^\W\d_]{4,})\s+\1\b", re.IGNORECASE)
+_SAID_TWICE = {"that", "very", "really", "knock", "tick", "tock", "ding", "dong", "bang", "boom", "hush", "come"}
+
+
 def _repetition(text: str, kind: ProseKind) -> ProseVerdict:
+    if (stutter := _STUTTER.search(text)) and stutter[1].lower() not in _SAID_TWICE:
+        return ProseVerdict(False, f"it says {stutter[1]!r} twice in a row")
     words = [w.lower().strip("-'") for w in _WORD.findall(text)]
     stems = [w[:5] for w in words]
     for index in range(len(stems) - 2):
@@ -304,9 +310,11 @@ def _cut_off(text: str, words: list[str], kind: ProseKind) -> ProseVerdict:
     if broken:
         return ProseVerdict(False, f"it breaks off mid-phrase ({broken.group(0)!r})")
     if kind in (ProseKind.NAME, ProseKind.TITLE):
-        if text[-1] in ",;:-(" or words[-1].lower() in _TRAILING_FUNCTION_WORDS - {"a", "e", "o", "y"} and len(
-            words
-        ) > 1:
+        if (
+            text[-1] in ",;:-("
+            or words[-1].lower() in _TRAILING_FUNCTION_WORDS - {"a", "e", "o", "y"}
+            and len(words) > 1
+        ):
             return ProseVerdict(False, "it stops mid-phrase")
         return PASS
     if text.endswith((",", ";", ":", "-", "–", "(")):

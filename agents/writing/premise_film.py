@@ -24,6 +24,7 @@ from agents.writing.premise import (
     BEAT_DIRECTIONS,
     Being,
     StoryBeat,
+    being_kind,
     beings_in,
     default_line,
     default_summary,
@@ -193,6 +194,8 @@ def settings_from_answer(
             continue
         if name.lower().removeprefix("the ") in {t.removeprefix("the ") for t in taken}:
             continue
+        if being_kind(name.split()[-1]) is not None:
+            continue
         if not acceptable_text(idea.look, name, *PROMPT_EXAMPLES):
             continue
         if not check_prose(idea.look, ProseKind.PHRASE, language=language) or names_an_owner(idea.look):
@@ -307,4 +310,10 @@ def spoken_line_usable(line: str, names: list[str]) -> bool:
     lowered = line.lower().strip(" .!?").removeprefix("the ")
     if len(lowered) < 2 or lowered in {name.lower().removeprefix("the ") for name in names}:
         return False
+    if _NARRATED_SPEECH.search(line):
+        return False
     return not any(marker in line.lower() for marker in ("one sentence", "scene ", "...", "story so far"))
+
+
+_NARRATED_SPEECH = re.compile(r"\b(?:said|says|asked|asks|replied|replies|whispered|shouted)\s*[:,]?\s*['\"“‘]", re.I)
+"""'She said: "I'm going"' tells of a line instead of being one."""
