@@ -161,3 +161,27 @@ def test_the_being_after_a_possessive_is_the_one_the_premise_names():
         ("doctor's old dog", "animal")
     ]
     assert [being.phrase for being in beings_in("A baker's van breaks down")] == ["baker"], "a van is not a being"
+
+
+def test_a_scene_answer_whose_summary_is_noise_gives_the_film_none_of_its_words():
+    from fake_crew import scene_answer
+
+    llm = crew()
+    first_scene = True
+
+    def respond(task: str, schema: type):
+        nonlocal first_scene
+        if task == "scene" and first_scene:
+            first_scene = False
+            answer = scene_answer(schema)
+            noise = {
+                "summary": "Aye, yen eh-lilul-Lahkayin, Yemkele huheh kakir",
+                "image": "The lamp in the tower goes dark.",
+            }
+            return {**answer, **noise, **({"line": "Lilul-Lekayin, Yemleh Kebiran"} if "line" in answer else {})}
+        return llm._responder(task, schema)
+
+    premise = "A lighthouse keeper and her dog keep the lamp lit through the last storm of the year"
+    film = film_from_premise(RunState(film_id="f", premise=premise, target_seconds=20), FakeLLM(respond))
+    words = " ".join([*film.scenes[0].action, *(line.text for line in film.scenes[0].dialogue)])
+    assert "huheh" not in words and "Lilul" not in words and "The lamp in the tower goes dark." not in words

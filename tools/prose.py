@@ -17,6 +17,8 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING
 
+from tools.known_words import unknown_words
+
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
@@ -113,7 +115,6 @@ _TRAILING_FUNCTION_WORDS = frozenset(
      "los", "las", "una", "y", "con", "del", "il", "lo", "gli", "di", "e", "o", "het", "een", "en", "van"}
 )  # fmt: skip
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
-_LETTER_WORD = re.compile(r"[^\W\d_][^\W\d_'’]*")
 _DIGRAPHS = re.compile(r"sch|ch|th|sh|ph|ck|ng|gh|sz|cz|rz|ß")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _BROKEN_PHRASE = re.compile(
@@ -187,9 +188,8 @@ def check_prose(
     if not verdict:
         return verdict
     if language:
-        verdict = _known_words(stripped, language)
-        if not verdict:
-            return verdict
+        if unknown := unknown_words(stripped, language):
+            return ProseVerdict(False, unknown)
     if language and len(words) >= 4 and kind in (ProseKind.SENTENCE, ProseKind.NOTE, ProseKind.LINE, ProseKind.PHRASE):
         found = detect_language(stripped, default=language)
         if found != language:
@@ -351,50 +351,6 @@ def _copied(text: str, echoes: Sequence[str], kind: ProseKind) -> ProseVerdict:
             if f" {' '.join(words[start : start + COPY_WORDS])} " in joined:
                 return ProseVerdict(False, "it copies the question")
     return PASS
-
-
-UNKNOWN_WORD_LETTERS = 6
-"""A lowercase word this long that no word list of the film's language (or English) holds is not a word.
-
-German writes its nouns with a capital, so there capitalised words are looked up too.
-"""
-
-
-_ELIDED = re.compile(r"\b([^\W\d_]+['’]([^\W\d_]{3,}))\b")
-"""A word with an apostrophe inside: "l'homme" and "aujourd'hui" are words, "life'swork" is two glued."""
-_CONTRACTIONS = {"s", "t", "re", "ve", "ll", "d", "m"}
-
-
-def _known_words(text: str, language: str) -> ProseVerdict:
-    """Long lowercase words must be words of the film's language or of English (wordfreq's lists).
-
-    Shape alone cannot tell 'sntselfeetziekte' from a word; a frequency list can. Names are capitalised and pass;
-    short words are left to the shape checks; a language wordfreq does not know is not judged.
-    """
-    languages = _word_lists(language)
-    if not languages:
-        return PASS
-    from wordfreq import zipf_frequency
-
-    capitalised_nouns = language == "de"
-    for word in _LETTER_WORD.findall(text):
-        if len(word) < UNKNOWN_WORD_LETTERS or not (word[0].islower() or capitalised_nouns):
-            continue
-        if all(zipf_frequency(word, name) == 0 for name in languages):
-            return ProseVerdict(False, f"{word!r} is not a word in {language!r}")
-    for word, tail in _ELIDED.findall(text):
-        unknown = all(zipf_frequency(word, name) == 0 and zipf_frequency(tail, name) == 0 for name in languages)
-        if tail.lower() not in _CONTRACTIONS and unknown:
-            return ProseVerdict(False, f"{word!r} glues two words together")
-    return PASS
-
-
-@cache
-def _word_lists(language: str) -> tuple[str, ...]:
-    from wordfreq import available_languages
-
-    known = available_languages()
-    return tuple(name for name in dict.fromkeys([language, "en"]) if name in known) if language in known else ()
 
 
 def split_sentences(text: str) -> list[str]:

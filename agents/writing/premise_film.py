@@ -271,14 +271,15 @@ def scenes_from_premise(
         earlier = [text for s in scenes for text in s.action]
         said = [line.text for s in scenes for line in s.dialogue]
         summary = answer.summary
-        if not check_prose(summary, ProseKind.SENTENCE, language=language) or repeats(summary, earlier):
+        noise = not check_prose(summary, ProseKind.SENTENCE, language=language)
+        if noise or repeats(summary, earlier):
             summary = default_summary(opening, beat, present_names, language, again=again)
-        image = answer.image if check_prose(answer.image, ProseKind.SENTENCE, language=language) else ""
+        image = answer.image if not noise and check_prose(answer.image, ProseKind.SENTENCE, language=language) else ""
         image = "" if repeats(image, [*earlier, summary]) else image
         dialogue: list[DialogueLine] = []
         if speaker is not None:
             line = answer.line.strip("\"' ")
-            usable = spoken_line_usable(line, [*names, *setting_names]) and not repeats(line, said)
+            usable = not noise and spoken_line_usable(line, [*names, *setting_names]) and not repeats(line, said)
             if not usable or not check_prose(line, ProseKind.LINE, language=language):
                 options = [default_line(beat, index, language) for index in (number, number + 1)]
                 line = next((option for option in options if not repeats(option, said)), options[0])
