@@ -194,3 +194,9 @@ def test_a_word_said_twice_in_a_row_is_a_stutter_not_prose():
     assert not check_prose("Tower Tower, a cityscape with the sun shining in a tower.", ProseKind.SENTENCE)
     assert check_prose("The wind goes knock knock at the door.", ProseKind.SENTENCE)
     assert check_prose("The tower stands over the town, and the tower light turns.", ProseKind.SENTENCE)
+
+
+def test_a_sentence_that_stops_before_what_is_said_is_cut_off():
+    verdict = check_prose("He looks at the keeper, holding his hand, and says", ProseKind.SENTENCE)
+    assert not verdict and "before what is said" in verdict.reason
+    assert check_prose("The keeper nods and says nothing.", ProseKind.SENTENCE)

@@ -100,6 +100,7 @@ def test_a_line_that_tells_of_speech_is_not_a_line_and_a_person_is_not_a_place()
     from agents.writing.premise_film import settings_from_answer, spoken_line_usable
 
     assert not spoken_line_usable("She said: 'I'm going to the bathroom'.", ["Mirai"])
+    assert not spoken_line_usable("He said to the father, you can't just leave your home alone.", ["Mirai"])
     assert spoken_line_usable("I'm going up to the lamp.", ["Mirai"])
     answer = SettingsAnswer(
         settings=[

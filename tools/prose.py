@@ -305,6 +305,9 @@ def _repetition(text: str, kind: ProseKind) -> ProseVerdict:
     return PASS
 
 
+_SPEECH_VERBS = {"says", "said", "asks", "asked", "tells", "told", "replies", "replied", "whispers", "shouts"}
+
+
 def _cut_off(text: str, words: list[str], kind: ProseKind) -> ProseVerdict:
     broken = _BROKEN_PHRASE.search(text) or _STRANDED_ARTICLE.search(text)
     if broken:
@@ -324,6 +327,8 @@ def _cut_off(text: str, words: list[str], kind: ProseKind) -> ProseVerdict:
     last = words[-1].lower()
     if last in _TRAILING_FUNCTION_WORDS and not _SENTENCE_END.search(text):
         return ProseVerdict(False, f"it stops mid-sentence, on {words[-1]!r}")
+    if kind == ProseKind.SENTENCE and last in _SPEECH_VERBS and not _SENTENCE_END.search(text):
+        return ProseVerdict(False, f"it stops before what is said, on {words[-1]!r}")
     sentences = split_sentences(text)
     if len(sentences) > 1 and not _SENTENCE_END.search(sentences[-1]):
         tail = _WORD.findall(sentences[-1])

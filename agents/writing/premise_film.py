@@ -316,5 +316,9 @@ def spoken_line_usable(line: str, names: list[str]) -> bool:
     return not any(marker in line.lower() for marker in ("one sentence", "scene ", "...", "story so far"))
 
 
-_NARRATED_SPEECH = re.compile(r"\b(?:said|says|asked|asks|replied|replies|whispered|shouted)\s*[:,]?\s*['\"“‘]", re.I)
+_NARRATED_SPEECH = re.compile(
+    r"\b(?:said|says|asked|asks|replied|replies|whispered|shouted)\s*[:,]?\s*['\"“‘]"
+    r"|^\s*(?:he|she|they|we)\s+(?:said|says|asked|asks|told|tells)\b",
+    re.I,
+)
 """'She said: "I'm going"' tells of a line instead of being one."""
