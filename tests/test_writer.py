@@ -33,6 +33,12 @@ def test_answers_that_echo_the_question_are_refused():
     assert acceptable_text("short grey hair, navy wool coat", "The Last Ferry", "Benno")
 
 
+def test_a_list_of_colours_is_a_palette_not_a_look():
+    assert not acceptable_text("blue, red, green", "A lighthouse keeper's daughter")
+    assert not acceptable_text("blue and a red", "A lighthouse keeper's daughter")
+    assert acceptable_text("a blue oilskin, red boots", "A lighthouse keeper's daughter")
+
+
 def test_the_script_describes_its_people_at_first_mention():
     script = read_screenplay(EXAMPLE)
     assert script_description(script, "MARGIT") == "60s, yellow oilskin coat, silver braid"
