@@ -185,3 +185,15 @@ def test_a_scene_answer_whose_summary_is_noise_gives_the_film_none_of_its_words(
     film = film_from_premise(RunState(film_id="f", premise=premise, target_seconds=20), FakeLLM(respond))
     words = " ".join([*film.scenes[0].action, *(line.text for line in film.scenes[0].dialogue)])
     assert "huheh" not in words and "Lilul" not in words and "The lamp in the tower goes dark." not in words
+
+
+def test_a_long_role_name_keeps_its_last_words_and_fits_a_character_answer():
+    from agents.defaults import being_idea
+
+    for premise, expected in [
+        ("A lighthouse keeper's daughter repairs the lamp", "The Keeper's Daughter"),
+        ("An elderly lighthouse keeper waits for the ferry", "The Lighthouse Keeper"),
+    ]:
+        (being,) = beings_in(premise)
+        assert being.role_name == expected
+        assert being_idea(being, 0).name == expected

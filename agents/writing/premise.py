@@ -23,6 +23,8 @@ BEAT_DIRECTIONS: dict[StoryBeat, str] = {
     "crisis": "the crisis: the hardest moment, when it could all go wrong",
     "resolution": "the resolution: how it ends for them",
 }
+ROLE_NAME_LETTERS = 24
+"""The longest name a character answer takes (`agents.answers.Name`)."""
 MAX_BEINGS = 4
 
 _PEOPLE = """man woman boy girl child kid baby toddler teenager mother father mum mom dad parent son daughter brother
@@ -79,13 +81,20 @@ class Being:
 
     @property
     def role_name(self) -> str:
-        """A name to go by when the model gives none: 'The Stray Dog', or the proper name."""
+        """A name to go by when the model gives none: 'The Stray Dog', or the proper name.
+
+        A name is at most `ROLE_NAME_LETTERS` long, so a long phrase keeps its last words: 'a lighthouse keeper's
+        daughter' goes by 'The Keeper's Daughter'.
+        """
         if self.proper_name:
             return self.proper_name
         words = self.phrase.split()
+        while len(words) > 1 and len("The " + " ".join(words)) > ROLE_NAME_LETTERS:
+            words = words[1:]
         if self.language != "en":
-            return self.phrase[:1].upper() + self.phrase[1:]
-        return "The " + " ".join(w[:1].upper() + w[1:] for w in words)
+            phrase = " ".join(words)
+            return phrase[:1].upper() + phrase[1:ROLE_NAME_LETTERS]
+        return ("The " + " ".join(w[:1].upper() + w[1:] for w in words))[:ROLE_NAME_LETTERS]
 
 
 _IRREGULAR_PLURALS = {"children": "child", "men": "man", "women": "woman", "people": "person", "geese": "goose",
