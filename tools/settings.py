@@ -144,6 +144,9 @@ class RenderSettings(BaseModel):
     aspect: Aspect = "16:9"
     fps: Fps = 12
     max_parallel: int = Field(default=2, ge=1, le=64, description="Shots rendered at once.")
+    takes: int = Field(
+        default=1, ge=1, le=8, description="Coverage: takes rendered per shot (new seeds); the critic cuts the best."
+    )
     diffusers: DiffusersSettings = Field(default_factory=DiffusersSettings)
     openai: OpenAIMediaSettings = Field(default_factory=OpenAIMediaSettings)
 
@@ -260,6 +263,20 @@ class StudioSettings(BaseModel):
     )
 
 
+class CriticSettings(BaseModel):
+    """The critic's eyes: a vision model that looks at each take, when one can be reached."""
+
+    vision: Literal["auto", "on", "off"] = Field(
+        default="auto", description="auto: use the vision model if the endpoint takes pictures (probed once)."
+    )
+    vision_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint; unset: the LLM's.")
+    vision_model: str = Field(default="", description="The vision model's name; empty: the LLM's.")
+    vision_api_key: SecretStr | None = Field(default=None, description="Unset: the LLM's key.")
+    vision_flag_below: float = Field(default=0.5, ge=0.0, le=1.0, description="A take scored below is reshot.")
+    vision_max_side: int = Field(default=512, ge=64, le=4096, description="Pictures are downscaled to this first.")
+    vision_timeout: float = Field(default=120.0, gt=0.0, description="Seconds one review may take.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIRECTOR_", env_nested_delimiter="__", extra="ignore", toml_file="director.toml"
@@ -278,6 +295,7 @@ class Settings(BaseSettings):
     )
     ray: RaySettings = Field(default_factory=RaySettings)
     studio: StudioSettings = Field(default_factory=StudioSettings)
+    critic: CriticSettings = Field(default_factory=CriticSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,1 @@
+"""What the critic sees: faces matched to characters across the film, and colour and light within a scene."""
