@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from tools.llm.offline_catalogue import OFFLINE_MODELS
 from tools.llm.offline_models import model_status
 from tools.render.hub import hub_offline
-from tools.render.preset_catalogue import PRESETS
-from tools.render.presets import preset_status
+from tools.render.preset_catalogue import PRESETS, Preset
+from tools.render.presets import licence_of, preset_status
+from tools.render.registry import BACKENDS
 from tools.settings import Settings
 
 
@@ -34,6 +35,7 @@ class PresetRow(BaseModel):
     name: str
     summary: str
     models: dict[str, str]
+    licences: dict[str, str] = Field(default_factory=dict, description="Each model's licence as published.")
     ready: bool
     needs: str
 
@@ -46,6 +48,19 @@ class ModelsReport(BaseModel):
     offline_model: str
     active_preset: str = ""
     hub_offline: bool = False
+    notices: list[str] = Field(
+        default_factory=list, description="Retired services (`BackendEntry.retired`): what happened, what to use."
+    )
+
+
+def preset_licences(preset: Preset) -> dict[str, str]:
+    """The licence of each model `preset` loads, under the backend that loads it (a service's terms for a service)."""
+    licences = {}
+    for medium in ("image", "video"):
+        model, backend = preset.render.get(f"{medium}_model", ""), preset.render.get(f"{medium}_backend", "")
+        if model:
+            licences[model] = licence_of(backend, model)
+    return licences
 
 
 def models_report(settings: Settings) -> ModelsReport:
@@ -76,6 +91,7 @@ def models_report(settings: Settings) -> ModelsReport:
                 name=preset.name,
                 summary=preset.summary,
                 models=dict(status.models),
+                licences=preset_licences(preset),
                 ready=status.ready,
                 needs=preset.needs,
             )
@@ -88,4 +104,5 @@ def models_report(settings: Settings) -> ModelsReport:
         offline_model=settings.llm.offline_model,
         active_preset=settings.render.preset or "",
         hub_offline=hub_offline(),
+        notices=[entry.retired for entry in BACKENDS.entries if entry.retired],
     )

@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/render.py                       # CPU: tiny random-weight pipelines, a few seconds each
     .venv/bin/python bench/render.py --arch full --device cuda --width 1024 --steps 4   # a GPU machine
+    .venv/bin/python bench/render.py --only video-families --arch full --device cuda --width 768 --height 512 \
+        --steps 40 --video-frames 121 --fps 24 --seconds 5    # the video presets' models, from the HF cache
 
 Each row times `repeats` calls through Director's backend and `repeats` of the direct call, interleaved, after
 one warm-up call each (which loads the pipeline), and reports medians and their ratio: the backend's overhead.
 Diffusers pipelines are built with random weights (`--arch tiny`: toy sizes; `--arch full`: SD 1.5 and Stable
 Video Diffusion at their real sizes), since timing does not need trained weights and nothing may be fetched.
 The OpenAI rows run against the FAKE OpenAI media server of the tests, so they time the client side only.
+The current families (LTX-2, Wan 2.2 TI2V 5B, HunyuanVideo 1.5 in `bench/render_families.py`; Qwen-Image-Edit
+and FLUX.2 klein in `bench/render_image_families.py`): tiny pipelines with `--arch tiny`, the presets' real
+models with `--arch full`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from render_families import bench_family, family_model  # noqa: E402
 
 from tools.render.animatic.clip import AnimaticVideoBackend, write_clip  # noqa: E402
 from tools.render.animatic.keyframe import AnimaticImageBackend  # noqa: E402
@@ -234,7 +241,11 @@ def build_models(arch: str, root: Path) -> tuple[Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", choices=["tiny", "full"], default="tiny")
-    parser.add_argument("--only", default="animatic,espeak,diffusers-image,diffusers-video,openai")
+    parser.add_argument("--only", default="animatic,espeak,diffusers-image,diffusers-video,video-families,openai")
+    parser.add_argument("--families", default="ltx-2,wan2.2-ti2v-5b,hunyuan-video-1.5,qwen-image-edit,flux2-klein")
+    parser.add_argument(
+        "--family-model", action="append", default=[], help="NAME=FOLDER_OR_HUB_ID: time this model for a family"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--width", type=int, default=128)
@@ -271,6 +282,7 @@ def main() -> None:
         f"{args.steps} steps; median of {args.repeats}"
     )
     rows: list[Row] = []
+    skipped: list[str] = []
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         if "animatic" in only:
@@ -283,6 +295,14 @@ def main() -> None:
                 rows += bench_diffusers_image(sd, spec, options, work, args.repeats)
             if "diffusers-video" in only:
                 rows += bench_diffusers_video(svd, spec, options, work, args.repeats)
+        if "video-families" in only:
+            given = dict(pair.split("=", 1) for pair in args.family_model)
+            for name in args.families.split(","):
+                model, why = family_model(name, args.arch, args.models or work / "models", given)
+                if not model:
+                    skipped.append(f"{name}: {why}")
+                    continue
+                rows.append(Row(*bench_family(name, model, spec, options, work, args.repeats, median_pair)))
         if "openai" in only:
             rows += bench_openai(spec, work, args.repeats)
     print("| backend | work | through Director (s) | direct on the library (s) | ratio | throughput |")
@@ -290,6 +310,8 @@ def main() -> None:
     for row in rows:
         direct = f"{row.direct_s:.4f}" if row.direct_s else "n/a"
         print(f"| {row.backend} | {row.work} | {row.backend_s:.4f} | {direct} | {row.ratio} | {row.throughput} |")
+    for line in skipped:
+        print(f"skipped {line}")
 
 
 if __name__ == "__main__":

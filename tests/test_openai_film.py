@@ -29,8 +29,11 @@ def server():
 
 
 def openai_settings(tmp_path: Path, url: str) -> Settings:
+    # The preset's clips are camera moves now that OpenAI's Sora API is retired; the fake server still offers
+    # the videos API, as a compatible server may, so the video backend is chosen explicitly.
     render = RenderSettings(
         preset="openai",
+        video_backend="openai",
         width=320,
         fps=12,
         openai=OpenAIMediaSettings(base_url=url, api_key="test-key", poll_interval=0.01, max_retries=0),

@@ -33,9 +33,15 @@ def fake_cached_model(cache: Path, repo_id: str) -> None:
 
 
 def test_every_issue_preset_exists_and_names_its_models():
-    assert set(PRESETS) == {"sd-turbo", "sdxl-turbo", "flux-schnell", "ltx-video", "wan-i2v", "openai"}
+    assert set(PRESETS) == {
+        "sd-turbo", "sdxl-turbo", "flux-schnell", "qwen-image-edit", "flux2-klein", "ltx-video", "wan-i2v",
+        "ltx-2", "wan2.2-ti2v-5b", "hunyuan-video-1.5", "openai",
+    }  # fmt: skip
     assert PRESETS["ltx-video"].models == ["stabilityai/sdxl-turbo", "Lightricks/LTX-Video"]
+    assert PRESETS["ltx-2"].models == ["stabilityai/sdxl-turbo", "Lightricks/LTX-2"]
+    assert PRESETS["qwen-image-edit"].models == ["Qwen/Qwen-Image-Edit-2511"]
     assert PRESETS["openai"].models == []
+    assert PRESETS["openai"].render["video_backend"] == "animatic", "Sora's hosted API is retired"
 
 
 def test_a_preset_fills_what_is_not_set_and_explicit_settings_win():

@@ -245,3 +245,14 @@ def test_a_shot_travels_with_its_pictures_and_comes_back_with_its_files(tmp_path
     assert back.image.path == tmp_path / "takes" / "abc" / "keyframe.png"
     assert back.image.path.read_bytes() == rendered.image.path.read_bytes()
     assert probe_video(back.clip.path).num_frames == spec.num_frames
+    assert back.clip.audio is None
+    assert sorted(path.name for path in (tmp_path / "takes" / "abc").iterdir()) == ["clip.mp4", "keyframe.png"]
+
+    sound = node / "take" / "clip.wav"
+    sound.write_bytes(b"RIFF the clip's own sound")
+    with_sound = rendered.model_copy(update={"clip": rendered.clip.model_copy(update={"audio": sound})})
+    packed = RenderedFiles.pack(with_sound, node / "take", worker="ray node 0123456789ab")
+    heard = packed.unpack(tmp_path / "takes" / "d")
+    assert heard.clip.audio == tmp_path / "takes" / "d" / "clip.wav", "the clip's sound points into the take here"
+    assert heard.clip.audio.read_bytes() == sound.read_bytes()
+    assert heard.clip.path == tmp_path / "takes" / "d" / "clip.mp4"

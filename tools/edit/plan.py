@@ -31,6 +31,9 @@ class CutItem(BaseModel):
     subtitle: str = ""
     speaker: str = ""
     audio: Path | None = Field(default=None, description="The spoken line, a WAV file, played from the cue's start.")
+    ambience: Path | None = Field(
+        default=None, description="The clip's own sound, a WAV file, played quietly over the shot when no line is."
+    )
 
 
 class CutPlan(BaseModel):

@@ -1,4 +1,8 @@
-"""The film's sound: every spoken line placed where its subtitle starts, mixed into one AAC track."""
+"""The film's sound: every spoken line placed where its subtitle starts, mixed into one AAC track.
+
+A shot without a line plays its clip's own sound (the ambience a video model such as LTX-2 makes with the
+picture), quietly, from the shot's first frame; a shot with a line plays only the line.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ AUDIO_BITRATE = "160k"
 AAC_CODER = "fast"
 """ffmpeg's AAC coder: its documentation calls `fast` better and much faster than the default at bitrates like ours."""
 LINE_FADE_SECONDS = 0.12
+AMBIENCE_GAIN_DB = -18.0
+"""How far under a spoken line's level a clip's own sound plays."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,12 @@ class Line:
     start: float
     end: float
     seconds: float
+    gain_db: float = 0.0
+    """0 for a spoken line; `AMBIENCE_GAIN_DB` for a clip's own sound."""
+
+    @property
+    def is_ambience(self) -> bool:
+        return self.gain_db != 0.0
 
     @property
     def cut_short(self) -> bool:
@@ -38,12 +50,16 @@ class Line:
 def read_lines(slots: list[Slot], fps: int) -> dict[str, Line]:
     """Read every line's WAV header before encoding; each is placed at its cue's start and cut at the shot's end.
 
+    A shot with no line but a clip sound (`CutItem.ambience`) gets that sound instead, from the shot's start
+    at `AMBIENCE_GAIN_DB`.
+
     Raises:
         CutError: a line's file is missing or not readable audio.
     """
     lines: dict[str, Line] = {}
     for slot in slots:
-        path = slot.item.audio
+        ambience = slot.item.audio is None and slot.item.ambience is not None
+        path = slot.item.ambience if ambience else slot.item.audio
         if path is None:
             continue
         if not path.is_file():
@@ -56,14 +72,16 @@ def read_lines(slots: list[Slot], fps: int) -> dict[str, Line]:
             raise CutError(
                 f"shot {slot.item.shot_id}: line audio {path} is not readable audio ({err}); render it again"
             ) from err
-        start = slot.cue_start / fps
+        start = (slot.start if ambience else slot.cue_start) / fps
         end = min(start + seconds, slot.end / fps)
-        lines[slot.item.shot_id] = Line(path=path, digest=digest, start=start, end=end, seconds=seconds)
+        gain = AMBIENCE_GAIN_DB if ambience else 0.0
+        lines[slot.item.shot_id] = Line(path=path, digest=digest, start=start, end=end, seconds=seconds, gain_db=gain)
     return lines
 
 
 def line_span(line: Line | None) -> dict[str, str | float]:
-    if line is None:
+    """The timeline's record of a spoken line; a clip's own sound is part of its clip, not a line."""
+    if line is None or line.is_ambience:
         return {}
     return {"audio": str(line.path), "audio_start": line.start, "audio_end": line.end}
 
@@ -79,9 +97,14 @@ def sound_key(lines: Iterable[Line], total_samples: int) -> str:
             "coder": AAC_CODER,
             "fade": LINE_FADE_SECONDS,
             "samples": total_samples,
-            "lines": [[line.digest, *_line_samples(line)] for line in lines],
+            "lines": [[line.digest, *_line_samples(line), *_gain(line)] for line in lines],
         }
     )
+
+
+def _gain(line: Line) -> list[float]:
+    """A clip sound's gain, for its key; a spoken line's key stays what it was before clip sounds existed."""
+    return [line.gain_db] if line.is_ambience else []
 
 
 def _line_samples(line: Line) -> tuple[int, int, bool]:
@@ -106,6 +129,8 @@ def mix_dialogue(lines: Iterable[Line], total_samples: int, out: Path) -> None:
         chain += f",atrim=end_sample={length}"
         if cut_short:
             chain += f",afade=t=out:ss={max(0, length - fade)}:ns={min(fade, length)}"
+        if line.is_ambience:
+            chain += f",volume={line.gain_db}dB"
         graph.append(f"{chain},adelay=delays={offset}S:all=1[line{number}]")
     inputs = "[base]" + "".join(f"[line{number}]" for number in range(len(lines)))
     graph.append(f"{inputs}amix=inputs={len(lines) + 1}:duration=first:normalize=0[mix]")

@@ -37,6 +37,8 @@ class ClipResult(BaseModel):
     duration: float
     backend: str
     model: str = ""
+    audio: Path | None = None
+    """The sound the model made with the picture (a WAV beside the clip), for models that make one."""
 
     @classmethod
     def of_shot(cls, spec: ShotSpec, path: Path, backend: str, model: str) -> ClipResult:

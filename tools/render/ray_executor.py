@@ -2,15 +2,16 @@
 
 Each renderer is a Ray actor that builds the backends once from the run's settings, so a loaded pipeline
 serves every shot sent to it, and asks the cluster for `ray.num_gpus` GPUs and `ray.num_cpus` cores. The nodes
-need not share a disk with this machine: a shot's reference pictures travel with it, and the keyframe, clip
-and line come back as bytes into the take folder here. The nodes need Director and the models installed (or a
-`runtime_env` that installs them).
+need not share a disk with this machine: a shot's reference pictures travel with it, and the keyframe, the
+clip (with the sound the video model made beside it, if any) and the line come back as bytes into the take
+folder here. The nodes need Director and the models installed (or a `runtime_env` that installs them).
 """
 
 from __future__ import annotations
 
 import queue
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,27 +66,36 @@ class RenderedFiles(BaseModel):
 
     @classmethod
     def pack(cls, rendered: RenderedShot, folder: Path, worker: str) -> RenderedFiles:
-        results = {"image": rendered.image, "clip": rendered.clip, "speech": rendered.speech}
-        files = {result.path.name: result.path.read_bytes() for result in results.values() if result is not None}
-        relative = {
-            stage: result.model_copy(update={"path": Path(result.path.name)})
-            for stage, result in results.items()
-            if result is not None
-        }
+        """Read the keyframe, clip, the clip's own sound and the line, and name each by its file name alone."""
+        files = {path.name: path.read_bytes() for path in result_files(rendered)}
+        relative = relocated(rendered, lambda path: Path(path.name))
         return cls(rendered=rendered.model_copy(update={**relative, "worker": worker}), files=files)
 
     def unpack(self, folder: Path) -> RenderedShot:
         """Write the files into `folder` (atomically each) and return the results pointing at them."""
         for name, data in self.files.items():
             write_atomic(folder / name, data)
-        results = {"image": self.rendered.image, "clip": self.rendered.clip, "speech": self.rendered.speech}
-        return self.rendered.model_copy(
-            update={
-                stage: result.model_copy(update={"path": folder / result.path})
-                for stage, result in results.items()
-                if result is not None
-            }
-        )
+        return self.rendered.model_copy(update=relocated(self.rendered, lambda path: folder / path))
+
+
+def result_files(rendered: RenderedShot) -> list[Path]:
+    """Every file a render left: the keyframe, the clip, the sound the video model made with it, the line."""
+    results = (rendered.image, rendered.clip, rendered.speech)
+    return [path for path in (*(r.path for r in results if r is not None), rendered.clip.audio) if path is not None]
+
+
+def relocated(rendered: RenderedShot, move: Callable[[Path], Path]) -> dict[str, Any]:
+    """The results of `rendered` with every file path moved by `move`, as a `model_copy` update."""
+    clip_update: dict[str, Path] = {"path": move(rendered.clip.path)}
+    if rendered.clip.audio is not None:
+        clip_update["audio"] = move(rendered.clip.audio)
+    update: dict[str, Any] = {
+        "image": rendered.image.model_copy(update={"path": move(rendered.image.path)}),
+        "clip": rendered.clip.model_copy(update=clip_update),
+    }
+    if rendered.speech is not None:
+        update["speech"] = rendered.speech.model_copy(update={"path": move(rendered.speech.path)})
+    return update
 
 
 class ShotRenderer:

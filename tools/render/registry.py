@@ -39,6 +39,8 @@ class BackendEntry:
         draws_animatic: Draws the animatic's own overscanned keyframes, with marks the clip may reuse.
         service: The hosted service it calls, as `director models` names it; empty: it runs here.
         key_env: The environment variable holding that service's API key.
+        retired: When the service stopped answering and what to use instead; empty while it works. A retired
+            backend still builds, for compatible servers that keep the API.
     """
 
     medium: Medium
@@ -51,6 +53,7 @@ class BackendEntry:
     draws_animatic: bool = False
     service: str = ""
     key_env: str = ""
+    retired: str = ""
 
     def backend_class(self) -> type:
         """The backend's class, imported now.
@@ -178,6 +181,11 @@ BACKENDS = BackendRegistry(
             supports_reference=True,
             service="OpenAI API",
             key_env=_OPENAI_KEY,
+            retired=(
+                "OpenAI retired its hosted Sora video API on 2026-09-24: use camera moves (the animatic video "
+                "backend, as the openai preset now does), or the ltx-2 or wan2.2-ti2v-5b preset on a GPU; "
+                "DIRECTOR_RENDER__VIDEO_BACKEND=openai still works with a server that offers the videos API"
+            ),
         ),
         BackendEntry("speech", "espeak", "tools.render.espeak:EspeakSpeechBackend"),
         BackendEntry(

@@ -113,6 +113,9 @@ class ShotSpec(BaseModel):
         default="", description="A reshoot's starting picture (the previous take's keyframe), for image-to-image."
     )
     init_strength: float = Field(default=0.6, gt=0.0, le=1.0, description="How far a reshoot may move from it.")
+    reference_weight: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="How strongly to follow the references; None: the backend's own."
+    )
 
     @property
     def num_frames(self) -> int:

@@ -5,6 +5,8 @@ SD 1.5, SDXL, SD-Turbo, FLUX and the rest load through `AutoPipelineForText2Imag
 are gathered into one batch with a generator per shot, so a take's pixels depend on its seed, not on which
 shots it happened to share a batch with. A character's reference picture steers the shot through an
 IP-Adapter when one is configured; a reshoot starts from the previous take through image-to-image.
+Reference-conditioned families (Qwen-Image-Edit, FLUX.2 klein: `reference_edit.py`) are drawn from the
+pictures themselves, found from the model's `model_index.json`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ from tools.render.diffusers.common import (
     prompt_tokens_read,
     snap,
 )
+from tools.render.diffusers.reference_edit import (
+    ReferenceFamily,
+    call_arguments,
+    load_reference_pipeline,
+    neutral_canvas,
+    reference_family,
+)
 from tools.render.hub import download_hint, hub_offline, is_local_folder, locate_model
 from tools.render.spec import ShotSpec
 from tools.settings import DiffusersSettings, Settings
@@ -50,6 +59,10 @@ class CallShape:
     """The IP-Adapter picture, shared by the whole call; empty: none."""
     init_strength: float | None
     """How far a reshoot moves from its starting picture; None: not a reshoot."""
+    pictures: tuple[str, ...] = ()
+    """A reference-conditioned family's pictures (last take, cast, place), shared by the whole call."""
+    reference_weight: float | None = None
+    """The IP-Adapter scale the shot asks for (the critic raises it for a face off-model); None: the setting's."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class PreparedShot:
     shape: CallShape
     reference: Image.Image | None
     init_image: Image.Image | None
+    pictures: tuple[Image.Image, ...] = ()
 
 
 class DiffusersImageBackend:
@@ -86,10 +100,12 @@ class DiffusersImageBackend:
         self._img2img: DiffusionPipeline | None = None
         self._adapter_loaded = False
         self._device = pick_device(self.options.device)
+        self.family: ReferenceFamily | None = reference_family(model_id, pipeline)
+        """A reference-conditioned family (Qwen-Image-Edit, FLUX.2 klein), or None for text-to-image models."""
         self._lock = threading.RLock()
         """Held while the pipeline loads or runs: one call at a time, whatever the thread."""
         self._batcher: MicroBatcher[PreparedShot, ImageResult] = MicroBatcher(
-            self._run, max_size=self.options.batch_size, wait=self.options.batch_wait
+            self._run, max_size=self._max_batch(), wait=self.options.batch_wait
         )
         if pipeline is not None:
             pipeline.set_progress_bar_config(disable=True)
@@ -124,6 +140,11 @@ class DiffusersImageBackend:
         return prompt_tokens_read(self.model_id, self._pipe)
 
     @property
+    def follows_reference_weight(self) -> bool:
+        """Whether a shot's `reference_weight` changes its picture: an IP-Adapter is configured for this model."""
+        return bool(self.options.ip_adapter) and self.family is None
+
+    @property
     def ip_adapter_loaded(self) -> bool:
         """True once a shot with a reference picture has loaded the configured IP-Adapter."""
         return self._adapter_loaded
@@ -135,9 +156,12 @@ class DiffusersImageBackend:
             return self._pipe  # no lock: a thread preparing its shot must not wait for a running batch
         with self._lock:
             if self._pipe is None:
-                self._pipe = load_pipeline(
-                    AutoPipelineForText2Image.from_pretrained, self.model_id, self.options, role="image"
-                )
+                if self.family is not None:
+                    self._pipe = load_reference_pipeline(self.model_id, self.options, self.family)
+                else:
+                    self._pipe = load_pipeline(
+                        AutoPipelineForText2Image.from_pretrained, self.model_id, self.options, role="image"
+                    )
             return self._pipe
 
     def generate(self, spec: ShotSpec, out: Path) -> ImageResult:
@@ -164,7 +188,7 @@ class DiffusersImageBackend:
         for index, shot in enumerate(shots):
             groups.setdefault(shot.shape, []).append(index)
         results: list[ImageResult | None] = [None] * len(shots)
-        size = self.options.batch_size
+        size = self._max_batch()
         for indices in groups.values():
             for start in range(0, len(indices), size):
                 chunk = indices[start : start + size]
@@ -172,10 +196,15 @@ class DiffusersImageBackend:
                     results[index] = result
         return [result for result in results if result is not None]
 
+    def _max_batch(self) -> int:
+        return min(self.options.batch_size, self.family.max_batch) if self.family else self.options.batch_size
+
     def _prepare(self, spec: ShotSpec, out: Path) -> PreparedShot:
         pipe = self.pipeline
         multiple = max(SIZE_MULTIPLE_FLOOR, 2 * int(getattr(pipe, "vae_scale_factor", 8)))
         width, height = snap(spec.width, multiple), snap(spec.height, multiple)
+        if self.family is not None:
+            return self._prepare_from_pictures(self.family, spec, out, (width, height))
         reference_path = self._reference_of(spec)
         reference = _read_picture(reference_path, spec, "reference picture") if reference_path else None
         init_image = None
@@ -188,8 +217,29 @@ class DiffusersImageBackend:
             guidance_scale=self.options.guidance_scale,
             reference=reference_path,
             init_strength=spec.init_strength if spec.init_image else None,
+            reference_weight=spec.reference_weight if reference_path else None,
         )
         return PreparedShot(spec=spec, out=out, shape=shape, reference=reference, init_image=init_image)
+
+    def _prepare_from_pictures(
+        self, family: ReferenceFamily, spec: ShotSpec, out: Path, size: tuple[int, int]
+    ) -> PreparedShot:
+        """A shot for a reference-conditioned family: its pictures read, or the plain canvas the family needs."""
+        paths = family.pictures_of(spec)
+        pictures = tuple(_read_picture(path, spec, "reference picture") for path in paths)
+        if not pictures and family.needs_picture:
+            pictures = (neutral_canvas(spec, size),)
+            paths = (f"canvas {size[0]}x{size[1]} {' '.join(spec.palette)}",)
+        shape = CallShape(
+            width=size[0],
+            height=size[1],
+            steps=self.options.steps,
+            guidance_scale=self.options.guidance_scale,
+            reference="",
+            init_strength=None,
+            pictures=paths,
+        )
+        return PreparedShot(spec=spec, out=out, shape=shape, reference=None, init_image=None, pictures=pictures)
 
     def _reference_of(self, spec: ShotSpec) -> str:
         """The picture the IP-Adapter sees: the first cast member's first reference, else the place's.
@@ -219,13 +269,20 @@ class DiffusersImageBackend:
                 arguments["num_inference_steps"] = shape.steps
             if shape.guidance_scale is not None:
                 arguments["guidance_scale"] = shape.guidance_scale
+            if self.family is not None:
+                # The family words the prompt, passes the pictures and routes guidance to its own argument.
+                for key in ("prompt", "negative_prompt", "guidance_scale"):
+                    arguments.pop(key, None)
+                specs = [shot.spec for shot in shots]
+                arguments |= call_arguments(self.family, specs, list(shots[0].pictures), self.options)
             if shape.reference:
                 self._load_ip_adapter(pipe, ids)
             if self._adapter_loaded:
                 # Once loaded the adapter is part of the UNet and wants a picture every call: shots without
                 # one get a black picture at scale 0, which leaves them as they would be without the adapter.
                 reference = shots[0].reference or Image.new("RGB", (224, 224))
-                pipe.set_ip_adapter_scale(self.options.ip_adapter_scale if shape.reference else 0.0)
+                scale = shape.reference_weight if shape.reference_weight is not None else self.options.ip_adapter_scale
+                pipe.set_ip_adapter_scale(scale if shape.reference else 0.0)
                 arguments["ip_adapter_image"] = reference
             target = pipe
             if shape.init_strength is not None:

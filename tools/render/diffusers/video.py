@@ -1,9 +1,11 @@
 """The diffusers video backend: a shot's clip from an image-to-video (or text-to-video) pipeline.
 
-The model makes its own number of frames at its own frame rate and size (LTX-Video 8k+1 frames at 24 fps,
-Wan 4k+1 at 16, CogVideoX 8k+1 at 8, Stable Video Diffusion any count at 7); those frames are then mapped
-onto the shot's clock, stretched when the model cannot make the whole shot, and resized to the film's size.
-Image-to-video families start from the shot's keyframe, so the clip shows what the critic approved.
+The model makes its own number of frames at its own frame rate and size (the families are in
+`video_families`: LTX-Video and LTX-2 8k+1 frames at 24 fps, Wan 2.1 4k+1 at 16, Wan 2.2 TI2V and
+HunyuanVideo 1.5 4k+1 at 24, CogVideoX 8k+1 at 8, Stable Video Diffusion any count at 7); those frames are then
+mapped onto the shot's clock, stretched when the model cannot make the whole shot, and resized to the film's
+size. Image-to-video families start from the shot's keyframe, so the clip shows what the critic approved. A
+family that makes sound with its picture (LTX-2) leaves it beside the clip as `<clip>.wav` (`clip_audio`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from PIL import Image
 from tools.render.animatic.clip import write_clip
 from tools.render.animatic.drawing import OVERSCAN, keyframe_size
 from tools.render.base import BackendError, ClipResult
+from tools.render.diffusers.clip_audio import clip_sound, sample_rate_of, write_sound
 from tools.render.diffusers.common import (
     accepted,
-    call_default,
     fit,
     generator_for,
     load_pipeline,
@@ -33,13 +35,20 @@ from tools.render.diffusers.common import (
     prompt_tokens_read,
     snap,
 )
+from tools.render.diffusers.video_families import (
+    FAMILIES,
+    VideoFamily,
+    compressed_like_training,
+    family_of,
+    frame_count,
+    model_frame_limit,
+    spatial_multiple,
+)
 from tools.render.hub import locate_model
 from tools.render.prompt_budget import estimate_tokens
 from tools.render.spec import CameraMove, ShotSpec
 from tools.settings import DiffusersSettings, Settings
 
-SIZE_MULTIPLE_FLOOR = 8
-FALLBACK_FRAMES = 16
 DECODE_CHUNK = 8
 """Frames Stable Video Diffusion decodes at once: its VAE's memory grows with the chunk."""
 CAMERA_WORDS = {
@@ -49,87 +58,7 @@ CAMERA_WORDS = {
     CameraMove.PAN: "the camera pans slowly from left to right",
     CameraMove.TILT: "the camera tilts slowly from top to bottom",
 }
-
-
-@dataclass(frozen=True)
-class VideoFamily:
-    """What a video pipeline class needs that its signature does not say."""
-
-    image_to_video: bool
-    frame_step: int
-    """Frame counts must be `frame_step * k + 1` (the VAE's time compression); 1: any count."""
-    fps: int
-    """The frame rate the model was trained at."""
-    stable_video_diffusion: bool = False
-    """No prompt; guidance rises from `min_guidance_scale` to `max_guidance_scale` across the frames."""
-
-
-FAMILIES: dict[str, VideoFamily] = {
-    "LTXImageToVideoPipeline": VideoFamily(image_to_video=True, frame_step=8, fps=24),
-    "LTXConditionPipeline": VideoFamily(image_to_video=True, frame_step=8, fps=24),
-    "LTXPipeline": VideoFamily(image_to_video=False, frame_step=8, fps=24),
-    "WanImageToVideoPipeline": VideoFamily(image_to_video=True, frame_step=4, fps=16),
-    "WanPipeline": VideoFamily(image_to_video=False, frame_step=4, fps=16),
-    "CogVideoXImageToVideoPipeline": VideoFamily(image_to_video=True, frame_step=8, fps=8),
-    "CogVideoXPipeline": VideoFamily(image_to_video=False, frame_step=8, fps=8),
-    "StableVideoDiffusionPipeline": VideoFamily(image_to_video=True, frame_step=1, fps=7, stable_video_diffusion=True),
-    "TextToVideoSDPipeline": VideoFamily(image_to_video=False, frame_step=1, fps=8),
-}
-
-
-def family_of(pipe: DiffusionPipeline) -> VideoFamily:
-    """The family of `pipe`'s class; an unlisted class is judged by whether its call takes an `image`."""
-    known = FAMILIES.get(type(pipe).__name__)
-    if known is not None:
-        return known
-    parameters = accepted(pipe.__call__, {"image": None, "prompt": None})
-    step = int(getattr(pipe, "vae_scale_factor_temporal", 0) or getattr(pipe, "vae_temporal_compression_ratio", 0) or 1)
-    return VideoFamily(image_to_video="image" in parameters, frame_step=step, fps=8)
-
-
-def spatial_multiple(pipe: DiffusionPipeline) -> int:
-    """The step the video size must move in: the VAE's downscale times the denoiser's patch or downsampling."""
-    vae = (
-        getattr(pipe, "vae_scale_factor_spatial", None)
-        or getattr(pipe, "vae_spatial_compression_ratio", None)
-        or getattr(pipe, "vae_scale_factor", None)
-        or 8
-    )
-    transformer, unet = getattr(pipe, "transformer", None), getattr(pipe, "unet", None)
-    patch = 1
-    if transformer is not None:
-        size = getattr(transformer.config, "patch_size", 1) or 1
-        patch = int(size[-1] if isinstance(size, list | tuple) else size)
-    elif unet is not None:
-        patch = 2 ** (len(unet.config.block_out_channels) - 1)
-    return max(SIZE_MULTIPLE_FLOOR, int(vae) * patch)
-
-
-def model_frame_limit(pipe: DiffusionPipeline) -> int:
-    """The most frames the model is meant to make: its call's default, else its denoiser's config."""
-    default = call_default(pipe, "num_frames")
-    if isinstance(default, int):
-        return default
-    denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
-    config = getattr(denoiser, "config", {})
-    for name in ("num_frames", "sample_frames"):
-        value = config.get(name) if hasattr(config, "get") else None
-        if isinstance(value, int) and value > 0:
-            return value
-    return FALLBACK_FRAMES
-
-
-def frame_count(wanted: int, step: int, limit: int) -> int:
-    """The frame count nearest above `wanted` that the model accepts (`step * k + 1`), at most `limit`.
-
-    A limit below the model's smallest real clip (`step + 1`) gives that smallest clip.
-    """
-    if step <= 1:
-        return max(1, min(wanted, limit))
-    k = max(1, math.ceil((wanted - 1) / step))
-    if k * step + 1 > limit:
-        k = max(1, (limit - 1) // step)
-    return k * step + 1
+__all__ = ["FAMILIES", "DiffusersVideoBackend", "VideoFamily", "family_of", "frame_count", "motion_prompt", "time_map"]
 
 
 def time_map(frames: np.ndarray, model_fps: float, spec: ShotSpec) -> Iterator[np.ndarray]:
@@ -346,7 +275,12 @@ class DiffusersVideoBackend:
             np.asarray(fit(Image.fromarray(_to_bytes(frame)), size)) for frame in time_map(frames, call.fps, spec)
         )
         write_clip(shot_frames, out, size, spec.fps, crf=18, what=f"shot {spec.shot_id}")
-        return ClipResult.of_shot(spec, out, self.name, self.model)
+        result = ClipResult.of_shot(spec, out, self.name, self.model)
+        sound = clip_sound(output) if family.makes_sound else None
+        if sound is None:
+            return result
+        audio = write_sound(sound, sample_rate_of(pipe), out.with_suffix(".wav"))
+        return result.model_copy(update={"audio": audio})
 
     def _arguments(self, spec: ShotSpec, keyframe: Path, family: VideoFamily, call: VideoCall) -> dict[str, Any]:
         options = self.options
@@ -358,7 +292,11 @@ class DiffusersVideoBackend:
             "output_type": "np",
         }
         if family.image_to_video:
-            arguments["image"] = fit(shot_framing(_read_keyframe(keyframe, spec), spec), (call.width, call.height))
+            image = fit(shot_framing(_read_keyframe(keyframe, spec), spec), (call.width, call.height))
+            if family.image_crf:
+                image = compressed_like_training(image, family.image_crf)
+                arguments["image_crf"] = 0
+            arguments["image"] = image
         if options.video_steps is not None:
             arguments["num_inference_steps"] = options.video_steps
         if family.stable_video_diffusion:

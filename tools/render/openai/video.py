@@ -1,4 +1,10 @@
-"""Clips from OpenAI's Sora models (`DIRECTOR_RENDER__VIDEO_BACKEND=openai`), conformed to the shot."""
+"""Clips from OpenAI's Sora models (`DIRECTOR_RENDER__VIDEO_BACKEND=openai`), conformed to the shot.
+
+OpenAI retired its hosted Sora video API on 2026-09-24 (the SDK's `videos` methods say so). The backend stays
+for servers that still offer the same API (an OpenAI-compatible server may): chosen against OpenAI's own
+address it warns once, before any shot, and a "not found" or "gone" answer from the create call becomes an
+error saying the API is retired and what to set instead.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ import logging
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import ClassVar, get_args
+from urllib.parse import urlsplit
 
 import openai
 from openai.types import Video, VideoSeconds, VideoSize
@@ -48,6 +56,48 @@ VIDEO_SIZES: tuple[tuple[int, int], ...] = tuple(
 )
 STANDARD_VIDEO_SIDE = 1280
 SIDECAR_SUFFIX = ".openai.json"
+
+SORA_RETIRED_ON = "2026-09-24"
+OPENAI_HOST = "api.openai.com"
+INSTEAD_OF_SORA = (
+    "set DIRECTOR_RENDER__VIDEO_BACKEND=animatic (camera moves over the keyframes), use the ltx-2 or "
+    "wan2.2-ti2v-5b preset on a GPU, or point DIRECTOR_RENDER__OPENAI__BASE_URL at a server that still offers "
+    "the videos API"
+)
+
+
+class SoraRetiredWarning(UserWarning):
+    """The video backend is pointed at OpenAI's own API, which no longer makes videos."""
+
+
+_warned_about_sora = threading.Event()
+
+
+def is_openai_host(base_url: object) -> bool:
+    """True when `base_url` is OpenAI's own API rather than a compatible server."""
+    return (urlsplit(str(base_url)).hostname or "").lower() == OPENAI_HOST
+
+
+def warn_sora_retired(base_url: object) -> None:
+    """Warn, once per process, that OpenAI's hosted video API is retired, when `base_url` is OpenAI's own."""
+    if not is_openai_host(base_url) or _warned_about_sora.is_set():
+        return
+    _warned_about_sora.set()
+    message = (
+        f"OpenAI retired its Sora video API on {SORA_RETIRED_ON}: DIRECTOR_RENDER__VIDEO_BACKEND=openai against "
+        f"{base_url} will fail every clip; {INSTEAD_OF_SORA}"
+    )
+    logger.warning(message)
+    warnings.warn(message, SoraRetiredWarning, stacklevel=3)
+
+
+def sora_retired_error(error: openai.APIStatusError, what: str) -> BackendError:
+    """The error for a create call the server answered 404 or 410: the video API is not there (any more)."""
+    message = getattr(error, "message", "") or str(error)
+    return BackendError(
+        f"{what}: the server answered {error.status_code} to a video request ({message}); OpenAI retired its Sora "
+        f"video API on {SORA_RETIRED_ON}, so {INSTEAD_OF_SORA}"
+    )
 
 
 def video_api_size(model: str, width: int, height: int) -> str:
@@ -142,9 +192,12 @@ class OpenAIVideoBackend:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIVideoBackend:
+        """The backend for the settings; warns once when they point it at OpenAI's retired video API."""
         media = settings.render.openai
+        client = openai_client(media)
+        warn_sora_retired(client.base_url)
         return cls(
-            openai_client(media),
+            client,
             model=media.video_model,
             poll_interval=media.poll_interval,
             video_timeout=media.video_timeout,
@@ -196,6 +249,10 @@ class OpenAIVideoBackend:
                 )
             job = self._wait(job, what)
             video = self.client.videos.download_content(job.id).content
+        except openai.APIStatusError as error:
+            if job is None and error.status_code in (404, 410):
+                raise sora_retired_error(error, what) from error
+            raise backend_error(error, what, self.client) from error
         except openai.OpenAIError as error:
             raise backend_error(error, what, self.client) from error
         self._conform(video, spec, out, what)
