@@ -196,6 +196,13 @@ def test_a_word_said_twice_in_a_row_is_a_stutter_not_prose():
     assert check_prose("The tower stands over the town, and the tower light turns.", ProseKind.SENTENCE)
 
 
+def test_words_run_together_are_glued_but_names_with_inner_capitals_are_not():
+    verdict = check_prose("The Boxer's Grandad: Stand Your Ground at thevillageFair", ProseKind.TITLE)
+    assert not verdict and "thevillageFair" in verdict.reason
+    assert check_prose("McDonald and LeBron meet DeShawn at the fair", ProseKind.SENTENCE)
+    assert check_prose("She checks her iPhone and her old macOS laptop.", ProseKind.SENTENCE)
+
+
 def test_a_sentence_that_stops_before_what_is_said_is_cut_off():
     verdict = check_prose("He looks at the keeper, holding his hand, and says", ProseKind.SENTENCE)
     assert not verdict and "before what is said" in verdict.reason

@@ -80,6 +80,8 @@ _URL = re.compile(
 _GLUED = re.compile(
     r"[^\W\d_]{2,}\.[^\W\d_]{2,}|[^\W\d_]\.{2,3}[^\W\d_\s]|[^\W\d_]\s?,[^\W\d_\s]|[,;:]\s*[.!?,;:]|[.!?]\s*[,;:]"
 )
+_CAMEL_CASE = re.compile(r"\b[a-z]{3,}[A-Z][a-z]{2,}")
+"""Words run together, the second capitalised ('thevillageFair'); names keep their capital first ('McDonald')."""
 _NUMBER_WORD = re.compile(
     r"""^(?:
         '?\d{1,4}(?:s|st|nd|rd|th|am|pm|h)?      # 1986, 60s, 1980s, 3rd, 5pm, '86
@@ -229,7 +231,7 @@ def _markup_and_files(text: str, kind: ProseKind) -> ProseVerdict:
         return ProseVerdict(False, f"it holds markup ({_MARKUP.search(text).group(0)!r})")
     if _URL.search(text):
         return ProseVerdict(False, f"it holds a file name or address ({_URL.search(text).group(0)!r})")
-    glued = _GLUED.search(text)
+    glued = _GLUED.search(text) or _CAMEL_CASE.search(text)
     if glued:
         return ProseVerdict(False, f"it glues words together ({glued.group(0)!r})")
     if text.count("(") != text.count(")") or text.count("\u201c") != text.count("\u201d"):
