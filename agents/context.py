@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from agents.project import Project
 from memory.store import MemoryStore
 from tools.llm.asking import StructuredLLM
+from tools.look.faces import FaceModels
+from tools.look.vision import VisionReviewer
 from tools.render.base import ImageBackend, SpeechBackend, VideoBackend
 from tools.render.executors import LocalExecutor, ShotExecutor
 from tools.settings import Settings
@@ -32,6 +34,10 @@ class Context:
     """At most `render.max_parallel` shots render at once, whatever LangGraph's own pool size."""
     executor: ShotExecutor | None = None
     """Renders the shots elsewhere (a Ray cluster); None renders them in this process with the backends above."""
+    faces: FaceModels | None = None
+    """Finds and compares faces for the critic (dlib, offline); None leaves consistency unmeasured."""
+    vision: VisionReviewer | None = None
+    """A vision model that looks at each take, when the endpoint takes pictures (`critic.vision`)."""
 
     @property
     def prompt_tokens(self) -> int | None:

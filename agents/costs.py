@@ -1,7 +1,7 @@
 """What a film cost: compute seconds per backend, LLM tokens, and money for the paid services.
 
-Counted from the film's take history, so every take that was really rendered counts once (reshoots
-included) and a take reused from the cache costs nothing.
+Counted from the film's take history, so every take that was really rendered counts once (reshoots and the
+other takes of coverage included) and a take reused from the cache costs nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def film_cost(film: Film, llm_usage: dict, llm_model: str, prices: Prices) -> Co
     seconds: dict[tuple[str, str, str], float] = defaultdict(float)
     rendered = reused = 0
     for shot in film.shots():
-        for take in shot.takes:
+        for take in shot.all_takes():
             if take.cache_hit:
                 reused += 1
                 continue

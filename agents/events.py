@@ -64,6 +64,7 @@ class DesignEvent(Event):
     stage: Literal[Stage.DESIGN] = Stage.DESIGN
     status: StepStatus
     shots: int = 0
+    takes: int = Field(default=1, description="Takes rendered per shot (coverage): the pass renders shots x takes.")
 
 
 class RenderEvent(Event):
@@ -100,6 +101,7 @@ class ReviewEvent(Event):
     rubric_discarded: int = 0
     repaired: list[str] = Field(default_factory=list)
     unresolved: list[UnresolvedShot] = Field(default_factory=list)
+    faces: str = Field(default="", description="Each character's face across the cut, in a line.")
 
 
 class ReviseEvent(Event):

@@ -1,9 +1,10 @@
 """The film loop as a LangGraph StateGraph; `build_graph()` reads like the loop drawn below.
 
-write_script → approve_script → plan_shots → design_shots → render_shot (one Send per dirty shot) →
-approve_storyboard → assemble_cut → review_cut → back to design_shots for the flagged shots while review
-rounds remain → approve_cut. A note at any gate, or given to a finished film, goes to revise_film, which
-marks dirty only the shots it touches and sends them back through design, render, cut and review.
+write_script → approve_script → plan_shots → design_shots → render_shot (one Send per take of each dirty
+shot) → choose_takes (the best of a shot's takes, with coverage) → approve_storyboard → assemble_cut →
+review_cut → back to design_shots for the flagged shots while review rounds remain → approve_cut. A note at
+any gate, or given to a finished film, goes to revise_film, which marks dirty only the shots it touches and
+sends them back through design, render, cut and review.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.context import Context
+from agents.coverage import choose_takes
 from agents.critic import review_cut, route_review
 from agents.designer import design_shots
 from agents.director import plan_shots
@@ -36,6 +38,7 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     graph.add_node("plan_shots", plan_shots)
     graph.add_node("design_shots", design_shots)
     graph.add_node("render_shot", render_shot)
+    graph.add_node("choose_takes", choose_takes)
     graph.add_node("approve_storyboard", approve_storyboard)
     graph.add_node("assemble_cut", assemble_cut)
     graph.add_node("review_cut", review_cut)
@@ -45,8 +48,9 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     graph.add_conditional_edges(START, route_start, ["write_script", "revise_film"])
     graph.add_edge("write_script", "approve_script")
     graph.add_edge("plan_shots", "design_shots")
-    graph.add_conditional_edges("design_shots", route_renders, ["render_shot", "approve_storyboard"])
-    graph.add_edge("render_shot", "approve_storyboard")
+    graph.add_conditional_edges("design_shots", route_renders, ["render_shot", "choose_takes"])
+    graph.add_edge("render_shot", "choose_takes")
+    graph.add_edge("choose_takes", "approve_storyboard")
     graph.add_edge("assemble_cut", "review_cut")
     graph.add_conditional_edges("review_cut", route_review, {"reshoot": "design_shots", "finish": "approve_cut"})
     return graph.compile(checkpointer=checkpointer)

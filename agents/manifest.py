@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from agents.costs import CostReport
 from agents.project import Project, write_model
-from agents.state import CutFiles, Film, ReferenceImage, Review, Revision
+from agents.state import CutFiles, Film, ReferenceImage, Review, Revision, TakeRank
+from tools.look.consistency import ConsistencyReport
 
 TOOL = f"Director (agent-director {version('agent-director')})"
 
@@ -45,6 +46,10 @@ class ShotRecordEntry(BaseModel):
     worker: str | None = Field(default=None, description="Where the take rendered, when not in the run's process.")
     cache_hit: bool | None = None
     takes_rendered: int = 0
+    reference_weight: float | None = Field(default=None, description="How strongly the shot followed its references.")
+    coverage: list[TakeRank] = Field(
+        default_factory=list, description="With several takes a shot: each take's score, best first, and who picked."
+    )
 
 
 class Manifest(BaseModel):
@@ -69,6 +74,9 @@ class Manifest(BaseModel):
     )
     notes: list[Revision] = Field(default_factory=list, description="Every filmmaker's note and what it changed.")
     cost: CostReport | None = None
+    consistency: ConsistencyReport | None = Field(
+        default=None, description="Each character's face across the cut, from the latest review (dlib, offline)."
+    )
 
 
 def build_manifest(
@@ -106,7 +114,9 @@ def build_manifest(
                     render_seconds=take.render_seconds if take else None,
                     worker=take.worker or None if take else None,
                     cache_hit=take.cache_hit if take else None,
-                    takes_rendered=sum(1 for t in shot.takes if not t.cache_hit),
+                    takes_rendered=sum(1 for t in shot.all_takes() if not t.cache_hit),
+                    reference_weight=shot.reference_weight,
+                    coverage=shot.ranking,
                 )
             )
     return Manifest(
@@ -123,6 +133,7 @@ def build_manifest(
         references=[note.reference for note in film.feedback if note.reference is not None],
         notes=film.feedback,
         cost=cost,
+        consistency=film.review_rounds[-1].consistency if film.review_rounds else None,
     )
 
 

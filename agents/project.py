@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from agents.state import Feedback, Film, RunInput, is_safe_id, slugify
+from agents.ids import is_safe_id, slugify
+from agents.state import Feedback, Film, RunInput
 from tools.errors import DirectorError
 from tools.files import write_atomic
 from tools.llm.usage import LLMUsage

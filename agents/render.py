@@ -1,4 +1,8 @@
-"""Render: one task per shot, cached by the content hash of everything that determines the take (`agents.takes`)."""
+"""Render: one task per take of each shot, cached by the content hash of everything that determines the take.
+
+With coverage (`render.takes` above 1) a shot gets several takes, each from its own seed (`candidate_spec`);
+take 1 is the shot's own seed, so a film made with one take and then with three keeps its first takes.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,35 @@ from langgraph.types import Send
 
 from agents.context import Context
 from agents.events import Emitter, RenderEvent
-from agents.specs import shot_spec
+from agents.specs import candidate_spec, shot_spec
 from agents.state import RenderTask, RunState
 from agents.takes import cached_take, make_take, stored_take, take_hash, take_problem
 
 
 def route_renders(state: RunState) -> list[Send] | str:
-    """Fan out one `render_shot` task per dirty shot; with nothing dirty, go straight on to the storyboard gate."""
+    """Fan out one `render_shot` task per take of each dirty shot; with nothing dirty, go on to choose takes."""
     assert state.film is not None
     if not state.dirty:
-        return "approve_storyboard"
+        return "choose_takes"
     return [
-        Send("render_shot", RenderTask(film_id=state.film_id, spec=shot_spec(state.film, state.film.shot(shot_id))))
+        Send(
+            "render_shot",
+            RenderTask(
+                film_id=state.film_id,
+                spec=candidate_spec(shot_spec(state.film, state.film.shot(shot_id)), number),
+                candidate=number,
+            ),
+        )
         for shot_id in state.dirty
+        for number in range(1, max(1, state.takes) + 1)
     ]
 
 
 def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
-    """Make (or reuse) the take for one shot. A backend failure marks the shot failed; it never ends the run."""
+    """Make (or reuse) one take of a shot. A backend failure marks the shot failed; it never ends the run.
+
+    Take 1 is the shot's take; the others are its alternates, and one of them failing fails nothing.
+    """
     context = runtime.context
     spec = task.spec
     emit = Emitter(runtime.stream_writer)
@@ -35,10 +50,16 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
         emit(RenderEvent(status="damaged", shot=spec.shot_id, problem=take_problem(context.project.root, damaged)))
     if take is not None:
         emit(RenderEvent(status="done", shot=spec.shot_id, cache_hit=True, keyframe=take.keyframe))
-        return {
+        result = {
             "rendered": {spec.shot_id: take},
             "failed": {spec.shot_id: ""},
             "log": [f"render: {spec.shot_id} reused take {content_hash[:12]}"],
         }
-    with context.render_slots:
-        return make_take(spec, content_hash, context, emit)
+    else:
+        with context.render_slots:
+            result = make_take(spec, content_hash, context, emit)
+    if task.candidate == 1:
+        return result
+    made = result.get("rendered", {}).get(spec.shot_id)
+    log = [f"{line} (take {task.candidate})" for line in result["log"]]
+    return {"alternates": {spec.shot_id: {task.candidate: made}} if made is not None else {}, "log": log}

@@ -41,6 +41,7 @@ from agents.chat.conversation import (
     topic_by_rules,
     undo_last_note,
     use_earlier_take,
+    use_take,
 )
 from agents.chat.history import keep_after_note, keep_before_note
 from agents.context import Context
@@ -48,6 +49,7 @@ from agents.editor import manifest_for, usage_of
 from agents.events import Emitter, GateEvent, RunEvent
 from agents.gates import waiting_gate
 from agents.graph import build_graph
+from agents.look_review import vision_reviewer
 from agents.manifest import Manifest, write_manifest
 from agents.models_report import ModelsReport, models_report
 from agents.project import Project, ProjectError, RunRecord, new_film_id
@@ -68,6 +70,7 @@ from memory.checkpoints import open_checkpointer
 from memory.store import MemoryStore, MiniLMEmbedding
 from tools.llm.asking import StructuredLLM
 from tools.llm.client import LLMClient
+from tools.look.faces import FaceModels
 from tools.render.setup import RenderBackends
 from tools.settings import Settings
 
@@ -107,6 +110,7 @@ __all__ = [
     "topic_by_rules",
     "undo_last_note",
     "use_earlier_take",
+    "use_take",
 ]
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -160,6 +164,8 @@ def open_context(
             unattended=unattended,
             render_slots=threading.BoundedSemaphore(settings.render.max_parallel),
             executor=backends.executor,
+            faces=FaceModels(),
+            vision=vision_reviewer(settings, project),
         )
 
 
@@ -213,6 +219,7 @@ def new_run(settings: Settings, *, premise: str = "", screenplay: str = "", film
             width=settings.render.width,
             aspect=settings.render.aspect,
             fps=settings.render.fps,
+            takes=settings.render.takes,
         )
     )
     return project

@@ -66,7 +66,15 @@ def shot_spec(film: Film, shot: Shot) -> ShotSpec:
         line=line,
         setting_references=setting.reference_images,
         init_image=shot.reshoot_from,
+        reference_weight=shot.reference_weight,
     )
+
+
+def candidate_spec(spec: ShotSpec, number: int) -> ShotSpec:
+    """The spec of the shot's take `number`: take 1 is the shot's own; the others vary only the seed."""
+    if number == 1:
+        return spec
+    return spec.model_copy(update={"seed": stable_seed(str(spec.seed), spec.shot_id, f"take-{number}")})
 
 
 def caption_of(shot: Shot) -> str:

@@ -6,15 +6,14 @@ State holds paths to frames and clips, never pixels, so checkpoints stay small.
 from __future__ import annotations
 
 import operator
-import re
-import unicodedata
-from collections.abc import Iterable
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agents.reducers import merge_alternates, merge_failures, merge_takes
+from tools.look.consistency import ConsistencyReport
+from tools.look.continuity import ContinuityFlag
 from tools.render.spec import HEX_COLOUR, Aspect, CameraMove, Fps, Framing, Height, ShotSpec, TimeOfDay, Voice, Width
 
 SCHEMA_VERSION = 2
@@ -110,6 +109,7 @@ class Take(Model):
     clip: str
     audio: str = Field(default="", description="The spoken line, a WAV file, when the shot has dialogue.")
     audio_seconds: float = 0.0
+    ambience: str = Field(default="", description="The clip's own sound (WAV), played low under a shot with no line.")
     speech_backend: str = ""
     image_backend: str
     video_backend: str
@@ -125,6 +125,18 @@ class Take(Model):
         default_factory=dict, description="SHA-256 of each file when rendered, to notice one damaged since."
     )
     cache_hit: bool = False
+
+
+class TakeRank(Model):
+    """Where one candidate take of a shot stands, and what its review found."""
+
+    number: int = Field(ge=1, description="The take's number in the shot's candidates, from 1.")
+    content_hash: str
+    score: float = Field(ge=0.0, le=1.0)
+    vision: float | None = Field(default=None, ge=0.0, le=1.0, description="The vision model's score, if it looked.")
+    face_distance: float | None = Field(default=None, description="The farthest face from its character's.")
+    problems: list[str] = Field(default_factory=list)
+    picked_by: Literal["critic", "filmmaker"] | None = Field(default=None, description="Set on the take in the cut.")
 
 
 class Shot(Model):
@@ -146,6 +158,16 @@ class Shot(Model):
         default="", description="The keyframe a reshoot starts from (image-to-image); empty draws afresh."
     )
     takes: list[Take] = Field(default_factory=list)
+    reference_weight: float | None = Field(default=None, ge=0.0, le=1.0, description="None: the backend's own.")
+    candidates: list[Take] = Field(default_factory=list, description="Coverage: the latest render's takes, 1 first.")
+    ranking: list[TakeRank] = Field(default_factory=list, description="The candidates, best first, and why.")
+    outtakes: list[Take] = Field(default_factory=list, description="Earlier candidates never cut in (for costs).")
+
+    def all_takes(self) -> list[Take]:
+        """Every take made for the shot, each once: its history, then candidates and outtakes never cut in."""
+        seen = {take.content_hash for take in self.takes}
+        extra = {t.content_hash: t for t in [*self.candidates, *self.outtakes] if t.content_hash not in seen}
+        return [*self.takes, *extra.values()]
 
     @property
     def take(self) -> Take | None:
@@ -175,12 +197,14 @@ class ShotChange(Model):
     the prompt again; a seed or direction rides along when the picture also needs one.
     """
 
-    kind: Literal["new_seed", "new_prompt", "new_framing", "repair"]
+    kind: Literal["new_seed", "new_prompt", "new_framing", "repair", "reshoot_from", "reference_weight"]
     seed: int | None = None
     direction: str = ""
     framing: Framing | None = None
     action: str | None = Field(default=None, description="repair: the shot's new action, the scene's own words.")
     drop_line: bool = Field(default=False, description="repair: the model-written line is not prose; drop it.")
+    keyframe: str = Field(default="", description="reshoot_from: the keyframe of the take to start again from.")
+    reference_weight: float | None = Field(default=None, ge=0.0, le=1.0, description="reference_weight: the new one.")
 
 
 class ShotVerdict(Model):
@@ -189,6 +213,17 @@ class ShotVerdict(Model):
     score: float = Field(ge=0.0, le=1.0)
     reasons: list[str] = Field(default_factory=list)
     change: ShotChange | None = None
+    vision: float | None = Field(default=None, ge=0.0, le=1.0, description="The vision model's score of the take.")
+
+
+class VisionReport(Model):
+    """Whether a vision model looked at the takes this round, which, and what it sent back."""
+
+    model: str = ""
+    asked: int = Field(default=0, description="Takes sent to the model this round (the others were kept verdicts).")
+    scored: int = Field(default=0, description="Takes with a usable verdict.")
+    flagged: list[str] = Field(default_factory=list, description="Shots it scored below `critic.vision_flag_below`.")
+    unavailable: str = Field(default="", description="Why it stopped answering, when it did; the review went on.")
 
 
 class UnresolvedShot(Model):
@@ -214,6 +249,13 @@ class Review(Model):
     repaired: list[str] = Field(
         default_factory=list, description="Film-level words (title, logline, looks) the critic mended in place."
     )
+    consistency: ConsistencyReport | None = Field(
+        default=None, description="Each character's face across the film's takes, measured with dlib."
+    )
+    continuity: list[ContinuityFlag] = Field(
+        default_factory=list, description="Shots whose light or colour breaks from the rest of their scene."
+    )
+    vision: VisionReport | None = Field(default=None, description="None when no vision model looked.")
     unresolved: list[UnresolvedShot] = Field(
         default_factory=list, description="Shots still flagged when this round spent the last review round."
     )
@@ -334,6 +376,7 @@ class RenderTask(BaseModel):
 
     film_id: str
     spec: ShotSpec
+    candidate: int = Field(default=1, ge=1, description="Which of the shot's takes this is (coverage: `render.takes`).")
 
 
 class CutFiles(Model):
@@ -353,17 +396,6 @@ class CutFiles(Model):
     content_credential: str = Field(default="", description="The C2PA manifest label the film is signed with.")
 
 
-def merge_takes(left: dict[str, Take], right: dict[str, Take]) -> dict[str, Take]:
-    """Reducer for takes rendered in parallel: later takes for a shot replace earlier ones."""
-    return {**left, **right}
-
-
-def merge_failures(left: dict[str, str], right: dict[str, str]) -> dict[str, str]:
-    """Reducer for render failures: an empty message clears a shot's earlier failure."""
-    merged = {**left, **right}
-    return {shot_id: message for shot_id, message in merged.items() if message}
-
-
 class RunInput(Model):
     """What a person gives to start a run."""
 
@@ -375,6 +407,7 @@ class RunInput(Model):
     width: Width = 640
     aspect: Aspect = "16:9"
     fps: Fps = 12
+    takes: int = Field(default=1, ge=1, le=8, description="Takes rendered per shot; the critic picks the best.")
     feedback: Feedback | None = Field(default=None, description="A note to apply before anything else runs.")
 
 
@@ -391,9 +424,13 @@ class RunState(BaseModel):
     width: int = 640
     aspect: Aspect = "16:9"
     fps: int = 12
+    takes: int = 1
     film: Film | None = None
     dirty: list[str] = Field(default_factory=list, description="Shot ids the next render pass must render.")
     rendered: Annotated[dict[str, Take], merge_takes] = Field(default_factory=dict)
+    alternates: Annotated[dict[str, dict[int, Take]], merge_alternates] = Field(
+        default_factory=dict, description="Takes 2 and on of each shot rendered in this pass, by number."
+    )
     failed: Annotated[dict[str, str], merge_failures] = Field(default_factory=dict)
     cut: CutFiles | None = None
     review: Review | None = None
@@ -405,25 +442,3 @@ class RunState(BaseModel):
 
 CHECKPOINTED_MODULES = (__name__, ShotSpec.__module__)
 """The modules whose models a checkpoint holds, so the checkpointer revives them as themselves."""
-
-_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def slugify(text: str, fallback: str = "item", max_length: int = 40) -> str:
-    """A filesystem- and id-safe slug: lowercase ascii words joined by hyphens; accents are dropped, not letters."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = _SLUG.sub("-", ascii_text.lower()).strip("-")[:max_length].strip("-")
-    return slug or fallback
-
-
-def unique_id(base: str, taken: Iterable[str]) -> str:
-    """`base`, or `base-2`, `base-3`... when another record already has it ('JO-ANN' and 'JO ANN')."""
-    used = set(taken)
-    if base not in used:
-        return base
-    return next(f"{base}-{n}" for n in range(2, len(used) + 3) if f"{base}-{n}" not in used)
-
-
-def is_safe_id(value: str) -> bool:
-    """True when `value` can name a project folder without escaping its parent."""
-    return bool(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", value)) and Path(value).name == value

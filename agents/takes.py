@@ -26,7 +26,7 @@ RENDERER_CACHE_VERSION = 2
 def take_hash(spec: ShotSpec, images: ImageBackend, video: VideoBackend, speech: SpeechBackend | None = None) -> str:
     """The cache key: the spec plus the backends and models that turn it into pixels and sound."""
     key = {
-        "spec": spec.model_dump(mode="json"),
+        "spec": spec.model_dump(mode="json", exclude={"reference_weight"} if spec.reference_weight is None else None),
         "image": [images.name, images.model, images.parameters],
         "video": [video.name, video.model, video.parameters],
         "version": RENDERER_CACHE_VERSION,
@@ -55,7 +55,7 @@ def stored_take(project: Project, content_hash: str) -> Take | None:
 
 def take_problem(root: Path, take: Take) -> str:
     """Why the take's files cannot be used (missing, empty, changed since they were rendered), or ''."""
-    for path in (take.keyframe, take.clip, take.audio):
+    for path in (take.keyframe, take.clip, take.audio, take.ambience):
         if not path:
             continue
         file = root / path
@@ -132,6 +132,7 @@ def take_record(spec: ShotSpec, content_hash: str, rendered: RenderedShot, conte
     """The take as the film and the take store record it: its files, models, parameters and checksums."""
     root = context.project.root
     image, clip, speech = rendered.image, rendered.clip, rendered.speech
+    ambience = clip.audio if clip.audio is not None and clip.audio.is_relative_to(root) else None
     return Take(
         shot_id=spec.shot_id,
         content_hash=content_hash,
@@ -139,6 +140,7 @@ def take_record(spec: ShotSpec, content_hash: str, rendered: RenderedShot, conte
         clip=str(clip.path.relative_to(root)),
         audio=str(speech.path.relative_to(root)) if speech is not None else "",
         audio_seconds=round(speech.duration, 3) if speech is not None else 0.0,
+        ambience=str(ambience.relative_to(root)) if ambience is not None else "",
         speech_backend=context.speech.name if speech is not None and context.speech is not None else "",
         image_backend=context.images.name,
         video_backend=context.video.name,
@@ -151,9 +153,9 @@ def take_record(spec: ShotSpec, content_hash: str, rendered: RenderedShot, conte
         models={"image": image.model, "video": clip.model, **({"speech": speech.model} if speech is not None else {})},
         worker=rendered.worker,
         checksums={
-            str(result.path.relative_to(root)): sha256_of(result.path)
-            for result in (image, clip, speech)
-            if result is not None
+            str(path.relative_to(root)): sha256_of(path)
+            for path in (image.path, clip.path, ambience, speech.path if speech is not None else None)
+            if path is not None
         },
     )
 

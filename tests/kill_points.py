@@ -36,6 +36,7 @@ PHASES = {
     "design_shots": "design",
     "revise_film": "revise",
     "render_shot": "render",
+    "choose_takes": "render",
     "approve_storyboard": "cut",
     "assemble_cut": "cut",
     "review_cut": "review",

@@ -20,11 +20,12 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from agents.ids import is_safe_id
 from agents.notes.targets import MAX_NOTE_CHARACTERS, RevisionError, check_feedback, clean_note
 from agents.project import Project, ProjectError
 from agents.revise import revise
 from agents.run import new_run, run_film
-from agents.state import Character, Feedback, Film, RunState, Scene, Setting, Shot, is_safe_id
+from agents.state import Character, Feedback, Film, RunState, Scene, Setting, Shot
 from agents.writing.screenplay import parse_fountain, read_screenplay
 from agents.writing.script_film import film_from_screenplay
 from agents.writing.script_models import ParsedScript, ScreenplayError

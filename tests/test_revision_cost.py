@@ -17,7 +17,7 @@ import pytest
 from clips import write_clip
 from fake_crew import PREMISE, crew
 
-import agents.critic as critic
+import agents.take_checks as take_checks
 from agents.editor import SEGMENTS_DIR, cut_plan
 from agents.run import new_run, open_context, run_film
 from agents.state import Feedback, Film
@@ -58,16 +58,16 @@ def test_a_fresh_film_checks_every_take_and_keeps_the_verdicts(made) -> None:
     assert (review["takes_checked"], review["takes_reused"]) == (len(shots), 0)
     cut = done_event(events, "cut")
     assert cut["segments_encoded"] == cut["segments"] > len(shots)
-    kept = json.loads((project.root / critic.TAKE_CHECKS_NAME).read_text())
-    assert kept["version"] == critic.TAKE_CHECKS_VERSION and len(kept["verdicts"]) == len(shots)
+    kept = json.loads((project.root / take_checks.TAKE_CHECKS_NAME).read_text())
+    assert kept["version"] == take_checks.TAKE_CHECKS_VERSION and len(kept["verdicts"]) == len(shots)
 
 
 def test_kept_verdicts_are_the_ones_a_fresh_check_gives(made) -> None:
     _, project, _, outcome, _ = made
     film = outcome.film
-    checks = critic.TakeChecks.load(project)
+    checks = take_checks.TakeChecks.load(project)
     for shot in film.shots():
-        assert checks.of(shot, film) == critic.check_take_files(shot, film, project)
+        assert checks.of(shot, film) == take_checks.check_take_files(shot, film, project)
     assert (checks.checked, checks.reused) == (0, len(film.shots()))
 
 
@@ -88,7 +88,7 @@ def test_a_take_damaged_since_its_review_is_checked_again_and_flagged(made, tmp_
             "keyframe": str((damaged / Path(take.keyframe).name).relative_to(project.root)),
         }
     )
-    checks = critic.TakeChecks.load(project)
+    checks = take_checks.TakeChecks.load(project)
     reasons = checks.of(shot, film)
     assert any(reason.startswith("black picture") for reason in reasons), reasons
     assert (checks.checked, checks.reused) == (1, 0)
@@ -100,17 +100,17 @@ def test_verdicts_are_not_reused_across_versions_formats_or_a_broken_file(made, 
     _, project, _, outcome, _ = made
     film = outcome.film.model_copy(deep=True)
     if change == "version":
-        monkeypatch.setattr(critic, "TAKE_CHECKS_VERSION", critic.TAKE_CHECKS_VERSION + 1)
+        monkeypatch.setattr(take_checks, "TAKE_CHECKS_VERSION", take_checks.TAKE_CHECKS_VERSION + 1)
     elif change == "fps":
         film.style.fps += 1
     elif change == "duration":
         for shot in film.shots():
             shot.duration += 0.5
     else:
-        kept = project.root / critic.TAKE_CHECKS_NAME
-        monkeypatch.setattr(critic, "TAKE_CHECKS_NAME", "broken-checks.json")
+        kept = project.root / take_checks.TAKE_CHECKS_NAME
+        monkeypatch.setattr(take_checks, "TAKE_CHECKS_NAME", "broken-checks.json")
         (project.root / "broken-checks.json").write_text(kept.read_text()[:40])
-    checks = critic.TakeChecks.load(project)
+    checks = take_checks.TakeChecks.load(project)
     for shot in film.shots():
         checks.of(shot, film)
     assert (checks.checked, checks.reused) == (len(film.shots()), 0)

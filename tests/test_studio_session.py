@@ -288,3 +288,24 @@ def test_the_script_tab_names_each_speaker_as_the_screenplay_would(fake_crew_fil
     text = script_markdown(film)
     assert "> OLD MARGIT: " in text
     assert f"> {speaking.id.upper()}: " not in text
+
+
+def test_use_take_two_in_the_chat_cuts_in_that_take_of_the_aimed_shot_without_rendering(tmp_path, minilm):
+    from ui.session import studio_root, studio_secret
+
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=8, max_review_rounds=1)
+    settings.render.takes = 2
+    studio_root(settings).mkdir(parents=True)
+    session = finished_film(Studio(settings, crew(), minilm, studio_secret(studio_root(settings))))
+    film = session.film()
+    target = next(shot for shot in film.shots() if shot.ranking[0].number == 1)
+    others = {shot.id: shot.take.content_hash for shot in film.shots() if shot.id != target.id}
+    takes = sorted(session.project.takes_dir.rglob("*"))
+    run(session, lambda: handle_message(session, "use take 2", "", target.id, True, 10))
+    after = session.film()
+    assert after.shot(target.id).take.content_hash == target.candidates[1].content_hash, chat(session)
+    assert {shot.id: shot.take.content_hash for shot in after.shots() if shot.id != target.id} == others
+    assert sorted(session.project.takes_dir.rglob("*")) == takes, "cutting in another take renders nothing"
+    assert f"shot {target.id} cuts take 2 of 2" in chat(session)
+    run(session, lambda: handle_message(session, "use take 2", "", "", True, 10))
+    assert "Which shot should use take 2?" in chat(session)

@@ -119,6 +119,9 @@ def make(
     aspect: Annotated[str | None, typer.Option(help="16:9, 2.39:1, 1.85:1, 4:3, 1:1 or 9:16.")] = None,
     fps: Annotated[int | None, typer.Option(help="Frames per second.")] = None,
     preset: Annotated[str | None, typer.Option(help="A render preset; `director models` lists them.")] = None,
+    takes: Annotated[
+        int | None, typer.Option(help="Takes per shot (coverage); the critic cuts the best, the others stay.")
+    ] = None,
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Make a film from a PREMISE or from a screenplay (--script)."""
@@ -133,7 +136,14 @@ def make(
             read_screenplay(script)
             screenplay = script.read_text(encoding="utf-8")
         settings = settings_for(
-            projects_dir, seconds=seconds, rounds=rounds, width=width, aspect=aspect, fps=fps, preset=preset
+            projects_dir,
+            seconds=seconds,
+            rounds=rounds,
+            width=width,
+            aspect=aspect,
+            fps=fps,
+            preset=preset,
+            takes=takes,
         )
         backends = check_backends(settings)
         try:
@@ -159,17 +169,33 @@ def resume(
 @app.command()
 def revise(
     run: Annotated[str, typer.Argument(help="The run id printed by `director make`.")],
-    note: Annotated[str, typer.Argument(help='What to change, e.g. "make scene 2 a night scene".')],
+    note: Annotated[str, typer.Argument(help='What to change, e.g. "make scene 2 a night scene".')] = "",
     scene: Annotated[int | None, typer.Option(help="Aim the note at this scene number.")] = None,
     shot: Annotated[str | None, typer.Option(help="Aim the note at this shot id (e.g. s02-01).")] = None,
+    take: Annotated[
+        int | None, typer.Option(help="Cut this take of --shot instead (coverage): nothing is rendered.")
+    ] = None,
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Revise a film with a note; only the shots the note touches are made again, then the film is recut."""
-    from agents.run import MessageKind, classify_by_rules
+    from agents.errors import DirectorError
+    from agents.run import MessageKind, classify_by_rules, use_take
     from agents.state import Feedback
 
     settings = settings_for(projects_dir)
     project = open_run(settings, run)
+    if take is not None:
+        if shot is None or note or scene is not None:
+            raise fail("--take picks a take of one shot: give --shot and --take, without a note or --scene.")
+        try:
+            result = use_take(project, shot, take)
+        except DirectorError as error:
+            raise fail(str(error)) from None
+        console.print(escape(result.message))
+        run_with_progress(settings, project)
+        return
+    if not note.strip():
+        raise fail('say what to change, e.g. director revise RUN "make scene 2 a night scene".')
     try:
         feedback = Feedback(text=note, scene=scene, shot=shot)
     except ValueError as error:

@@ -31,6 +31,7 @@ CHAT_REPLY = (
     "Nothing in the film changed ({why}). Ask me anything about it (“why is scene 2 at night?”, “what did "
     "the critic think of shot 3?”), or give a note such as “make scene 2 a night scene”."
 )
+PICK_WHICH_SHOT = "Which shot should use take {take}? Say “use take {take} of shot 3”, or aim the message at a shot."
 UNSURE_UNDO = "Did you mean to take the last note back? Say “undo” (or press Undo) and I will."
 
 
@@ -76,6 +77,13 @@ def handle_message(
         return None
     if intent.kind is MessageKind.APPROVAL:
         return approve(session, unattended)
+    if intent.kind is MessageKind.UNDO and intent.certain and intent.take is not None:
+        target = intent.shot or shot or None
+        if target is not None:
+            return session.start_undo(target, unattended, take=intent.take)
+        session.say(Stage.ASK, PICK_WHICH_SHOT.format(take=intent.take))
+        session.save()
+        return None
     if intent.kind is MessageKind.UNDO and intent.certain:
         return session.start_undo(intent.shot, unattended)
     session.say(Stage.ASK, UNSURE_UNDO if intent.kind is MessageKind.UNDO else CHAT_REPLY.format(why=intent.reason))

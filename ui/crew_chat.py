@@ -83,6 +83,7 @@ class CrewChat:
         self.reused = 0
         self.failed: list[str] = []
         self.total = 0
+        self.takes = 1
 
     def lines_for(self, data: ProgressEvent | Mapping[str, Any]) -> list[ChatLine]:
         """The chat lines for one event (typed, or as a dict off the stream); none for an event the chat skips."""
@@ -117,10 +118,13 @@ class CrewChat:
 
     def _render_pass(self, event: DesignEvent) -> list[ChatLine]:
         self.render_pass += 1
-        self.total, self.rendered, self.reused, self.failed = event.shots, [], 0, []
+        self.total, self.rendered, self.reused, self.failed = event.shots * event.takes, [], 0, []
+        self.takes = event.takes
         if self.total == 0:
             return []
-        return [crew_line(Stage.DESIGN, f"Building {self.total} prompts from the film's memory."), self._progress()]
+        coverage = f" Each shot gets {event.takes} takes; I will cut the best." if event.takes > 1 else ""
+        building = f"Building {event.shots} prompts from the film's memory.{coverage}"
+        return [crew_line(Stage.DESIGN, building), self._progress()]
 
     def _render(self, event: RenderEvent) -> list[ChatLine]:
         if event.status == "failed":
@@ -136,7 +140,7 @@ class CrewChat:
 
     def _progress(self) -> ChatLine:
         done = len(self.rendered) + self.reused + len(self.failed)
-        parts = [f"Shots {done}/{self.total}"]
+        parts = [f"{'Takes' if self.takes > 1 else 'Shots'} {done}/{self.total}"]
         if self.rendered:
             parts.append(f"rendered {', '.join(self.rendered)}")
         if self.reused:
@@ -148,6 +152,8 @@ class CrewChat:
     @staticmethod
     def _review(event: ReviewEvent) -> ChatLine:
         mended = f" I mended {'; '.join(event.repaired)}." if event.repaired else ""
+        if "consistent" in event.faces or "off-model" in event.faces:
+            mended += f" {event.faces[:1].upper()}{event.faces[1:]}."
         if event.passed:
             return crew_line(event.stage, f"Round {event.round}: the cut passes review.")
         if event.unresolved:

@@ -25,8 +25,28 @@ def storyboard_items(session: StudioSession, film: Film | None) -> list[tuple[st
     for number, shot in enumerate(film.shots(), start=1):
         keyframe = session.frames.get(shot.id) or (shot.take.keyframe if shot.take else "")
         if keyframe and (root / keyframe).is_file():
-            items.append((str(root / keyframe), f"#{number} {shot.id} · {shot.framing}", shot.id))
+            items.append((str(root / keyframe), f"#{number} {shot.id} · {shot.framing}{take_words(shot)}", shot.id))
+        current = shot.take.content_hash if shot.take else ""
+        for take_number, take in enumerate(shot.candidates, start=1):
+            if take.content_hash != current and (root / take.keyframe).is_file():
+                caption = f"#{number} {shot.id} · take {take_number} of {len(shot.candidates)}"
+                caption += f": say “use take {take_number}”"
+                items.append((str(root / take.keyframe), caption, shot.id))
     return items
+
+
+def take_words(shot: Any) -> str:
+    """Which of a covered shot's takes is in the cut, and who picked it; '' for a shot filmed in one take."""
+    if len(shot.candidates) < 2 or shot.take is None:
+        return ""
+    number = next(
+        (n for n, take in enumerate(shot.candidates, start=1) if take.content_hash == shot.take.content_hash), None
+    )
+    if number is None:
+        return ""
+    picked = next((rank.picked_by for rank in shot.ranking if rank.number == number), None)
+    who = " (your pick)" if picked == "filmmaker" else " (critic's pick)" if picked == "critic" else ""
+    return f" · take {number} of {len(shot.candidates)}{who}"
 
 
 def scene_choices(film: Film | None) -> list[tuple[str, str]]:
@@ -143,8 +163,22 @@ def costs_markdown(project: Project | None) -> str:
     cost = manifest.cost
     seconds = sum(seconds for node, seconds in manifest.timings.items() if not node.startswith("approve_"))
     tokens = sum(cost.llm_tokens.values())
-    return (
+    text = (
         f"**This film so far:** {seconds:.0f} s of crew time · {tokens:,} LLM tokens · "
         f"{cost.takes_rendered} takes rendered, {cost.takes_reused} reused · "
         f"**{cost.total:.2f} {cost.currency}** (`director stats {manifest.film_id}` has the breakdown)"
     )
+    return text + looks_line(manifest)
+
+
+def looks_line(manifest: Any) -> str:
+    """What the critic saw, on its own line: faces across the cut, and the vision model's verdicts."""
+    parts = []
+    if manifest.consistency is not None:
+        film = manifest.consistency.film_consistency
+        score = f" ({film:.0%} consistent)" if film is not None else ""
+        parts.append(manifest.consistency.summary() + score)
+    last = manifest.review_rounds[-1] if manifest.review_rounds else None
+    if last is not None and last.vision is not None:
+        parts.append(f"vision ({last.vision.model}): {last.vision.scored} takes scored")
+    return "\n\n**The critic saw:** " + " · ".join(parts) if parts else ""

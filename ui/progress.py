@@ -56,7 +56,9 @@ class StageProgress:
             self._restart(event.stage, label, total=None)
         if isinstance(event, DesignEvent) and event.status == "start":
             self.round += 1
-            self._restart(Stage.RENDER, f"{STAGES[Stage.RENDER]} (pass {self.round})", total=event.shots)
+            takes = f", {event.takes} takes each" if event.takes > 1 else ""
+            label = f"{STAGES[Stage.RENDER]} (pass {self.round}{takes})"
+            self._restart(Stage.RENDER, label, total=event.shots * event.takes)
         elif event.status == "done":
             task = self.tasks.get(event.stage)
             if task is not None:

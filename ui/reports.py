@@ -123,14 +123,17 @@ def models() -> None:
             f"LLM: {report.offline_model}, served on loopback; choose with DIRECTOR_LLM__OFFLINE_MODEL=NAME, "
             "or set DIRECTOR_LLM__BASE_URL to an OpenAI-compatible endpoint"
         )
-    table = Table("preset", "models", "here?", "needs")
+    table = Table("preset", "models", "licence", "here?", "needs")
     for preset in report.presets:
         here = "[green]ready[/]" if preset.ready else "[yellow]missing[/]"
         models_text = "\n".join(f"{model} ({state})" for model, state in preset.models.items())
-        table.add_row(f"[bold]{preset.name}[/]\n[dim]{preset.summary}[/]", models_text, here, preset.needs)
+        licences = "\n".join(preset.licences.get(model, "") for model in preset.models)
+        table.add_row(f"[bold]{preset.name}[/]\n[dim]{preset.summary}[/]", models_text, licences, here, preset.needs)
     Console().print(table)
     active = report.active_preset or "none (the animatic)"
     console.print(f"active preset: {active}; choose one with DIRECTOR_RENDER__PRESET=NAME or `make --preset NAME`")
     if report.hub_offline:
         console.print("the hub is off (HF_HUB_OFFLINE): only models marked cached or folder can be used")
     console.print("get a missing model on a connected machine with `hf download OWNER/NAME`")
+    for notice in report.notices:
+        console.print(f"[yellow]retired:[/] {escape(notice)}")

@@ -48,6 +48,7 @@ from agents.run import (
     run_status,
     undo_last_note,
     use_earlier_take,
+    use_take,
 )
 from agents.state import Feedback, Film, GateDecision, GatePrompt, ReferenceImage
 from tools.settings import Settings
@@ -242,8 +243,10 @@ class StudioSession:
         self.proposal = None
         return self._start(unattended, feedback=feedback)
 
-    def start_undo(self, shot: str | None, unattended: bool) -> Job | None:
-        """Back to the film before the last note (or a shot's earlier take), from kept files: nothing renders.
+    def start_undo(self, shot: str | None, unattended: bool, take: int | None = None) -> Job | None:
+        """Back to the film before the last note (or a shot's earlier take, or take `take` of its coverage).
+
+        Everything comes from kept files: nothing renders.
 
         When the film waited at a gate before the note, the run resumes to that gate (or past it, unattended).
         """
@@ -254,7 +257,9 @@ class StudioSession:
         if not lock.acquire(blocking=False):
             raise StudioBusyError("this film is being worked on in another tab; wait for it to finish there.")
         try:
-            if shot:
+            if shot and take is not None:
+                result = use_take(self.project, shot, take)
+            elif shot:
                 result = use_earlier_take(self.project, shot)
             else:
                 result = undo_last_note(

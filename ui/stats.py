@@ -14,6 +14,7 @@ NODE_NAMES = {
     "plan_shots": "Director",
     "design_shots": "Designer",
     "render_shot": "Render",
+    "choose_takes": "Critic (takes)",
     "assemble_cut": "Editor",
     "review_cut": "Critic",
     "revise_film": "Revise",
@@ -27,6 +28,7 @@ def stats_view(manifest: Manifest, top: int = 10) -> Group:
         llm_table(manifest),
         renders_table(manifest, top),
         reviews_table(manifest),
+        looks_table(manifest),
         cost_table(manifest),
     )
 
@@ -113,6 +115,49 @@ def reviews_table(manifest: Manifest) -> Table:
             f"{item.shot_id} ({'; '.join(item.reasons)})" for item in last.unresolved
         )
     return table
+
+
+def looks_table(manifest: Manifest) -> Table:
+    """What the critic saw: each character's face across the cut, the vision model's verdicts, scene continuity."""
+    table = Table("character", "shots scored", "consistent", "mean distance", "worst", "no face", "off-model shots")
+    table.title = "Looks: faces across the cut (dlib; the same person is within the threshold)"
+    report = manifest.consistency
+    if report is None:
+        table.caption = "this manifest was written before faces were measured"
+        return table
+    for character in report.characters:
+        table.add_row(
+            character.name,
+            str(character.scored),
+            f"{character.consistency:.0%}" if character.consistency is not None else "-",
+            f"{character.mean_distance:.2f}" if character.mean_distance is not None else "-",
+            f"{character.worst_distance:.2f}" if character.worst_distance is not None else "-",
+            str(character.no_face),
+            ", ".join(character.flagged) or "-",
+        )
+    film = f"{report.film_consistency:.0%}" if report.film_consistency is not None else "nothing scored"
+    caption = [f"film consistency {film} (threshold {report.threshold})"]
+    last = manifest.review_rounds[-1] if manifest.review_rounds else None
+    if last is not None and last.vision is not None:
+        seen = last.vision
+        sent_back = ", ".join(seen.flagged) or "none"
+        caption.append(f"vision {seen.model}: {seen.scored} takes scored, sent back {sent_back}")
+    elif last is not None:
+        caption.append("no vision model looked (DIRECTOR_CRITIC__VISION, and an endpoint that takes pictures)")
+    if last is not None and last.continuity:
+        caption.append("continuity: " + "; ".join(flag.reason for flag in last.continuity))
+    covered = [shot for shot in manifest.shots if len(shot.coverage) > 1]
+    if covered:
+        picks = ", ".join(f"{shot.shot_id} take {cut_take(shot.coverage)}" for shot in covered[:8])
+        caption.append(f"coverage: {picks}" + (" ..." if len(covered) > 8 else ""))
+    table.caption = "; ".join(caption)
+    return table
+
+
+def cut_take(coverage: list) -> str:
+    """The number of the take in the cut, and who picked it when it was the filmmaker."""
+    picked = next((rank for rank in coverage if rank.picked_by == "filmmaker"), None)
+    return f"{picked.number} (filmmaker's pick)" if picked is not None else str(coverage[0].number)
 
 
 def cost_table(manifest: Manifest) -> Table:

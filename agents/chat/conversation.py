@@ -10,7 +10,7 @@ from __future__ import annotations
 from agents.chat.answer_drafts import FilmAnswer
 from agents.chat.answering import answer_question, topic_by_rules
 from agents.chat.converse import MessageIntent, MessageKind, classify_by_rules, classify_message
-from agents.chat.history import UndoResult, undo_last_note, use_earlier_take
+from agents.chat.history import UndoResult, undo_last_note, use_earlier_take, use_take
 from agents.chat.proposal import NoteProposal, needs_confirmation, propose_note
 from agents.delivery import write_film_storyboard
 from agents.manifest import Manifest
@@ -38,6 +38,7 @@ __all__ = [
     "topic_by_rules",
     "undo_last_note",
     "use_earlier_take",
+    "use_take",
 ]
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, create_model
 
 from agents.answers import Answer, choice_of
-from agents.chat.mentions import shot_in, shot_reference
+from agents.chat.mentions import shot_in, shot_reference, take_pick
 from agents.prompting import ask
 from agents.state import Film
 from tools.llm.asking import StructuredLLM
@@ -40,6 +40,7 @@ class MessageIntent(BaseModel):
         description="False when only the model read it as a change (a note or an undo): ask 'go' before applying."
     )
     shot: str | None = Field(default=None, description="The shot id an undo names: 'the earlier take of shot 3'.")
+    take: int | None = Field(default=None, description="The take of the shot's coverage to cut in: 'use take 2'.")
     reason: str = Field(default="", description="Why it was read that way, in a short sentence for people.")
 
 
@@ -124,6 +125,15 @@ def _noise(text: str) -> MessageIntent | None:
 
 
 def _undo(plain: str, film: Film | None) -> MessageIntent | None:
+    number = take_pick(plain)
+    if number is not None:
+        shot = shot_in(plain, film)
+        named = shot_reference(plain)
+        if named and shot is None and film is not None:
+            return _by_rules(MessageKind.CHAT, f"it picks take {number} of {named}, which the film does not have")
+        where = f" of {named}" if named else " of the shot it is aimed at"
+        intent = _by_rules(MessageKind.UNDO, f"it picks take {number}{where}", shot.id if shot else None)
+        return intent.model_copy(update={"take": number})
     if _EARLIER_TAKE.search(plain):
         shot = shot_in(plain, film)
         named = shot_reference(plain)

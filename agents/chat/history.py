@@ -10,7 +10,7 @@ since takes are content-addressed and every shot keeps all of its own.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +44,16 @@ DELIVERABLE_FILES = (
 )
 """What a note can change besides the checkpoint, relative to the project; `cut/segments` is content-keyed."""
 DELIVERABLE_FOLDERS = ("storyboard",)
-SHOT_SPEC_FIELDS = ("framing", "camera_move", "seed", "direction", "reshoot_from", "prompt", "negative_prompt")
+SHOT_SPEC_FIELDS = (
+    "framing",
+    "camera_move",
+    "seed",
+    "direction",
+    "reshoot_from",
+    "reference_weight",
+    "prompt",
+    "negative_prompt",
+)
 """The shot fields that made a take: brought back with the take by `use_earlier_take`."""
 
 
@@ -350,6 +359,57 @@ def use_earlier_take(project: Project, shot_id: str) -> UndoResult:
     if it was not yet approved): `needs_resume` is always set, and resuming cuts the film again from its takes,
     reviews it once without reshooting (the filmmaker chose this take), and reaches the cut gate.
     """
+
+    def earlier(shot: Shot) -> tuple[Take, Shot | None, str]:
+        take = earlier_take(shot)
+        if take is None:
+            count = len({t.content_hash for t in shot.takes})
+            raise HistoryError(f"shot {shot.id} has no earlier take: it has {count} take(s), the current one only.")
+        return take, spec_that_made(project, shot.id, take), f"has its earlier take ({take.content_hash[:12]}) again"
+
+    return recut_with(project, shot_id, earlier, note="the earlier take of shot {shot}")
+
+
+def use_take(project: Project, shot_id: str, number: int) -> UndoResult:
+    """Cut take `number` of the shot's coverage (`render.takes`) in place of the one the critic picked.
+
+    Nothing renders: every take of the coverage is kept. As with `use_earlier_take`, resuming cuts the film
+    again (only that shot's segment is encoded), reviews it once without reshooting, and reaches the cut gate.
+    """
+
+    def numbered(shot: Shot) -> tuple[Take, Shot | None, str]:
+        count = len(shot.candidates)
+        if count < 2:
+            raise HistoryError(
+                f"shot {shot.id} was filmed in one take, so there is no take {number} to use; "
+                "film with more takes per shot (`director make --takes 3`, or DIRECTOR_RENDER__TAKES=3)."
+            )
+        if not 1 <= number <= count:
+            raise HistoryError(f"shot {shot.id} has takes 1 to {count}; there is no take {number}.")
+        current = shot.take.content_hash if shot.take is not None else ""
+        if shot.candidates[number - 1].content_hash == current:
+            raise HistoryError(f"take {number} of shot {shot.id} is already the one in the cut; nothing to change.")
+        shot.ranking = [
+            rank.model_copy(update={"picked_by": "filmmaker" if rank.number == number else None})
+            for rank in shot.ranking
+        ]
+        return shot.candidates[number - 1], None, f"cuts take {number} of {count}"
+
+    return recut_with(project, shot_id, numbered, note=f"take {number} of shot {{shot}}")
+
+
+def recut_with(
+    project: Project,
+    shot_id: str,
+    choose: Callable[[Shot], tuple[Take, Shot | None, str]],
+    *,
+    note: str,
+) -> UndoResult:
+    """Make the take `choose` names the shot's current take, from kept files, and send the run to the cut.
+
+    `choose` returns the take, the shot as it stood when that take was made (its spec fields come back with it;
+    None keeps them), and words for it; it raises `HistoryError` when there is no such take.
+    """
     with open_graph(project) as graph:
         snapshot = graph.get_state(thread(project))
         check_settled(project, snapshot)
@@ -358,11 +418,8 @@ def use_earlier_take(project: Project, shot_id: str) -> UndoResult:
             raise HistoryError(f"run {project.film_id!r} has no film yet: nothing to take back.")
         film = state.film.model_copy(deep=True)
         shot = find_shot(film, shot_id)
-        take = earlier_take(shot)
-        if take is None:
-            count = len({t.content_hash for t in shot.takes})
-            raise HistoryError(f"shot {shot.id} has no earlier take: it has {count} take(s), the current one only.")
-        bring_back(shot, take, spec_that_made(project, shot.id, take))
+        take, made_by, words = choose(shot)
+        bring_back(shot, take, made_by)
         onward = "assemble_cut" if "storyboard" in state.approved else "approve_storyboard"
         update = {
             "film": film,
@@ -372,16 +429,16 @@ def use_earlier_take(project: Project, shot_id: str) -> UndoResult:
             "review": None,
             "review_base": len(film.review_rounds) + 1 - state.max_review_rounds,
             "approved": [gate for gate in state.approved if gate != "cut"],
-            "log": [f"history: {shot.id} is back to its earlier take {take.content_hash[:12]}"],
+            "log": [f"history: {shot.id} {words}"],
         }
         graph.update_state(thread(project), Command(goto=onward, update=update), as_node="approve_storyboard")
     project.save_film(film)
     return UndoResult(
-        note=f"the earlier take of shot {shot.id}",
+        note=note.format(shot=shot.id),
         shots=[shot.id],
         needs_resume=True,
-        message=f"shot {shot.id} has its earlier take ({take.content_hash[:12]}) again; the film is cut again "
-        "from its takes when the run resumes, with nothing rendered.",
+        message=f"shot {shot.id} {words}; the film is cut again from its takes when the run resumes, "
+        "with nothing rendered.",
     )
 
 

@@ -33,6 +33,18 @@ TIME_WORDS: dict[str, TimeOfDay] = {
 _TIME = re.compile(rf"\b({'|'.join(TIME_WORDS)})\b")
 
 
+_TAKE_PICK = re.compile(
+    rf"\b(?:use|keep|cut\s+(?:in|to)|pick|choose|go\s+with|want|prefer|swap\s+(?:in|to)|switch\s+to|try)\s+"
+    rf"(?:the\s+)?take\s+(?:#|no\.?\s*|number\s+)?{_NUMBER}\b"
+)
+
+
+def take_pick(text: str) -> int | None:
+    """The take number a message picks ("use take 2", "go with take three"), or None."""
+    found = _TAKE_PICK.search(text.lower())
+    return _number(found.group(1)) if found else None
+
+
 def _number(word: str) -> int:
     return _NUMBER_WORDS.get(word) or int(word)
 

@@ -17,8 +17,9 @@ from agents.answers import (
     TitleAnswer,
     scene_answer_model,
 )
+from agents.ids import slugify, unique_id
 from agents.prompting import ask
-from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, slugify, unique_id
+from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting
 from agents.writing.colours import character_colour_name, style_for
 from agents.writing.premise import (
     BEAT_DIRECTIONS,

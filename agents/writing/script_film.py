@@ -11,8 +11,9 @@ from agents.answers import (
     LookAnswer,
     SettingLookAnswer,
 )
+from agents.ids import slugify, unique_id
 from agents.prompting import ask
-from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting, slugify, unique_id
+from agents.state import Character, DialogueLine, Film, RunState, Scene, Setting
 from agents.writing.casting_notes import script_description
 from agents.writing.colours import character_colour_name, style_for
 from agents.writing.premise import (
