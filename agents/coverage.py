@@ -25,7 +25,7 @@ def choose_takes(state: RunState, runtime: Runtime[Context]) -> dict:
     context = runtime.context
     film = state.film.model_copy(deep=True)
     checks = TakeChecks.load(context.project)
-    looks = LookReview.load(context.project, context.faces, context.vision)
+    looks = LookReview.for_run(context)
     chosen: dict[str, Take] = {}
     rescued: list[str] = []
     log = []

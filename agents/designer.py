@@ -45,7 +45,7 @@ def design_shots(state: RunState, runtime: Runtime[Context]) -> dict:
         shot.negative_prompt = NEGATIVE_PROMPT
         shot.status = ShotStatus.DESIGNED
         memory.upsert_shot(shot_record(shot, scene))
-    emit(DesignEvent(status="done", shots=len(state.dirty)))
+    emit(DesignEvent(status="done", shots=len(state.dirty), takes=state.takes))
     return {"film": film, "log": [f"designer: prompted {len(state.dirty)} shots from memory"]}
 
 

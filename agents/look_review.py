@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from agents.context import Context
 from agents.project import Project
 from agents.specs import scene_of
 from agents.state import Character, Film, Shot, Take
@@ -23,6 +24,7 @@ from tools.files import content_key, sha256_of, write_atomic
 from tools.look.consistency import CharacterFaces, ConsistencyReport, ShotFaces, measure_consistency
 from tools.look.faces import FaceFound, FaceModels
 from tools.look.vision import LabeledPicture, VisionReviewer, VisionShot, VisionUnavailableError, VisionVerdict
+from tools.render.registry import BACKENDS
 from tools.settings import Settings
 
 LOOKS_NAME = "review-looks.json"
@@ -45,6 +47,13 @@ class LookReview:
     verdicts: dict[str, VisionVerdict | None] = field(default_factory=dict)
     vision_asked: int = 0
     vision_failed: str = ""
+
+    @classmethod
+    def for_run(cls, context: Context) -> LookReview:
+        """The run's look review; faces are not looked for in pictures drawn as the animatic (figures, no faces)."""
+        entry = BACKENDS.find("image", context.images.name)
+        faces = None if entry is not None and entry.draws_animatic else context.faces
+        return cls.load(context.project, faces, context.vision)
 
     @classmethod
     def load(cls, project: Project, face_models: FaceModels | None, vision: VisionReviewer | None) -> LookReview:

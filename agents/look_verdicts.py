@@ -44,11 +44,14 @@ class LookFindings:
 
 def see_takes(film: Film, verdicts: dict[str, ShotVerdict], context: Context, round_number: int) -> LookFindings:
     """Measure faces and scene continuity on the current takes, ask the vision model, and flag what fails."""
-    looks = LookReview.load(context.project, context.faces, context.vision)
+    looks = LookReview.for_run(context)
     findings = LookFindings()
-    findings.consistency = looks.consistency(film)
-    findings.notes.append(findings.consistency.summary())
-    for result in findings.consistency.shots:
+    if looks.face_models is not None:
+        findings.consistency = looks.consistency(film)
+        findings.notes.append(findings.consistency.summary())
+    else:
+        findings.notes.append("faces: not measured; the animatic draws figures, not faces")
+    for result in findings.consistency.shots if findings.consistency is not None else []:
         if result.status == "inconsistent" and verdicts[result.shot_id].passed:
             shot = film.shot(result.shot_id)
             name = film.name_of(result.character_id)

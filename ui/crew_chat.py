@@ -142,7 +142,7 @@ class CrewChat:
         done = len(self.rendered) + self.reused + len(self.failed)
         parts = [f"{'Takes' if self.takes > 1 else 'Shots'} {done}/{self.total}"]
         if self.rendered:
-            parts.append(f"rendered {', '.join(self.rendered)}")
+            parts.append(f"rendered {', '.join(dict.fromkeys(self.rendered))}")
         if self.reused:
             parts.append(f"{self.reused} unchanged, reused")
         if self.failed:

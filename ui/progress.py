@@ -71,6 +71,8 @@ class StageProgress:
         console = self.progress.console
         for line in event.repaired:
             console.print(f"  [yellow]repaired[/] {line}", highlight=False)
+        if "consistent" in event.faces or "off-model" in event.faces:
+            console.print(f"  {event.faces}", highlight=False)
         if event.unresolved:
             console.print(f"[yellow]Out of review rounds[/] with {len(event.unresolved)} shot(s) still flagged:")
         for item in event.unresolved:
@@ -113,7 +115,9 @@ class StageProgress:
 
 def done_detail(event: ProgressEvent) -> str:
     """A finished stage's numbers, as the bar's note: "title Ada's Garden, scenes 3"."""
-    fields = event.model_dump(exclude={"stage", "status"})
+    fields = event.model_dump(exclude={"stage", "status", "faces"})
+    if fields.get("takes") == 1:
+        del fields["takes"]
     return ", ".join(
         f"{key.replace('_', ' ')} {value:.1f}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
         for key, value in fields.items()

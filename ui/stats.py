@@ -123,7 +123,9 @@ def looks_table(manifest: Manifest) -> Table:
     table.title = "Looks: faces across the cut (dlib; the same person is within the threshold)"
     report = manifest.consistency
     if report is None:
-        table.caption = "this manifest was written before faces were measured"
+        last_notes = manifest.review_rounds[-1].notes if manifest.review_rounds else []
+        said = next((note for note in last_notes if note.startswith("faces:")), "")
+        table.caption = said or "this manifest was written before faces were measured"
         return table
     for character in report.characters:
         table.add_row(
