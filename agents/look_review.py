@@ -51,9 +51,7 @@ class LookReview:
     @classmethod
     def for_run(cls, context: Context) -> LookReview:
         """The run's look review; faces are not looked for in pictures drawn as the animatic (figures, no faces)."""
-        entry = BACKENDS.find("image", context.images.name)
-        faces = None if entry is not None and entry.draws_animatic else context.faces
-        return cls.load(context.project, faces, context.vision)
+        return cls.load(context.project, context.faces if measures_faces(context) else None, context.vision)
 
     @classmethod
     def load(cls, project: Project, face_models: FaceModels | None, vision: VisionReviewer | None) -> LookReview:
@@ -169,6 +167,17 @@ class LookReview:
                 return None
         self.verdicts[key] = verdict
         return verdict
+
+
+def drawn_as_animatic(context: Context) -> bool:
+    """Whether the animatic draws the run's pictures: figures without faces, each in its scene's palette."""
+    entry = BACKENDS.find("image", context.images.name)
+    return entry is not None and entry.draws_animatic
+
+
+def measures_faces(context: Context) -> bool:
+    """Whether the run's pictures can hold faces to measure: not when the animatic draws them (figures)."""
+    return context.faces is not None and not drawn_as_animatic(context)
 
 
 def clip_pictures(clip: Path, folder: Path) -> list[LabeledPicture]:

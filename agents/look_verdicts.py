@@ -7,8 +7,8 @@ Each finding on a shot that passed its objective checks sends it back with a con
   image), or else a new seed;
 - a vision score below `critic.vision_flag_below`: the change the model asked for (a prompt addition, a reshoot
   from the take, a new seed, a reference weight), made concrete here;
-- a shot whose light or colour jumps out of its scene: a direction to match the scene, except where the
-  pictures are drawn from the spec (the animatic), where a reshoot would draw the same picture: a note.
+- a shot whose light or colour jumps out of its scene: a direction to match the scene. The animatic's
+  pictures are drawn from the scene's palette, so over the animatic neither faces nor continuity are measured.
 
 A vision verdict joins the objective checks; it never passes a shot they failed.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agents.context import Context
-from agents.look_review import LookReview, vision_shot
+from agents.look_review import LookReview, drawn_as_animatic, vision_shot
 from agents.specs import stable_seed
 from agents.state import Film, Shot, ShotChange, ShotVerdict, VisionReport
 from tools.look.consistency import ConsistencyReport
@@ -26,7 +26,6 @@ from tools.look.continuity import ContinuityFlag, ShotLook, picture_look, scene_
 from tools.look.faces import FACE_MATCH_DISTANCE
 from tools.look.vision_verdict import VisionVerdict
 from tools.prose import ProseKind, check_prose
-from tools.render.registry import BACKENDS
 
 REFERENCE_WEIGHT_STEP = 0.2
 DEFAULT_REFERENCE_WEIGHT = 0.6
@@ -49,7 +48,7 @@ def see_takes(film: Film, verdicts: dict[str, ShotVerdict], context: Context, ro
     if looks.face_models is not None:
         findings.consistency = looks.consistency(film)
         findings.notes.append(findings.consistency.summary())
-    else:
+    elif drawn_as_animatic(context):
         findings.notes.append("faces: not measured; the animatic draws figures, not faces")
     for result in findings.consistency.shots if findings.consistency is not None else []:
         if result.status == "inconsistent" and verdicts[result.shot_id].passed:
@@ -62,12 +61,13 @@ def see_takes(film: Film, verdicts: dict[str, ShotVerdict], context: Context, ro
             verdicts[shot.id] = flagged(
                 verdicts[shot.id], reason, face_change(shot, film, looks, context, round_number)
             )
-    findings.continuity = continuity_flags(film, context)
-    entry = BACKENDS.find("image", context.images.name)
-    redraws = entry is None or not entry.draws_animatic
+    if drawn_as_animatic(context):
+        findings.notes.append("continuity: not measured; the animatic draws every shot from its scene's palette")
+    else:
+        findings.continuity = continuity_flags(film, context)
     for flag in findings.continuity:
         findings.notes.append(f"continuity: {flag.reason}")
-        if redraws and verdicts[flag.shot_id].passed:
+        if verdicts[flag.shot_id].passed:
             shot = film.shot(flag.shot_id)
             direction = f"keep the light and colours of the rest of its scene: {setting_words(shot, film)}"
             change = ShotChange(kind="new_prompt", direction=direction[:200])
