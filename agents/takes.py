@@ -13,7 +13,7 @@ from pathlib import Path
 from agents.context import Context
 from agents.events import Emitter, RenderEvent
 from agents.project import Project, write_model
-from agents.specs import shot_spec
+from agents.specs import candidate_spec, shot_spec
 from agents.state import Film, ShotStatus, Take
 from tools.files import content_key, disk_full, sha256_of
 from tools.render.base import ImageBackend, SpeechBackend, VideoBackend
@@ -80,7 +80,8 @@ def restore_takes(film: Film, context: Context, emit: Emitter) -> list[str]:
         problem = take_problem(context.project.root, take) if take is not None else ""
         if not problem:
             continue
-        spec = shot_spec(film, shot)
+        number = next((n for n, t in enumerate(shot.candidates, 1) if t.content_hash == take.content_hash), 1)
+        spec = candidate_spec(shot_spec(film, shot), number)
         content_hash = take_hash(spec, context.images, context.video, context.speech)
         shutil.rmtree(context.project.take_dir(take.content_hash), ignore_errors=True)
         with context.render_slots:

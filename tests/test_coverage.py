@@ -14,7 +14,9 @@ from fake_crew import PREMISE, crew
 from typer.testing import CliRunner
 
 from agents.chat.converse import MessageKind, classify_by_rules
+from agents.events import Emitter
 from agents.run import new_run, run_film, use_take
+from agents.takes import restore_takes
 from agents.state import Film
 from tools.settings import DiffusersSettings, RenderSettings, Settings
 from ui.cli import app
@@ -83,6 +85,12 @@ def test_each_shot_gets_three_takes_the_best_is_cut_and_another_can_be_cut_in(tm
     fades = sum(1 for n in (at - 1, at + 1) if 0 <= n < len(shots) and shots[n].scene_id != target.scene_id)
     cut_line = [line for line in recut.log if line.startswith("editor:")][-1]
     assert f"(encoded {1 + fades} of" in cut_line, "the shot's own frames and each cross-fade at its ends"
+
+    damaged = recut.film.model_copy(deep=True)
+    (project.root / damaged.shot(target.id).take.keyframe).write_bytes(b"")
+    log = restore_takes(damaged, context, Emitter(lambda event: None))
+    assert damaged.shot(target.id).take.content_hash == swapped.take.content_hash, log
+    assert (project.root / damaged.shot(target.id).take.keyframe).stat().st_size > 0, "the cut-in take is made again"
 
     runner = CliRunner()
     projects = ["--projects-dir", str(settings.projects_dir)]
