@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from agents.chat.converse import MessageKind, classify_by_rules
 from agents.events import Emitter
 from agents.run import new_run, run_film, use_take
-from agents.takes import restore_takes
 from agents.state import Film
+from agents.takes import restore_takes
 from tools.settings import DiffusersSettings, RenderSettings, Settings
 from ui.cli import app
 
