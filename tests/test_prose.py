@@ -196,6 +196,18 @@ def test_a_word_said_twice_in_a_row_is_a_stutter_not_prose():
     assert check_prose("The tower stands over the town, and the tower light turns.", ProseKind.SENTENCE)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The crisis: a difficult moment in a story.",
+        "The scene where Rex and Ella face a difficult moment.",
+        "The village fair scene, where Rex is standing his ground at the fair.",
+    ],
+)
+def test_a_beat_that_describes_the_story_from_outside_is_not_an_action(text: str) -> None:
+    assert not check_prose(text, ProseKind.SENTENCE)
+
+
 def test_words_run_together_are_glued_but_names_with_inner_capitals_are_not():
     verdict = check_prose("The Boxer's Grandad: Stand Your Ground at thevillageFair", ProseKind.TITLE)
     assert not verdict and "thevillageFair" in verdict.reason

@@ -129,13 +129,13 @@ _STRANDED_ARTICLE = re.compile(
 _META = re.compile(
     r"\b(?:this|first|next|last|opening|final) scene\b|\b(?:this|opening|final) (?:shot|frame)\b|"
     r"\bthe (?:scene|shot|film|movie) (?:opens|begins|ends|shows|cuts)\b|\bscenes\b|\bfilmed\b|"
-    r"\bthe (?:audience|viewers?|screenplay)\b|\bin the picture\b",
+    r"\bthe (?:audience|viewers?|screenplay)\b|\bin the picture\b|\bscene,? where\b",
     re.IGNORECASE,
 )
 _SPEAKER = re.compile(r"(?<![\w'’])(?:I|I'm|I’m|me|my|you|your)(?![\w'’])|\?|!")
 """A look or an action describes; a question, an exclamation or 'I' and 'you' are someone talking."""
 _STORY_TALK = re.compile(
-    r"\bin (?:the|this) story\b|\b(?:the|a|this|main) (?:character|narrator|protagonist|premise|plot)s?\b",
+    r"\bin (?:the|this|a) story\b|\b(?:the|a|this|main) (?:character|narrator|protagonist|premise|plot)s?\b",
     re.IGNORECASE,
 )
 _SENTENCE_BREAK = re.compile(r"[.!?…。！？][\"'”’»)]*(\s+)(?=[\"'“‘«(]?[^\W\d_]|\d)")
