@@ -11,12 +11,20 @@ PYTEST_ARGS ?=
 # The browser tests drive Debian's chromium (not a Playwright download); emoji fonts draw the crew's avatars.
 # ffprobe and pdftoppm (Debian's ffmpeg and poppler-utils) read back the films and storyboards the tests make.
 CHROMIUM ?= /usr/bin/chromium
-TEST_TOOLS := $(CHROMIUM) /usr/bin/ffprobe /usr/bin/pdftoppm
-SYSTEM_PACKAGES ?= chromium fonts-noto-color-emoji ffmpeg poppler-utils
+# fluid-soundfont-gm is the General MIDI SoundFont that plays the score (MIT).
+SOUNDFONT ?= /usr/share/sounds/sf2/FluidR3_GM.sf2
+TEST_TOOLS := $(CHROMIUM) /usr/bin/ffprobe /usr/bin/pdftoppm $(SOUNDFONT)
+SYSTEM_PACKAGES ?= chromium fonts-noto-color-emoji ffmpeg poppler-utils fluid-soundfont-gm
+# What a film needs (no browser): `make demo` and `make studio` install it on a fresh machine.
+FILM_TOOLS := /usr/bin/ffmpeg $(SOUNDFONT)
+FILM_PACKAGES ?= ffmpeg fluid-soundfont-gm
+# tinysoundfont plays the score; --no-deps because its pyaudio dependency (live playback only) needs
+# PortAudio headers to build and is never used: the score is rendered to files.
+TINYSOUNDFONT ?= tinysoundfont==0.3.7
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install install-test system demo test lint clean studio bench
+.PHONY: install install-test system system-film demo test lint clean studio bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +42,12 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
 	$(PY) -m pip install -e ".[test]"
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+$(VENV)/.tinysoundfont: | $(PY)
+	$(PY) -m pip install --no-deps $(TINYSOUNDFONT)
+	touch $@
+
+install: $(VENV)/.installed $(VENV)/.tinysoundfont
+install-test: $(VENV)/.installed-test $(VENV)/.tinysoundfont
 
 system:
 	@if ! ls $(TEST_TOOLS) >/dev/null 2>&1; then \
@@ -43,10 +55,16 @@ system:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
 	fi
 
-demo: install
+system-film:
+	@if ! ls $(FILM_TOOLS) >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(FILM_PACKAGES); \
+	fi
+
+demo: install system-film
 	$(VENV)/bin/director make --script $(DEMO_SCRIPT)
 
-studio: install
+studio: install system-film
 	$(VENV)/bin/director studio
 
 test: install-test system
@@ -55,7 +73,7 @@ test: install-test system
 
 # Figures for bench/RESULTS.md: run on a quiet machine; each script prints its own table and the machine.
 bench: install-test
-	for script in render overhead revision cut film ray_executor prose; do $(PY) bench/$$script.py || exit 1; done
+	for script in render overhead revision cut film sound ray_executor prose; do $(PY) bench/$$script.py || exit 1; done
 
 lint: install-test
 	$(VENV)/bin/ruff check agents tools memory ui tests

@@ -212,3 +212,31 @@ def test_models_refuse_bad_values() -> None:
         cue("a", 0, 4, tempo=200)
     with pytest.raises(ValidationError, match="more than one motif"):
         ScorePlan(cues=[cue("a", 0, 4)], motifs=[motif_for("x", "major", 1), motif_for("x", "minor", 1)])
+
+
+def test_muted_cue_is_silent_and_keeps_every_other_cue_in_time(
+    plan: ScorePlan, written: Written, tmp_path: Path
+) -> None:
+    muted_id = plan.cues[1].scene_id
+    cues = [scene.model_copy(update={"muted": scene.scene_id == muted_id}) for scene in plan.cues]
+    facts = write_score(plan.model_copy(update={"cues": cues}), tmp_path / "muted.mid")
+    assert "s2" not in facts.motif_cues["sam"] and facts.motif_cues["noor"] == ["s1", "s3", "s5"]
+    muted, full = pretty_midi.PrettyMIDI(str(facts.path)), written[1]
+    span = (plan.cues[1].start - 1e-3, plan.cues[1].end - 1e-3)
+
+    def notes(midi: pretty_midi.PrettyMIDI, inside: bool) -> list[tuple[str, int, float, float]]:
+        return sorted(
+            (instrument.name, note.pitch, round(note.start, 6), round(note.end, 6))
+            for instrument in midi.instruments
+            for note in instrument.notes
+            if (span[0] <= note.start < span[1]) == inside
+        )
+
+    assert notes(muted, inside=True) == [] and notes(full, inside=True) != []
+    assert notes(muted, inside=False) == notes(full, inside=False)
+    for got, expected in zip(muted.get_tempo_changes(), full.get_tempo_changes(), strict=True):
+        assert list(got) == list(expected)
+    assert [(key.time, key.key_number) for key in muted.key_signature_changes] == [
+        (key.time, key.key_number) for key in full.key_signature_changes
+    ]
+    assert facts.duration == write_score(plan, tmp_path / "full.mid").duration

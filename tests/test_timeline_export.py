@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import opentimelineio as otio
 import pytest
 from audio import write_tone
 from clips import write_clip
+from pydantic import ValidationError
+from scipy.io import wavfile
 
 from tools.deliver.otio_timeline import TimelineError, TimelinePlan, TimelineShot, build_timeline
 from tools.deliver.timelines import TimelineFiles, edit_rate, export_timeline
@@ -23,6 +26,8 @@ K = EDIT_RATE // FPS
 TITLE_SECONDS = 1.0
 CROSSFADE = 0.25  # three frames at 12 fps: an odd fade, split unevenly around the cut
 LINES = {"s01-01": 0.9, "s01-02": 2.0, "s02-01": 0.5}  # the second runs past its shot into the fade
+STEM_RATE = 48000
+STEM_NAMES = ["Dialogue stem", "Music", "Ambience"]
 
 
 def solid(rgb: tuple[int, int, int], n: int) -> list[np.ndarray]:
@@ -131,6 +136,10 @@ def markers(clip: otio.schema.Clip) -> list[tuple[str, int, int]]:
     return [
         (m.name, round(m.marked_range.start_time.value), round(m.marked_range.duration.value)) for m in clip.markers
     ]
+
+
+def line_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
+    return [track for track in timeline.audio_tracks() if track.name not in STEM_NAMES]
 
 
 def line_frames(entry: TimelineEntry) -> tuple[int, int]:
@@ -243,7 +252,7 @@ def test_otio_scene_and_dialogue_markers(files: TimelineFiles, cut: CutResult) -
 def test_otio_lines_play_where_the_film_speaks_them(files: TimelineFiles, cut: CutResult) -> None:
     timeline = otio.adapters.read_from_file(str(files.otio))
     placed = {}
-    for track in timeline.audio_tracks():
+    for track in line_tracks(timeline):
         for clip in track.find_clips():
             span = clip.range_in_parent()
             placed[clip.name] = (round(span.start_time.value), round(span.end_time_exclusive().value), media_path(clip))
@@ -251,7 +260,7 @@ def test_otio_lines_play_where_the_film_speaks_them(files: TimelineFiles, cut: C
     assert placed == {f"{e.shot_id} line": (*line_frames(e), Path(e.audio)) for e in spoken}
     assert all(path.is_file() for _, _, path in placed.values())
     # The second line runs into the cross-fade under the third, so they need two tracks.
-    assert len(timeline.audio_tracks()) == 2
+    assert len(line_tracks(timeline)) == 2
 
 
 # --- FCP 7 XML: picture, dissolves centred on the cut, markers and audio, at the edit rate ----------------------
@@ -303,13 +312,14 @@ def test_xml_media_markers_and_sequence(files: TimelineFiles, cut: CutResult) ->
 
     format_ = timeline.metadata["fcp_xml"]["media"]["video"]["format"]["samplecharacteristics"]
     assert (int(format_["width"]), int(format_["height"]), int(format_["rate"]["timebase"])) == (W, H, EDIT_RATE)
-    assert files.xml.read_text(encoding="utf-8").count("<pathurl>file:///") == len(cut.entries) + len(LINES)
+    pathurls = files.xml.read_text(encoding="utf-8").count("<pathurl>file:///")
+    assert pathurls == len(cut.entries) + len(LINES) + len(cut.stems)
 
 
 def test_xml_lines_play_where_the_film_speaks_them(files: TimelineFiles, cut: CutResult) -> None:
     timeline = otio.adapters.read_from_file(str(files.xml))
     placed = {}
-    for track in timeline.audio_tracks():
+    for track in line_tracks(timeline):
         for clip in track.find_clips():
             span = clip.range_in_parent()
             placed[clip.name] = (round(span.start_time.value), round(span.end_time_exclusive().value), media_path(clip))
@@ -497,3 +507,108 @@ def test_an_odd_dissolve_survives_every_format_at_other_rates(
     video = read_edl(files.edl, rate).tracks[0]
     assert transitions(video) == [(0, 3 * k)]
     assert record_spans(video) == {"a": (0, (fps - 3) * k), "b": ((fps - 3) * k, total * k)}
+
+
+# --- sound stems: one film-length audio track each, in OTIO and XML; the EDL stays the picture edit ------------
+
+
+def write_stem(path: Path, seconds: float, hz: float) -> Path:
+    """A stereo 32-bit float WAV (format tag 3, which the stdlib `wave` cannot read) at 48 kHz."""
+    t = np.arange(round(seconds * STEM_RATE)) / STEM_RATE
+    tone = (0.1 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wavfile.write(path, STEM_RATE, np.stack([tone, tone], axis=1))
+    assert int.from_bytes(path.read_bytes()[20:22], "little") == 3
+    return path
+
+
+@pytest.fixture(scope="module")
+def stemmed(project: Path, cut: CutResult) -> CutResult:
+    folder = project / "stems"
+    stems = {
+        name: write_stem(folder / f"{name}.wav", cut.duration, hz)
+        for name, hz in (("dialogue", 300.0), ("music", 440.0), ("ambience", 90.0))
+    }
+    return cut.model_copy(update={"stems": stems})
+
+
+@pytest.fixture(scope="module")
+def stem_files(project: Path, stemmed: CutResult) -> TimelineFiles:
+    plan = TimelinePlan.from_cut(make_plan(project), stemmed, film_id="film-7", project_root=project)
+    return export_timeline(plan, project / "with-stems")
+
+
+def stem_tracks(timeline: otio.schema.Timeline) -> list[otio.schema.Track]:
+    return [track for track in timeline.audio_tracks() if track.name in STEM_NAMES]
+
+
+def test_from_cut_keeps_stems_relative_to_the_project(project: Path, stemmed: CutResult) -> None:
+    plan = TimelinePlan.from_cut(make_plan(project), stemmed, project_root=project)
+    assert plan.stems == {name: Path("stems") / f"{name}.wav" for name in ("dialogue", "music", "ambience")}
+    outside = TimelinePlan.from_cut(make_plan(project), stemmed, project_root=project / "takes")
+    assert outside.stems == stemmed.stems
+    with pytest.raises(ValidationError, match="unknown stems"):
+        TimelinePlan.model_validate(plan.model_dump() | {"stems": {"foley": "x.wav"}})
+
+
+def test_otio_stems_run_the_whole_film(stem_files: TimelineFiles, stemmed: CutResult) -> None:
+    timeline = otio.adapters.read_from_file(str(stem_files.otio))
+    names = [track.name for track in timeline.audio_tracks()]
+    assert names == ["A1", "A2", *STEM_NAMES], "the line tracks stay, the stems follow in order"
+    film = frames(stemmed.duration)
+    for track, stem in zip(stem_tracks(timeline), ("dialogue", "music", "ambience"), strict=True):
+        (clip,) = track.find_clips()
+        span = clip.range_in_parent()
+        assert span.start_time.value == 0
+        assert abs(span.end_time_exclusive().value - film) <= 1
+        assert media_path(clip) == stemmed.stems[stem].resolve()
+        assert clip.media_reference.available_range.duration.value == film
+        meta = clip.metadata["director"]
+        assert (meta["kind"], meta["stem"], meta["film_id"]) == ("stem", stem, "film-7")
+    assert timeline.duration() == otio.opentime.RationalTime(film, FPS)
+
+
+def test_xml_carries_each_stem_as_its_own_track(stem_files: TimelineFiles, stemmed: CutResult) -> None:
+    sequence = ET.parse(stem_files.xml).getroot().find(".//sequence")
+    assert sequence is not None
+    found = {}
+    for track in sequence.findall("./media/audio/track"):
+        items = track.findall("clipitem")
+        names = [item.findtext("name") for item in items]
+        if any(name in STEM_NAMES for name in names):
+            assert len(items) == 1, f"a stem shares its track: {names}"
+            item = items[0]
+            found[names[0]] = (
+                int(item.findtext("start")),
+                int(item.findtext("end")),
+                int(item.findtext("duration")),
+                item.findtext("./file/pathurl"),
+                int(item.findtext("./file/media/audio/channelcount")),
+            )
+    film = frames(stemmed.duration, EDIT_RATE)
+    expected = {"Dialogue stem": "dialogue", "Music": "music", "Ambience": "ambience"}
+    assert found == {
+        name: (0, film, film, stemmed.stems[stem].resolve().as_uri(), 2) for name, stem in expected.items()
+    }
+    assert list(found) == STEM_NAMES
+
+
+def test_edl_with_stems_is_the_same_picture_edit(stem_files: TimelineFiles, files: TimelineFiles) -> None:
+    assert stem_files.edl.read_text(encoding="utf-8") == files.edl.read_text(encoding="utf-8")
+    timeline = read_edl(stem_files.edl)
+    assert [track.kind for track in timeline.tracks] == ["Video"]
+    assert "stems" not in stem_files.edl.read_text(encoding="utf-8")
+
+
+def test_a_stem_a_second_short_is_refused(project: Path, stemmed: CutResult, tmp_path: Path) -> None:
+    """Under a frame off is the WAV's own rounding and plays to the film's end; a second off is a wrong mix."""
+    nearly = write_stem(tmp_path / "ambience.wav", stemmed.duration - 0.5 / FPS, 90.0)
+    plan = TimelinePlan.from_cut(make_plan(project), stemmed.model_copy(update={"stems": {"ambience": nearly}}))
+    (track,) = stem_tracks(build_timeline(plan))
+    assert track.name == "Ambience" and track.duration().value == frames(stemmed.duration)
+    short = write_stem(tmp_path / "music.wav", stemmed.duration - 1.0, 440.0)
+    plan = TimelinePlan.from_cut(make_plan(project), stemmed.model_copy(update={"stems": {"music": short}}))
+    out = tmp_path / "cut"
+    with pytest.raises(TimelineError, match=r"music stem .*music\.wav lasts .* but the film lasts"):
+        export_timeline(plan, out)
+    assert not out.exists() or os.listdir(out) == []

@@ -277,6 +277,22 @@ class CriticSettings(BaseModel):
     vision_timeout: float = Field(default=120.0, gt=0.0, description="Seconds one review may take.")
 
 
+class SoundSettings(BaseModel):
+    """The film's sound beyond its lines: the composer's score, the sound designer's ambience and the mix."""
+
+    music: bool = Field(default=True, description="Score the film (a General MIDI SoundFont plays it).")
+    ambience: bool = Field(default=True, description="Lay each scene's ambience (rain, wind, room tone...).")
+    target_lufs: float = Field(
+        default=-16.0, ge=-31.0, le=-9.0, description="Integrated loudness: -16 for the web, -23 for broadcast."
+    )
+    true_peak: float = Field(default=-1.5, ge=-9.0, le=-1.0, description="The mix's true-peak ceiling, dBTP.")
+    duck_db: float = Field(default=12.0, ge=9.0, le=40.0, description="How far a line pulls the bed down, at least.")
+    crossfade: float = Field(default=1.0, ge=0.0, le=4.0, description="Seconds the bed cross-fades at a scene cut.")
+    soundfont: Path | None = Field(
+        default=None, description="A .sf2/.sf3 to play the score; unset: Debian's FluidR3_GM, else pretty_midi's."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIRECTOR_", env_nested_delimiter="__", extra="ignore", toml_file="director.toml"
@@ -296,6 +312,7 @@ class Settings(BaseSettings):
     ray: RaySettings = Field(default_factory=RaySettings)
     studio: StudioSettings = Field(default_factory=StudioSettings)
     critic: CriticSettings = Field(default_factory=CriticSettings)
+    sound: SoundSettings = Field(default_factory=SoundSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,8 @@
 
 The film's timing (title card, shots overlapping at scene changes, spoken lines) becomes one video track of
 clips that point at the take files themselves, cross-dissolves at scene changes, a marker per scene and per
-subtitle, and audio tracks with the spoken lines. It counts in the film's own frames.
+subtitle, audio tracks with the spoken lines, and one audio track per sound stem (dialogue, music, ambience) that
+runs the whole film. It counts in the film's own frames.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import wave
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import opentimelineio as otio
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from scipy.io import wavfile
 
 from tools.edit.cut import CutResult
 from tools.edit.plan import CutPlan
@@ -28,6 +30,8 @@ SCENE_COLOUR = otio.schema.MarkerColor.BLUE
 DIALOGUE_COLOUR = otio.schema.MarkerColor.YELLOW
 DISSOLVE_NAME = "Cross Dissolve"
 FRAME_TOLERANCE = 0.01
+STEM_TRACKS = {"dialogue": "Dialogue stem", "music": "Music", "ambience": "Ambience"}
+"""Each stem's audio track name, in the order the tracks are laid out under the spoken lines."""
 
 
 class TimelineError(RuntimeError):
@@ -71,6 +75,18 @@ class TimelinePlan(BaseModel):
     shots: list[TimelineShot] = Field(min_length=1)
     cues: list[SubtitleCue] = Field(default_factory=list)
     project_root: Path | None = Field(default=None, description="Where relative clip and audio paths start.")
+    stems: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Film-length WAVs by stem (dialogue, music, ambience), each from film time 0 (the title).",
+    )
+
+    @field_validator("stems")
+    @classmethod
+    def _known_stems(cls, stems: dict[str, Path]) -> dict[str, Path]:
+        unknown = sorted(set(stems) - set(STEM_TRACKS))
+        if unknown:
+            raise ValueError(f"unknown stems {unknown}; a film's stems are {', '.join(STEM_TRACKS)}")
+        return stems
 
     @classmethod
     def from_cut(
@@ -102,17 +118,19 @@ class TimelinePlan(BaseModel):
             shots=shots,
             cues=cut.cues,
             project_root=project_root,
+            stems={name: _under_root(Path(path), project_root) for name, path in cut.stems.items()},
         )
 
 
 def build_timeline(plan: TimelinePlan) -> otio.schema.Timeline:
-    """The OTIO timeline for `plan`: title gap, shots with dissolves at overlaps, markers and line audio.
+    """The OTIO timeline for `plan`: title gap, shots with dissolves at overlaps, markers, line audio and stems.
 
     A cross-fade of n frames becomes a dissolve cut where the film's subtitles change: the outgoing shot holds
     the edit for n // 2 of them and the incoming one for the rest. A one-frame overlap plays as a hard cut.
 
     Raises:
-        TimelineError: a take or line file is missing, or the timing cannot be laid out on the frame grid.
+        TimelineError: a take, line or stem file is missing, a stem is not as long as the film, or the timing cannot
+            be laid out on the frame grid.
     """
     fps = plan.fps
     tool = _tool_name()
@@ -174,6 +192,7 @@ def build_timeline(plan: TimelinePlan) -> otio.schema.Timeline:
     )
     timeline.tracks.append(video)
     timeline.tracks.extend(_line_tracks(plan, tool))
+    timeline.tracks.extend(_stem_tracks(plan, tool, cut_points[-1]))
     return timeline
 
 
@@ -239,8 +258,9 @@ def _line_tracks(plan: TimelinePlan, tool: str) -> list[otio.schema.Track]:
     for shot in plan.shots:
         if shot.audio is None or shot.audio_start is None or shot.audio_end is None:
             continue
-        path = _existing(shot.audio, plan.project_root, f"shot {shot.shot_id}: line audio")
-        seconds, channels = _wav_facts(path, shot.shot_id)
+        what = f"shot {shot.shot_id}: line audio"
+        path = _existing(shot.audio, plan.project_root, what)
+        seconds, channels = _wav_facts(path, what, "render it again")
         available = math.floor(seconds * fps + 1e-6)
         first = round(shot.audio_start * fps)
         last = min(round(shot.audio_end * fps), first + available)
@@ -267,6 +287,46 @@ def _line_tracks(plan: TimelinePlan, tool: str) -> list[otio.schema.Track]:
         line.media_reference.metadata["fcp_xml"] = {"media": {"audio": {"channelcount": channels}}}
         tracks[lane].append(line)
         ends[lane] = last
+    return tracks
+
+
+def _stem_tracks(plan: TimelinePlan, tool: str, film_frames: int) -> list[otio.schema.Track]:
+    """One audio track per stem, its WAV playing from the title's first frame to the film's last.
+
+    Raises:
+        TimelineError: a stem is missing or unreadable, or differs from the film's length by more than a frame.
+    """
+    fps = plan.fps
+    tracks = []
+    for stem, track_name in STEM_TRACKS.items():
+        if stem not in plan.stems:
+            continue
+        what, fix = f"the {stem} stem", "assemble the cut again to mix its stems"
+        path = _existing(plan.stems[stem], plan.project_root, what, fix)
+        seconds, channels = _wav_facts(path, what, fix)
+        if abs(seconds * fps - film_frames) > 1:
+            raise TimelineError(
+                f"{what} {path} lasts {seconds:.3f} s but the film lasts {film_frames / fps:.3f} s; a stem must run "
+                f"the whole film from its title; {fix}"
+            )
+        available = round(seconds * fps)
+        clip = otio.schema.Clip(
+            name=track_name,
+            media_reference=otio.schema.ExternalReference(
+                target_url=path.as_uri(), available_range=_range(0, available, fps)
+            ),
+            source_range=_range(0, min(available, film_frames), fps),
+            metadata={
+                METADATA_KEY: _provenance(plan, tool, kind="stem", stem=stem),
+                "fcp_xml": {"sourcetrack": {"mediatype": "audio", "trackindex": 1}},
+            },
+        )
+        clip.media_reference.name = f"{stem} stem"
+        clip.media_reference.metadata["fcp_xml"] = {"media": {"audio": {"channelcount": channels}}}
+        track = otio.schema.Track(name=track_name, kind=otio.schema.TrackKind.Audio)
+        track.metadata[METADATA_KEY] = {"kind": "stem", "stem": stem}
+        track.append(clip)
+        tracks.append(track)
     return tracks
 
 
@@ -299,7 +359,19 @@ def _tool_name() -> str:
         return "Director"
 
 
-def _existing(path: Path, root: Path | None, what: str) -> Path:
+def _under_root(path: Path, root: Path | None) -> Path:
+    """`path` relative to `root` where it lies inside it, so the plan moves with the project; else as it is."""
+    if root is None or not path.is_absolute():
+        return path
+    try:
+        return path.resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        return path
+
+
+def _existing(
+    path: Path, root: Path | None, what: str, fix: str = "render the shot again before exporting the timeline"
+) -> Path:
     """`path` made absolute against the project root, so the timeline links the file wherever it is opened."""
     if not path.is_absolute():
         if root is None:
@@ -307,19 +379,25 @@ def _existing(path: Path, root: Path | None, what: str) -> Path:
         path = root / path
     path = path.resolve()
     if not path.is_file():
-        raise TimelineError(f"{what} {path} does not exist; render the shot again before exporting the timeline")
+        raise TimelineError(f"{what} {path} does not exist; {fix}")
     return path
 
 
-def _wav_facts(path: Path, shot_id: str) -> tuple[float, int]:
-    """Seconds and channels of a WAV file, from its header."""
+def _wav_facts(path: Path, what: str, fix: str) -> tuple[float, int]:
+    """Seconds and channels of a WAV file, integer or float (the stdlib `wave` refuses float), memory-mapped.
+
+    A format that cannot be memory-mapped (24-bit) is read whole instead.
+    """
     try:
-        with wave.open(str(path), "rb") as header:
-            return header.getnframes() / header.getframerate(), header.getnchannels()
-    except (OSError, EOFError, wave.Error) as err:
-        raise TimelineError(
-            f"shot {shot_id}: line audio {path} is not a readable WAV ({err}); render it again"
-        ) from err
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)  # chunks it skips, such as ffmpeg's LIST
+            try:
+                rate, samples = wavfile.read(path, mmap=True)
+            except ValueError:
+                rate, samples = wavfile.read(path)
+    except (OSError, EOFError, ValueError) as err:
+        raise TimelineError(f"{what} {path} is not a readable WAV ({err}); {fix}") from err
+    return len(samples) / rate, 1 if samples.ndim == 1 else samples.shape[1]
 
 
 def _frames(seconds: float, fps: int, shot_id: str) -> int:

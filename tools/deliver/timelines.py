@@ -2,10 +2,12 @@
 
 The film's timing (title card, shots overlapping at scene changes, spoken lines) becomes, in
 `tools.deliver.otio_timeline`, one video track of clips that point at the take files themselves,
-cross-dissolves at scene changes, a marker per scene and per subtitle, and audio tracks with the spoken
-lines. Each format keeps what it can: `film.otio` everything;
-`film.xml` all but our metadata and marker colours, with each dissolve centred on its cut; `film.edl` the
-picture edit with reels and point markers (upper-cased), but no audio.
+cross-dissolves at scene changes, a marker per scene and per subtitle, audio tracks with the spoken lines,
+and one film-length audio track per sound stem ("Dialogue stem", "Music", "Ambience"). Each format keeps what it
+can: `film.otio` everything; `film.xml` all but our metadata and marker colours, with each dissolve centred on its
+cut, and each stem a `<track>` of its own under `<audio>`; `film.edl` the picture edit with reels and point
+markers (upper-cased), but no audio: the CMX 3600 adapter writes a single track's events and refuses more than
+two audio tracks, so the EDL is built from the picture track alone.
 
 `film.otio` counts in the film's own frames. EDL and XML carry SMPTE timecode, which has no 12 or 16 fps, so
 they count at the edit rate: the smallest timecode rate that is a whole multiple of the film's (24 for 12 fps,
@@ -150,7 +152,11 @@ def _centre_dissolves(track: otio.schema.Track) -> None:
 
 
 def _edl_text(timeline: otio.schema.Timeline, rate: int) -> str:
-    """A CMX 3600 EDL of the picture edit; the adapter rewrites the track it is given, so it gets a copy."""
+    """A CMX 3600 EDL of the picture edit alone; the adapter rewrites the track it is given, so it gets a copy.
+
+    The line and stem audio tracks are left out: the adapter refuses more than two audio tracks (a film with
+    stems has up to five) and writes only the first track's events anyway.
+    """
     picture = otio.schema.Timeline(name=" ".join(timeline.name.split()), global_start_time=timeline.global_start_time)
     picture.tracks.append(timeline.video_tracks()[0].deepcopy())
     for clip in picture.find_clips():

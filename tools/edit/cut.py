@@ -13,6 +13,7 @@ only the segments of the shots it changed; the sound track is mixed again only w
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -26,17 +27,19 @@ from moviepy import CompositeVideoClip, ImageClip, VideoClip, vfx
 from moviepy import __version__ as moviepy_version
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.edit.film_sound import SoundDesign, SoundFacts, design_key, mix_film_sound, stem_paths, stored_facts
 from tools.edit.overlays import subtitle_overlay, title_card
 from tools.edit.plan import CutError, CutItem, CutPlan, Slot, frame_layout
 from tools.edit.reels import Reels
 from tools.edit.segments import X264_PRESET, X264_THREADS, Encoding, SegmentError, SegmentStore
-from tools.edit.sound import AUDIO_RATE, line_span, mix_dialogue, read_lines, sound_key
+from tools.edit.sound import AUDIO_RATE, Line, line_span, mix_dialogue, read_lines, sound_key
 from tools.edit.subtitles import SubtitleCue, cue_text, format_srt
 from tools.files import atomic_path, content_key, open_atomic, sha256_of
 
 VIDEO_NAME = "film.mp4"
 SUBTITLES_NAME = "film.srt"
 TIMELINE_NAME = "timeline.json"
+STEMS_FOLDER = "stems"
 
 
 class TimelineEntry(BaseModel):
@@ -81,14 +84,25 @@ class CutResult(BaseModel):
     encode_seconds: float
     segments: list[CutSegment] = Field(default_factory=list)
     sound_reused: bool = False
+    stems: dict[str, Path] = Field(
+        default_factory=dict,
+        description="dialogue, music and ambience: film-length WAVs for editors (only those the film has).",
+    )
+    sound: SoundFacts | None = Field(default=None, description="The mix's loudness, when the cut was given a design.")
+    score: Path | None = Field(default=None, description="The score as MIDI, when the crew wrote one.")
 
     @property
     def encoded_segments(self) -> list[CutSegment]:
         return [segment for segment in self.segments if segment.encoded]
 
 
-def assemble_cut(plan: CutPlan, out_dir: Path, segments_dir: Path | None = None) -> CutResult:
+def assemble_cut(
+    plan: CutPlan, out_dir: Path, segments_dir: Path | None = None, sound: SoundDesign | None = None
+) -> CutResult:
     """Render `plan` to `out_dir/film.mp4` with `film.srt` and `timeline.json` beside it.
+
+    With `sound`, the lines are mixed over the score and ambience it places (`tools.edit.film_sound`) to its
+    loudness, and the stems are written to `out_dir/stems/`; without it the track is the lines alone.
 
     The picture is encoded in segments (the title card, each shot's own frames, each cross-fade) stored under
     a key of everything they show, and joined by stream copy; a recut into the same `segments_dir` encodes
@@ -126,6 +140,7 @@ def assemble_cut(plan: CutPlan, out_dir: Path, segments_dir: Path | None = None)
     encoding = Encoding(width=plan.width, height=plan.height, fps=fps, preset=X264_PRESET, threads=X264_THREADS)
     segments = _segments(plan, title_frames, slots, total_frames, digests, encoding)
     duration = (total_frames + 0.5) / fps
+    designed = sound is not None and bool(lines or any(s.path for s in [*sound.music, *sound.ambience]))
 
     finals = [out_dir / VIDEO_NAME, out_dir / SUBTITLES_NAME, out_dir / TIMELINE_NAME]
     scratch: Path | None = None
@@ -140,30 +155,33 @@ def assemble_cut(plan: CutPlan, out_dir: Path, segments_dir: Path | None = None)
         reels = Reels(slots, size)
         with ThreadPoolExecutor(max_workers=1) as mixer:
             total_samples = round(duration * AUDIO_RATE)
-            mixing = (
-                mixer.submit(
+            if designed:
+                cuts, length = scene_cut_times(slots, fps), total_frames / fps
+                mixing = mixer.submit(_designed_sound, store, lines, sound, cuts, length)
+            elif lines:
+                mixing = mixer.submit(
                     store.sound,
                     sound_key(lines.values(), total_samples),
                     lambda path: mix_dialogue(lines.values(), total_samples, path),
                 )
-                if lines
-                else None
-            )
+            else:
+                mixing = None
             if fresh:
                 film = CompositeVideoClip(_layers(plan, title_frames, slots, reels), size=size, bg_color=(0, 0, 0))
                 _encode(film.with_duration(duration), [s for s in segments if s.key in fresh], store, encoding)
-            sound, sound_reused = mixing.result() if mixing is not None else (None, False)
+            track, sound_reused = mixing.result() if mixing is not None else (None, False)
         with ExitStack() as outputs:
             video = outputs.enter_context(atomic_path(finals[0]))
             store.join(
-                [s.key for s in segments], video, sound, ["-movflags", "+faststart+use_metadata_tags", *_tags(plan)]
+                [s.key for s in segments], video, track, ["-movflags", "+faststart+use_metadata_tags", *_tags(plan)]
             )
             encode_seconds = time.perf_counter() - started
             outputs.enter_context(open_atomic(finals[1])).write(format_srt(cues).encode("utf-8"))
             timeline = json.dumps([e.model_dump(mode="json") for e in entries], indent=2) + "\n"
             outputs.enter_context(open_atomic(finals[2])).write(timeline.encode("utf-8"))
+        stems = _place_stems(track, out_dir) if designed and track is not None else {}
         if segments_dir is not None:
-            store.prune({s.key for s in segments} | ({sound.name.split(".")[0]} if sound else set()))
+            store.prune({s.key for s in segments} | ({track.name.split(".")[0]} if track else set()))
     except SegmentError as err:
         raise CutError(f"could not encode the cut into {out_dir}: {err}") from err
     except OSError as err:
@@ -194,7 +212,57 @@ def assemble_cut(plan: CutPlan, out_dir: Path, segments_dir: Path | None = None)
             for s in segments
         ],
         sound_reused=sound_reused,
+        stems=stems,
+        sound=stored_facts(track) if designed and track is not None else None,
     )
+
+
+def scene_cut_times(slots: list[Slot], fps: int) -> list[float]:
+    """Where each scene after the first begins, in film seconds: the middle of its cross-fade."""
+    return [
+        slot.cue_start / fps
+        for previous, slot in zip(slots, slots[1:], strict=False)
+        if slot.item.scene_number != previous.item.scene_number
+    ]
+
+
+def scene_starts(plan: CutPlan) -> tuple[float, list[float], float]:
+    """The title's length, each scene's start (the first at the title's end) and the film's length, in seconds."""
+    title_frames, slots, total_frames = frame_layout(plan)
+    return (
+        title_frames / plan.fps,
+        [title_frames / plan.fps, *scene_cut_times(slots, plan.fps)],
+        total_frames / plan.fps,
+    )
+
+
+def _designed_sound(
+    store: SegmentStore, lines: dict[str, Line], design: SoundDesign, cuts: list[float], duration: float
+) -> tuple[Path, bool]:
+    """The stored mix for this design, made unless it, its stems and its facts are all there already."""
+    key = design_key(design, sound_key(lines.values(), round(duration * AUDIO_RATE)), cuts, duration)
+    final = store.path(key, ".m4a")
+    if store.trusted(key, ".m4a") and stored_facts(final) is not None:
+        return final, True
+    return store.sound(key, lambda path: mix_film_sound(list(lines.values()), design, cuts, duration, path, final))[
+        0
+    ], False
+
+
+def _place_stems(track: Path, out_dir: Path) -> dict[str, Path]:
+    """Copy the track's stems into `out_dir/stems/` (hard links where the disk allows)."""
+    folder = out_dir / STEMS_FOLDER
+    folder.mkdir(exist_ok=True)
+    placed = {}
+    for name, stored in stem_paths(track).items():
+        target = folder / f"{name}.wav"
+        with atomic_path(target) as temp:
+            try:
+                os.link(stored, temp)
+            except OSError:
+                shutil.copyfile(stored, temp)
+        placed[name] = target
+    return placed
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ X264_CRF = 23
 X264_THREADS = 2
 FFMPEG_TIMEOUT_S = 600.0
 
-_ENTRY = re.compile(r"^[0-9a-f]{64}\.(?:mp4|m4a)(?:\.json)?$")
+_ENTRY = re.compile(r"^[0-9a-f]{64}\.(?:mp4|m4a|mix\.json|(?:dialogue|music|ambience)\.wav)(?:\.json)?$")
 _PARTIAL = re.compile(r"^\..*\.(?:partial\.[a-z0-9]+|tmp|tmp\.[a-z0-9]+)$")
 
 

@@ -107,25 +107,29 @@ def _gain(line: Line) -> list[float]:
     return [line.gain_db] if line.is_ambience else []
 
 
-def _line_samples(line: Line) -> tuple[int, int, bool]:
+def _line_samples(line: Line, rate: int = AUDIO_RATE) -> tuple[int, int, bool]:
     """Where a line starts and how long it plays, in samples, and whether it is cut short."""
-    return round(line.start * AUDIO_RATE), round((line.end - line.start) * AUDIO_RATE), line.cut_short
+    return round(line.start * rate), round((line.end - line.start) * rate), line.cut_short
 
 
-def mix_dialogue(lines: Iterable[Line], total_samples: int, out: Path) -> None:
+def mix_dialogue(
+    lines: Iterable[Line], total_samples: int, out: Path, *, rate: int = AUDIO_RATE, wav: bool = False
+) -> None:
     """Every line at its place on silence as long as the film, in AAC; one that overruns its shot fades out.
+
+    With `wav`, the track is written as a 32-bit float WAV at `rate` instead (a stem for the mix).
 
     Raises:
         SegmentError: ffmpeg could not read a line or encode the track.
     """
-    lines = [line for line in lines if _line_samples(line)[1] > 0]
-    fade = round(LINE_FADE_SECONDS * AUDIO_RATE)
+    lines = [line for line in lines if _line_samples(line, rate)[1] > 0]
+    fade = round(LINE_FADE_SECONDS * rate)
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y"]
-    graph = [f"anullsrc=r={AUDIO_RATE}:cl=stereo,atrim=end_sample={total_samples}[base]"]
+    graph = [f"anullsrc=r={rate}:cl=stereo,atrim=end_sample={total_samples}[base]"]
     for number, line in enumerate(lines):
         command += ["-i", str(line.path)]
-        offset, length, cut_short = _line_samples(line)
-        chain = f"[{number}:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
+        offset, length, cut_short = _line_samples(line, rate)
+        chain = f"[{number}:a]aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
         chain += f",atrim=end_sample={length}"
         if cut_short:
             chain += f",afade=t=out:ss={max(0, length - fade)}:ns={min(fade, length)}"
@@ -135,6 +139,20 @@ def mix_dialogue(lines: Iterable[Line], total_samples: int, out: Path) -> None:
     inputs = "[base]" + "".join(f"[line{number}]" for number in range(len(lines)))
     graph.append(f"{inputs}amix=inputs={len(lines) + 1}:duration=first:normalize=0[mix]")
     command += ["-filter_complex", ";".join(graph), "-map", "[mix]"]
-    command += ["-c:a", "aac", "-aac_coder", AAC_CODER, "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE)]
-    command += ["-f", "mp4", str(out)]
+    if wav:
+        command += ["-c:a", "pcm_f32le", "-ar", str(rate), "-f", "wav", str(out)]
+    else:
+        command += [
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            AAC_CODER,
+            "-b:a",
+            AUDIO_BITRATE,
+            "-ar",
+            str(rate),
+            "-f",
+            "mp4",
+            str(out),
+        ]
     run_ffmpeg(command, f"mixing {len(lines)} spoken lines")

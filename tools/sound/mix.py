@@ -10,9 +10,10 @@ ffmpeg's `alimiter` (a sample-peak look-ahead limiter set `LIMITER_MARGIN_DB` un
 inter-sample peaks can overshoot the samples) keeps the true peak under `true_peak`; the result is measured
 again and the gain or the limit corrected until both hold.
 
-The stems for editors (`write_stems`) are the mix as heard: the music and ambience already ducked, and every
-stem scaled by the mix's gain, so dialogue + music + ambience add up to the mix before its limiter. They are
-32-bit float WAVs, so a stem whose peaks the limiter tamed in the mix is not clipped on its own.
+The stems for editors (`write_stems`) are the mix as heard before its master gain: the music and ambience
+already ducked, so dialogue + music + ambience, raised by `MixResult.gain_db`, is the mix before its limiter.
+Leaving the master gain out keeps a stem's samples for a scene the same when a note changes another scene's
+sound (the gain follows the whole film's loudness). They are 32-bit float WAVs, so nothing in them clips.
 """
 
 from __future__ import annotations
@@ -148,10 +149,13 @@ def duck_gain(plan: MixPlan, depths: Sequence[float] | None = None) -> np.ndarra
     return -depth_db
 
 
-def assemble_bed(scene_beds: Sequence[Path | None], plan: MixPlan, out: Path) -> Path:
+def assemble_bed(
+    scene_beds: Sequence[Path | None], plan: MixPlan, out: Path, starts: Sequence[float] | None = None
+) -> Path:
     """One film-length stem from one WAV per scene (None: silence there), cross-faded at the scene cuts.
 
-    Scene k's file starts playing at `plan.scene_spans()[k][0]`; it fades in over the crossfade before its cut
+    Scene k's file starts playing at `starts[k]` (film seconds of its first sample; by default
+    `plan.scene_spans()[k][0]`) and is heard over its span only; it fades in over the crossfade before its cut
     and out over the one after the next, with equal-power (sine/cosine) curves so the bed does not dip. A file
     longer than its span is cut; a shorter one is padded with silence, so render each scene's bed at least as
     long as its span. Writes a float WAV of exactly `plan.samples` frames at `plan.sample_rate`, stereo.
@@ -172,7 +176,11 @@ def assemble_bed(scene_beds: Sequence[Path | None], plan: MixPlan, out: Path) ->
         if path is None:
             continue
         first, last = round(begin * rate), min(plan.samples, round(finish * rate))
-        sound = _fit(_load_stereo(path, rate), last - first)
+        samples = _load_stereo(path, rate)
+        if starts is not None:
+            skip = first - round(starts[index] * rate)
+            samples = samples[skip:] if skip >= 0 else np.concatenate([np.zeros((-skip, 2), np.float32), samples])
+        sound = _fit(samples, last - first)
         fade_in = round((bounds[index] - begin) * 2 * rate)
         fade_out = round((finish - bounds[index + 1]) * 2 * rate)
         if fade_in > 0:
@@ -200,7 +208,7 @@ def mix(stems: Stems, plan: MixPlan, out: Path, stems_folder: Path | None = None
     """Mix dialogue over the ducked bed, normalise to `plan.target_lufs` under `plan.true_peak`, write a WAV.
 
     The output is 48 kHz stereo 24-bit PCM of exactly `plan.samples` frames. With `stems_folder`, the stems
-    are written there too (see `write_stems`), scaled by the same gain.
+    are written there too (see `write_stems`), before the master gain.
 
     Raises:
         MixError: the targets could not be met (a mix that is nearly all peaks).
@@ -227,7 +235,7 @@ def mix(stems: Stems, plan: MixPlan, out: Path, stems_folder: Path | None = None
                 gain_db += plan.target_lufs - loudness.integrated_lufs
         _check_targets(loudness, plan)
     written = (
-        None if stems_folder is None else _write_stem_arrays((dialogue, music, ambience), plan, stems_folder, gain_db)
+        None if stems_folder is None else _write_stem_arrays((dialogue, music, ambience), plan, stems_folder, 0.0)
     )
     return MixResult(path=out, loudness=loudness, gain_db=gain_db, stems=written)
 

@@ -4,7 +4,8 @@ Per scene a `SceneCue` names key, mode, tempo, mood, instrumentation and intensi
 `Motif`. `write_score` turns the plan into chords, a bass line and the motifs, with tempo and key-signature meta
 events on the conductor track at each cut the composer marks. The title plays the first cue's opening, so the
 score starts at 0 and the first cut that can change anything is the second cue's start. A cue with
-`mark_change=False` carries on in the previous key, mode and tempo, whatever it names.
+`mark_change=False` carries on in the previous key, mode and tempo, whatever it names. A `muted` cue writes no
+notes but keeps its tempo and key events, so every other cue sounds at the same times as before.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class SceneCue(BaseModel):
     intensity: int = Field(ge=1, le=5)
     mark_change: bool = True
     characters: list[str] = Field(default_factory=list)
+    muted: bool = False
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> SceneCue:
@@ -184,6 +186,18 @@ def _sounding(plan: ScorePlan) -> list[_Sounding]:
     return spans
 
 
+def cue_spans(plan: ScorePlan) -> list[tuple[float, float]]:
+    """Each cue's start and end in seconds as the score's ticks place them: the first starts at 0, under the title."""
+    spans = _sounding(plan)
+    ends = [*(span.start_seconds for span in spans[1:]), _end_seconds(spans)]
+    return [(span.start_seconds, end) for span, end in zip(spans, ends, strict=True)]
+
+
+def _end_seconds(spans: list[_Sounding]) -> float:
+    last = spans[-1]
+    return last.start_seconds + (last.end_tick - last.start_tick) * 60 / (last.tempo * TICKS_PER_BEAT)
+
+
 _Event = tuple[int, int, mido.Message | mido.MetaMessage]
 """Absolute tick, order at that tick, message: note-offs first (`pretty_midi` files a note under the program
 sounding at its note-off), then meta events and program changes, then note-ons."""
@@ -279,6 +293,8 @@ def write_score(plan: ScorePlan, path: Path) -> ScoreFacts:
             conductor.append((span.start_tick, 1, key_signature))
             tempo_changes.append((span.start_seconds, float(span.tempo)))
             key_changes.append((span.start_seconds, f"{span.key} {span.mode}"))
+        if cue.muted:
+            continue
         _accompaniment(cue, span, chords, bass)
         for channel, motif in zip(MOTIF_CHANNELS, plan.motifs, strict=False):
             if motif.character_id in cue.characters:
@@ -293,7 +309,10 @@ def write_score(plan: ScorePlan, path: Path) -> ScoreFacts:
         midi.tracks.append(_track(motif.character_id, [(0, 1, program), *motif_events[motif.character_id]], end_tick))
     with atomic_path(path) as temporary:
         midi.save(temporary)
-    duration = spans[-1].start_seconds + (end_tick - spans[-1].start_tick) * 60 / (spans[-1].tempo * TICKS_PER_BEAT)
     return ScoreFacts(
-        path=path, duration=duration, tempo_changes=tempo_changes, key_changes=key_changes, motif_cues=motif_cues
+        path=path,
+        duration=_end_seconds(spans),
+        tempo_changes=tempo_changes,
+        key_changes=key_changes,
+        motif_cues=motif_cues,
     )
