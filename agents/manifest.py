@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from agents.costs import CostReport
 from agents.project import Project, write_model
+from agents.soundtrack import Soundtrack
 from agents.state import CutFiles, Film, ReferenceImage, Review, Revision, TakeRank
 from tools.look.consistency import ConsistencyReport
 
@@ -77,6 +78,9 @@ class Manifest(BaseModel):
     consistency: ConsistencyReport | None = Field(
         default=None, description="Each character's face across the cut, from the latest review (dlib, offline)."
     )
+    sound: Soundtrack | None = Field(
+        default=None, description="The score's cue and the ambience of each scene, and who has a theme."
+    )
 
 
 def build_manifest(
@@ -134,6 +138,7 @@ def build_manifest(
         notes=film.feedback,
         cost=cost,
         consistency=film.review_rounds[-1].consistency if film.review_rounds else None,
+        sound=film.sound,
     )
 
 

@@ -23,6 +23,7 @@ from agents.notes.changes import (
     revise_shot,
     revise_style,
 )
+from agents.notes.sound import revise_sound
 from agents.notes.targets import RevisionError, clean_note, resolve_target
 from agents.state import Feedback, Film, Revision, RunState
 from tools.llm.asking import StructuredLLM
@@ -93,6 +94,8 @@ def revise(film: Film, feedback: Feedback, llm: StructuredLLM) -> tuple[Film, Re
         dirty = revise_setting(film, target.id, note, llm, changes)
     elif target.kind == "scene":
         dirty = revise_scene(film, target.id, note, changes)
+    elif target.kind == "sound":
+        dirty = revise_sound(film, target.id, note, changes)
     else:
         dirty = revise_shot(film, target.id, note, changes)
     revision = Revision(

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.reducers import merge_alternates, merge_failures, merge_takes
+from agents.soundtrack import Soundtrack
+from tools.edit.film_sound import SoundFacts
 from tools.look.consistency import ConsistencyReport
 from tools.look.continuity import ContinuityFlag
 from tools.render.spec import HEX_COLOUR, Aspect, CameraMove, Fps, Framing, Height, ShotSpec, TimeOfDay, Voice, Width
@@ -266,7 +268,7 @@ class Review(Model):
 
 
 GateName = Literal["script", "storyboard", "cut"]
-TargetKind = Literal["film", "character", "setting", "scene", "shot", "removal", "reference"]
+TargetKind = Literal["film", "character", "setting", "scene", "shot", "removal", "reference", "sound"]
 
 
 class ReferenceImage(Model):
@@ -333,6 +335,7 @@ class Film(Model):
     scenes: list[Scene] = Field(default_factory=list)
     review_rounds: list[Review] = Field(default_factory=list)
     feedback: list[Revision] = Field(default_factory=list, description="Every note the filmmaker gave, in order.")
+    sound: Soundtrack = Field(default_factory=Soundtrack, description="The score and ambience, scene by scene.")
 
     @field_validator("feedback", mode="before")
     @classmethod
@@ -394,6 +397,9 @@ class CutFiles(Model):
     edit_rate: int | None = Field(default=None, description="The timecode rate of the EDL and XML.")
     storyboard: str = Field(default="", description="The printable storyboard (PDF), an HTML copy beside it.")
     content_credential: str = Field(default="", description="The C2PA manifest label the film is signed with.")
+    score: str = Field(default="", description="The score as MIDI (score.mid), for a composer's DAW.")
+    stems: dict[str, str] = Field(default_factory=dict, description="dialogue, music, ambience: WAVs for editors.")
+    loudness: SoundFacts | None = Field(default=None, description="The mix as measured: LUFS, true peak, gain.")
 
 
 class RunInput(Model):
@@ -440,5 +446,5 @@ class RunState(BaseModel):
     log: Annotated[list[str], operator.add] = Field(default_factory=list)
 
 
-CHECKPOINTED_MODULES = (__name__, ShotSpec.__module__)
+CHECKPOINTED_MODULES = (__name__, ShotSpec.__module__, Soundtrack.__module__)
 """The modules whose models a checkpoint holds, so the checkpointer revives them as themselves."""

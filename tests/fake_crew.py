@@ -40,6 +40,7 @@ GOOD = {
         ]
     },
     "rubric": {"story": 4, "continuity": 5, "note": "clear, consistent and well paced"},
+    "score": {"mood": "mysterious", "intensity": 3},
     "weakest_shot": {"shot": "none", "change": "new_seed", "reason": "nothing to fix"},
     "logline": {"logline": "A ferry captain makes one last crossing before the bridge opens."},
     "character_look": {"look": "short grey hair, navy wool coat, silver ring", "color": "navy"},

@@ -33,6 +33,8 @@ PHASES = {
     "write_script": "write",
     "approve_script": "plan",
     "plan_shots": "plan",
+    "compose_score": "plan",
+    "design_sound": "plan",
     "design_shots": "design",
     "revise_film": "revise",
     "render_shot": "render",

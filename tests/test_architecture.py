@@ -16,7 +16,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("agents", "tools", "memory", "ui")
 LAYER_BELOW = {"ui": {"agents", "memory", "tools"}, "agents": {"memory", "tools"}, "memory": {"tools"}, "tools": set()}
 UI_MAY_IMPORT = {"agents.run", "agents.state", "agents.project", "agents.events", "agents.errors", "tools.settings"}
-CREW = ("writer", "director", "designer", "render", "coverage", "editor", "critic", "revise", "gates")
+CREW = (
+    "writer",
+    "director",
+    "composer",
+    "sound_designer",
+    "designer",
+    "render",
+    "coverage",
+    "editor",
+    "critic",
+    "revise",
+    "gates",
+)
 NODES = {f"agents.{name}" for name in CREW}
 MAX_LINES = 450
 

@@ -42,13 +42,16 @@ MARGIT
 Then put the kettle on, and wait with me.
 """
 
+LINES_ONLY = {"music": False, "ambience": False}
+"""The lines alone, so silence between them is silence (tests/test_film_sound.py hears the score and ambience)."""
+
 
 @pytest.fixture(scope="module")
 def spoken_film(tmp_path_factory: pytest.TempPathFactory, minilm):
     from agents.run import open_context
 
     tmp_path = tmp_path_factory.mktemp("dialogue")
-    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=15, max_review_rounds=1)
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=15, max_review_rounds=1, sound=LINES_ONLY)
     project = new_run(settings, screenplay=SCRIPT)
     with open_context(settings, project, llm=crew(), embedding_function=minilm) as context:
         outcome = run_film(settings, project, context=context)
@@ -98,7 +101,7 @@ def test_each_character_has_a_voice_of_their_own_in_memory_and_manifest(spoken_f
 
 
 def test_a_silent_setting_keeps_subtitles_without_a_sound_track(tmp_path: Path, make_context) -> None:
-    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=15, max_review_rounds=1)
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=15, max_review_rounds=1, sound=LINES_ONLY)
     settings.render.speech_backend = "none"
     project = new_run(settings, screenplay=SCRIPT)
     outcome = run_film(settings, project, context=make_context(crew(), project, settings))

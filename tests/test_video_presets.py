@@ -113,7 +113,10 @@ def film_settings(tmp_path: Path, preset: str, image_model: Path, video_model: P
         max_parallel=2,
         diffusers=diffusers,
     )
-    return Settings(projects_dir=tmp_path / "projects", target_seconds=6, max_review_rounds=1, render=render)
+    lines_only = {"music": False, "ambience": False}  # the clip's own sound is heard alone: no score, no beds
+    return Settings(
+        projects_dir=tmp_path / "projects", target_seconds=6, max_review_rounds=1, render=render, sound=lines_only
+    )
 
 
 @pytest.mark.parametrize("preset", FAMILY_PRESETS)

@@ -122,6 +122,15 @@ def make(
     takes: Annotated[
         int | None, typer.Option(help="Takes per shot (coverage); the critic cuts the best, the others stay.")
     ] = None,
+    music: Annotated[
+        bool | None, typer.Option("--music/--no-music", help="Score the film (default: on; DIRECTOR_SOUND__MUSIC).")
+    ] = None,
+    ambience: Annotated[
+        bool | None,
+        typer.Option(
+            "--ambience/--no-ambience", help="Lay each scene's ambience (default: on; DIRECTOR_SOUND__AMBIENCE)."
+        ),
+    ] = None,
     projects_dir: Annotated[Path | None, typer.Option(help="Where projects live (default ./projects).")] = None,
 ) -> None:
     """Make a film from a PREMISE or from a screenplay (--script)."""
@@ -144,6 +153,7 @@ def make(
             fps=fps,
             preset=preset,
             takes=takes,
+            sound={"music": music, "ambience": ambience},
         )
         backends = check_backends(settings)
         try:

@@ -25,11 +25,13 @@ def settings_for(projects_dir: Path | None, **overrides: Any) -> Settings:
         "target_seconds": overrides.pop("seconds", None),
         "max_review_rounds": overrides.pop("rounds", None),
     }
+    sound = {key: value for key, value in overrides.pop("sound", {}).items() if value is not None}
     try:
         data = Settings().model_dump(exclude_unset=True)
         data.update({key: value for key, value in top.items() if value is not None})
         render = {key: value for key, value in overrides.items() if value is not None}
         data["render"] = {**data.get("render", {}), **render}
+        data["sound"] = {**data.get("sound", {}), **sound}
         return Settings.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(

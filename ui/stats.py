@@ -12,6 +12,8 @@ from agents.run import Manifest
 NODE_NAMES = {
     "write_script": "Writer",
     "plan_shots": "Director",
+    "compose_score": "Composer",
+    "design_sound": "Sound designer",
     "design_shots": "Designer",
     "render_shot": "Render",
     "choose_takes": "Critic (takes)",

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, create_model
 
 from agents.answers import Answer, choice_of
 from agents.chat.mentions import shot_in, shot_reference, take_pick
+from agents.notes.sound_words import MOOD_COMPARATIVES, SOUND_NOUNS
 from agents.prompting import ask
 from agents.state import Film
 from tools.llm.asking import StructuredLLM
@@ -61,6 +62,11 @@ _COMPARATIVE = re.compile(
     r"colder|cooler|slower|faster|shorter|longer|louder|quieter|softer|harder|more|less|fewer|no\s+more|"
     r"bigger|smaller|higher|lower|redder|bluer)\b"
 )
+_NO_SOUND = re.compile(
+    rf"^{_LEAD}(?:no|without)\s+(?:more\s+|any\s+)?(?:{SOUND_NOUNS})\b|"
+    rf"^{_LEAD}(?:much\s+|a\s+bit\s+|a\s+little\s+|way\s+)?(?:{MOOD_COMPARATIVES})\s+(?:{SOUND_NOUNS})\b"
+)
+"""A note on the sound that opens with what it wants: "no music in scene 3", "sadder music in the last scene"."""
 _OUGHT = re.compile(r"^\S.*?\b(?:should|must|needs?\s+to|has\s+to|have\s+to|ought\s+to|shouldn't|mustn't)\s+\w")
 _QUESTION_WORDS = (
     "why", "what", "which", "who", "whom", "whose", "how", "when", "where", "tell me", "explain", "describe",
@@ -166,7 +172,7 @@ def _question_or_note(plain: str) -> MessageIntent | None:
         return _by_rules(MessageKind.QUESTION, "it ends with a question mark")
     if _IMPERATIVE.match(plain):
         return _by_rules(MessageKind.NOTE, "it opens with an edit verb")
-    if _WISH.match(plain) or _COMPARATIVE.match(plain):
+    if _WISH.match(plain) or _COMPARATIVE.match(plain) or _NO_SOUND.match(plain):
         return _by_rules(MessageKind.NOTE, "it asks for a change in film language")
     if _OUGHT.match(plain):
         return _by_rules(MessageKind.NOTE, "it says how something in the film should be")

@@ -85,6 +85,8 @@ def target_label(film: Film, kind: str, target: str) -> str:
     shots = {shot.id: f"shot {number} ({shot.id})" for number, shot in enumerate(film.shots(), start=1)}
     if kind == "film":
         return "the whole film"
+    if kind == "sound":
+        return "the sound of " + (scenes.get(target) or "the whole film")
     if kind in ("character", "reference") and target in people:
         return people[target]
     if kind in ("setting", "reference") and target in places:

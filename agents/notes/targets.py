@@ -1,4 +1,4 @@
-"""What a filmmaker's note is aimed at: the whole film, a scene, a shot, a character, a place, or a cut.
+"""What a filmmaker's note is aimed at: the whole film, a scene, a shot, a character, a place, a cut, the sound.
 
 What a note touches is read from the note itself where it says so (a selected scene or shot, "scene 2", "shot
 4", "the last scene", a character's or a place's name, "cut ..."); only a note that names nothing goes to the
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pydantic import create_model
 
 from agents.answers import Answer, choice_of
+from agents.notes.sound_words import SoundAim, sound_aim
 from agents.prompting import ask
 from agents.state import Feedback, Film, Scene, Shot, TargetKind
 from tools.errors import DirectorError
@@ -96,6 +97,8 @@ def resolve_target(film: Film, feedback: Feedback, llm: StructuredLLM) -> NoteTa
         reference = feedback.reference
         return NoteTarget("reference", reference.owner_id, f"{reference.kind} {reference.owner_id}")
     text = feedback.text.lower()
+    if aim := sound_aim(text):
+        return sound_target(film, feedback, text, aim)
     removal = bool(_REMOVAL.search(text))
     named = mentioned_shot(film, text) is not None or mentioned_scene(film, text) is not None
     if _WHOLE_FILM.search(text) and not named and not removal:
@@ -117,6 +120,26 @@ def resolve_target(film: Film, feedback: Feedback, llm: StructuredLLM) -> NoteTa
         if mentions(text, setting.name):
             return NoteTarget("setting", setting.id, setting.name)
     return ask_target(film, feedback.text, llm)
+
+
+def sound_target(film: Film, feedback: Feedback, text: str, aim: SoundAim) -> NoteTarget:
+    """Where a note about the music or ambience applies; a theme belongs to the whole film.
+
+    The scene it names (or the scene of the shot it names), else the whole film if it says so, else the selected
+    scene or the selected shot's scene, else the whole film.
+    """
+    scene = mentioned_scene(film, text)
+    if scene is None and (shot := mentioned_shot(film, text)) is not None:
+        scene = next(each for each in film.scenes if each.id == shot.scene_id)
+    if scene is None and aim != "theme" and not _WHOLE_FILM.search(text):
+        if feedback.scene is not None:
+            scene = scene_by_number(film, feedback.scene)
+        elif feedback.shot is not None:
+            scene_id = film.shot(feedback.shot).scene_id
+            scene = next(each for each in film.scenes if each.id == scene_id)
+    if scene is None or aim == "theme":
+        return NoteTarget("sound", "film", "the film's themes" if aim == "theme" else "the film's sound")
+    return NoteTarget("sound", scene.id, f"the sound of scene {scene.number}")
 
 
 def removal_aims_at(text: str) -> str | None:
