@@ -15,6 +15,7 @@ from langgraph.runtime import Runtime
 
 from agents.answers import ScoreAnswer
 from agents.context import Context
+from agents.events import Emitter, ScoreEvent
 from agents.prompting import ask
 from agents.sound_rules import (
     MOOD_WORDS,
@@ -44,6 +45,7 @@ def compose_score(state: RunState, runtime: Runtime[Context]) -> dict:
             film.sound.music_for(scene.id) or default_music(film, scene).model_copy(update={"muted": True})
             for scene in film.scenes
         ]
+        Emitter(runtime.stream_writer)(ScoreEvent(status="done", silent=True))
         return {"film": film, "log": ["composer: no score (sound.music is off): every cue is silent"]}
     cues = []
     asked = chosen = 0
@@ -57,7 +59,10 @@ def compose_score(state: RunState, runtime: Runtime[Context]) -> dict:
     film.sound.music = marked_changes(cues)
     if not film.sound.themes:
         film.sound.themes = main_characters(film)
-    themes = ", ".join(film.name_of(cid) for cid in film.sound.themes) or "nobody"
+    names = [film.name_of(cid) for cid in film.sound.themes]
+    themes = ", ".join(names) or "nobody"
+    moods_in_order = [cue.mood for cue in film.sound.music]
+    Emitter(runtime.stream_writer)(ScoreEvent(status="done", moods=moods_in_order, themes=names))
     moods = ", ".join(f"{i}: {cue.mood}" for i, cue in enumerate(film.sound.music, start=1))
     return {
         "film": film,

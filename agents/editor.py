@@ -72,6 +72,7 @@ def assemble_cut(state: RunState, runtime: Runtime[Context]) -> dict:
             segments=len(result.segments),
             segments_encoded=encoded,
             sound_reused=result.sound_reused,
+            loudness=result.sound.integrated_lufs if result.sound else None,
         )
     )
     return {

@@ -22,6 +22,8 @@ class Stage(StrEnum):
 
     WRITE = "write"
     PLAN = "plan"
+    SCORE = "score"
+    AMBIENCE = "ambience"
     DESIGN = "design"
     RENDER = "render"
     CUT = "cut"
@@ -58,6 +60,25 @@ class PlanEvent(Event):
     shots: int = 0
 
 
+class ScoreEvent(Event):
+    """The composer's cues: one mood per scene in order, and who has a theme."""
+
+    stage: Literal[Stage.SCORE] = Stage.SCORE
+    status: StepStatus
+    moods: list[str] = Field(default_factory=list)
+    themes: list[str] = Field(default_factory=list, description="Names of the characters with a motif.")
+    silent: bool = Field(default=False, description="The film is made without music.")
+
+
+class AmbienceEvent(Event):
+    """The sound designer's beds: per scene, what is heard."""
+
+    stage: Literal[Stage.AMBIENCE] = Stage.AMBIENCE
+    status: StepStatus
+    beds: list[str] = Field(default_factory=list, description="Per scene laid now: 'scene 2: rain, sea'.")
+    silent: bool = False
+
+
 class DesignEvent(Event):
     """A render pass begins with the designer's start, whose `shots` is the number of shots in the pass."""
 
@@ -88,6 +109,7 @@ class CutEvent(Event):
     segments: int = 0
     segments_encoded: int = 0
     sound_reused: bool = False
+    loudness: float | None = Field(default=None, description="The mix's integrated loudness, LUFS.")
 
 
 class ReviewEvent(Event):
@@ -142,7 +164,17 @@ class RunEvent(Event):
 
 
 ProgressEvent = Annotated[
-    WriteEvent | PlanEvent | DesignEvent | RenderEvent | CutEvent | ReviewEvent | ReviseEvent | GateEvent | RunEvent,
+    WriteEvent
+    | PlanEvent
+    | ScoreEvent
+    | AmbienceEvent
+    | DesignEvent
+    | RenderEvent
+    | CutEvent
+    | ReviewEvent
+    | ReviseEvent
+    | GateEvent
+    | RunEvent,
     Field(discriminator="stage"),
 ]
 _EVENTS: TypeAdapter[ProgressEvent] = TypeAdapter(ProgressEvent)

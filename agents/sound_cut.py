@@ -21,7 +21,8 @@ from tools.edit.film_sound import PlacedSound, SoundDesign
 from tools.edit.plan import CutPlan
 from tools.sound.ambience import AmbienceSpec, cached_ambience
 from tools.sound.mix import MixPlan
-from tools.sound.score import SceneCue, ScoreFacts, ScorePlan, motif_for, write_score
+from tools.sound.score import Motif, SceneCue, ScoreFacts, ScorePlan, motif_for, write_score
+from tools.sound.score_harmony import LEAD_PROGRAMS
 from tools.sound.soundfont import SoundFont, find_soundfont
 from tools.sound.synth import render_cues
 
@@ -103,8 +104,20 @@ def score_plan(film: Film, scenes: list[Scene], starts: list[float], ends: list[
         for scene, music, start, end in zip(scenes, decided, starts, ends, strict=True)
     ]
     home_mode = decided[0].mode if decided else "major"
-    motifs = [motif_for(cid, home_mode, seed_of(film.id, cid)) for cid in themes]
-    return ScorePlan(cues=cues, motifs=motifs, title_seconds=title)
+    return ScorePlan(cues=cues, motifs=distinct_voices(themes, home_mode, film.id), title_seconds=title)
+
+
+def distinct_voices(themes: list[str], mode: str, film_id: str) -> list[Motif]:
+    """Each theme's motif, on an instrument no earlier theme plays, so two characters never sound alike."""
+    motifs: list[Motif] = []
+    for cid in themes:
+        motif = motif_for(cid, mode, seed_of(film_id, cid))
+        taken = {each.program for each in motifs}
+        if motif.program in taken:
+            free = [program for program in LEAD_PROGRAMS if program not in taken]
+            motif = motif.model_copy(update={"program": free[0] if free else motif.program})
+        motifs.append(motif)
+    return motifs
 
 
 def present(scene: Scene) -> set[str]:

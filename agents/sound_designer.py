@@ -9,7 +9,9 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from agents.context import Context
+from agents.events import AmbienceEvent, Emitter
 from agents.sound_rules import default_ambience
+from agents.soundtrack import SceneAmbience
 from agents.state import RunState
 
 
@@ -26,7 +28,24 @@ def design_sound(state: RunState, runtime: Runtime[Context]) -> dict:
     if not laid:
         return {}
     film.sound.ambience = [*film.sound.ambience, *laid]
+    emit = Emitter(runtime.stream_writer)
     if silent:
+        emit(AmbienceEvent(status="done", silent=True))
         return {"film": film, "log": ["sound designer: no ambience (sound.ambience is off): every bed is silent"]}
-    heard = "; ".join(f"{bed.scene_id}: {', '.join(layer.kind.value for layer in bed.layers)}" for bed in laid)
+    numbers = {scene.id: scene.number for scene in film.scenes}
+    emit(
+        AmbienceEvent(
+            status="done",
+            beds=[f"scene {numbers[bed.scene_id]}: {', '.join(kind_words(bed))}" for bed in laid],
+        )
+    )
+    heard = "; ".join(f"{bed.scene_id}: {', '.join(kind_words(bed))}" for bed in laid)
     return {"film": film, "log": [f"sound designer: beds for {len(laid)} scenes ({heard})"]}
+
+
+KIND_WORDS = {"engine": "engine hum", "room": "room tone", "crowd": "crowd murmur", "night": "night insects"}
+
+
+def kind_words(bed: SceneAmbience) -> list[str]:
+    """A bed's layers as a person says them: "engine hum", "room tone"."""
+    return [KIND_WORDS.get(layer.kind.value, layer.kind.value) for layer in bed.layers]

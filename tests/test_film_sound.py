@@ -184,6 +184,8 @@ def test_the_score_marks_its_cuts_and_plays_each_theme_where_its_character_is(sc
         assert len(at) == (1 if cue.mark_change else 0), f"scene {scene.number}: changes at {at}"
     assert film.sound.themes, "Anna and Tomas speak in two scenes each"
     spans = scene_spans(entries, duration, crossfade=0.0)
+    voices = [next(i for i in midi.instruments if i.name == cid).program for cid in film.sound.themes]
+    assert len(set(voices)) == len(voices), "each theme has an instrument of its own"
     for character_id in film.sound.themes:
         track = next(i for i in midi.instruments if i.name == character_id)
         onsets = [t.start + 0.01 for t in track.notes]

@@ -8,11 +8,13 @@ import pytest
 
 from agents import errors
 from agents.events import (
+    CutEvent,
     Emitter,
     GateEvent,
     RenderEvent,
     ReviewEvent,
     RunEvent,
+    ScoreEvent,
     Stage,
     WriteEvent,
     read_event,
@@ -47,7 +49,7 @@ def test_an_event_travels_as_json_and_reads_back_typed() -> None:
 
 
 def test_an_unknown_or_malformed_event_reads_as_none() -> None:
-    assert read_event({"stage": "score", "status": "start"}) is None
+    assert read_event({"stage": "foley", "status": "start"}) is None
     assert read_event({"stage": "render", "status": "done"}) is None  # no shot
     assert read_event({"stage": "run", "status": "exploded", "film_id": "x"}) is None
     event = RunEvent(status="done", film_id="x")
@@ -108,3 +110,14 @@ def test_the_surfaces_name_no_stage_by_a_string_of_their_own(module: str) -> Non
 def test_the_crew_and_the_bars_are_keyed_by_stage_not_by_its_string() -> None:
     assert all(type(key) is Stage for key in CREW)
     assert all(type(key) is Stage for key in STAGES)
+
+
+def test_the_composer_and_the_sound_designer_speak_in_the_chat() -> None:
+    chat = CrewChat()
+    (score,) = chat.lines_for(ScoreEvent(status="done", moods=["calm", "calm", "sad"], themes=["Noor"]))
+    assert score.agent == "Composer"
+    assert score.content.endswith("Score written: calm (scenes 1-2), sad (scene 3). Themes for Noor.")
+    (beds,) = chat.lines_for({"stage": "ambience", "status": "done", "beds": ["scene 2: rain, engine hum"]})
+    assert beds.agent == "Sound designer" and "scene 2: rain, engine hum" in beds.content
+    (cut,) = chat.lines_for(CutEvent(status="done", seconds=79.0, loudness=-16.3))
+    assert cut.content.endswith("The cut is 79 s long, mixed to -16.3 LUFS.")

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.events import (
+    AmbienceEvent,
     CutEvent,
     DesignEvent,
     GateEvent,
@@ -23,6 +24,7 @@ from agents.events import (
     ReviewEvent,
     ReviseEvent,
     RunEvent,
+    ScoreEvent,
     Stage,
     WriteEvent,
     read_event,
@@ -31,6 +33,8 @@ from agents.events import (
 CREW = {
     Stage.WRITE: ("Writer", "✍️"),
     Stage.PLAN: ("Director", "🎬"),
+    Stage.SCORE: ("Composer", "🎼"),
+    Stage.AMBIENCE: ("Sound designer", "🎧"),
     Stage.DESIGN: ("Designer", "🎨"),
     Stage.RENDER: ("Camera", "📷"),
     Stage.CUT: ("Editor", "✂️"),
@@ -69,6 +73,21 @@ def linked(text: str) -> str:
     return _SCENE_REFERENCE.sub(lambda m: f"[{m[0]}](#scene-{m[1]})", text)
 
 
+def score_words(event: ScoreEvent) -> str:
+    """The composer's line: the moods scene by scene (runs of one mood said once) and the themes."""
+    if event.silent:
+        return "No score for this film (sound.music is off): every scene's cue is silent."
+    runs: list[tuple[str, int, int]] = []
+    for number, mood in enumerate(event.moods, start=1):
+        if runs and runs[-1][0] == mood:
+            runs[-1] = (mood, runs[-1][1], number)
+        else:
+            runs.append((mood, number, number))
+    parts = [f"{mood} ({f'scene {a}' if a == b else f'scenes {a}-{b}'})" for mood, a, b in runs]
+    themes = f" Themes for {', '.join(event.themes)}." if event.themes else ""
+    return f"Score written: {', '.join(parts)}.{themes}"
+
+
 def crew_line(stage: Stage, text: str, key: str = "") -> ChatLine:
     name, avatar = CREW.get(stage, ("Crew", "🎞️"))
     return ChatLine(role="assistant", content=f"{avatar} **{name}** · {text}", agent=name, key=key)
@@ -94,6 +113,11 @@ class CrewChat:
             return [crew_line(event.stage, f"“{event.title}” is written: {event.scenes} scenes.")]
         if isinstance(event, PlanEvent) and event.status == "done":
             return [crew_line(event.stage, f"Shot list ready: {event.shots} shots.")]
+        if isinstance(event, ScoreEvent):
+            return [crew_line(event.stage, score_words(event))]
+        if isinstance(event, AmbienceEvent) and (event.beds or event.silent):
+            heard = "; ".join(event.beds) if event.beds else "no ambience in this film (sound.ambience is off)"
+            return [crew_line(event.stage, f"Ambience laid: {heard}.")]
         if isinstance(event, DesignEvent) and event.status == "start":
             return self._render_pass(event)
         if isinstance(event, RenderEvent):
@@ -101,7 +125,8 @@ class CrewChat:
         if isinstance(event, CutEvent):
             if event.status == "start":
                 return [crew_line(event.stage, "Cutting the film…", key=Stage.CUT.value)]
-            return [crew_line(event.stage, f"The cut is {event.seconds:.0f} s long.", key=Stage.CUT.value)]
+            mixed = f", mixed to {event.loudness:.1f} LUFS" if event.loudness is not None else ""
+            return [crew_line(event.stage, f"The cut is {event.seconds:.0f} s long{mixed}.", key=Stage.CUT.value)]
         if isinstance(event, ReviewEvent) and event.status == "done":
             return [self._review(event)]
         if isinstance(event, ReviseEvent):

@@ -8,19 +8,24 @@ from typing import Any
 from rich.progress import Progress, TaskID
 
 from agents.events import (
+    AmbienceEvent,
     DesignEvent,
     ProgressEvent,
     RenderEvent,
     ReviewEvent,
     ReviseEvent,
     RunEvent,
+    ScoreEvent,
     Stage,
     read_event,
 )
+from ui.crew_chat import score_words
 
 STAGES = {
     Stage.WRITE: "Writer: story, characters, places",
     Stage.PLAN: "Director: shot list",
+    Stage.SCORE: "Composer: a cue per scene",
+    Stage.AMBIENCE: "Sound designer: ambience",
     Stage.DESIGN: "Designer: looks and prompts from memory",
     Stage.RENDER: "Render: shots",
     Stage.CUT: "Editor: the cut",
@@ -50,6 +55,13 @@ class StageProgress:
             return
         if isinstance(event, ReviseEvent):
             self._revise(event)
+            return
+        if isinstance(event, ScoreEvent):
+            self.progress.console.print(f"[bold]Composer[/]: {score_words(event)}", highlight=False)
+            return
+        if isinstance(event, AmbienceEvent):
+            heard = "; ".join(event.beds) or ("off" if event.silent else "kept")
+            self.progress.console.print(f"[bold]Sound designer[/]: ambience {heard}", highlight=False)
             return
         label = STAGES.get(event.stage, str(event.stage))
         if event.status == "start":
