@@ -17,18 +17,18 @@ from tools.sound.score import Instrumentation, Key, Mode, Mood
 MOOD_WORDS: dict[Mood, frozenset[str]] = {
     "sad": frozenset(
         "grief grieve cry cries crying tears funeral goodbye farewell lost loss alone last empty mourn "
-        "dies died dead death regret lonely".split()
+        "dies died dead death regret lonely ended".split()
     ),
     "tense": frozenset(
         "storm chase run runs running fear afraid danger gun scream threat fight fights escape hide "
-        "hunt panic alarm trapped".split()
+        "hunt panic alarm trapped hardest struggle".split()
     ),
     "mysterious": frozenset(
         "dark fog mist shadow shadows strange secret unknown whisper whispers stranger locked hidden ghost map".split()
     ),
     "hopeful": frozenset("dawn hope hopes light begin begins new morning sunrise rescue return home".split()),
     "triumphant": frozenset("win wins won victory celebrate cheer cheers triumph finally proud".split()),
-    "playful": frozenset("laugh laughs play plays joke jokes dance dances game games tickle chase dog puppy".split()),
+    "playful": frozenset("laugh laughs laughing play plays joke jokes dance dances game games tickle giggle".split()),
     "tender": frozenset("love hold holds embrace kiss mother father child hand hands together gentle".split()),
 }
 """Words in a scene that call for each mood; a scene that names none is calm."""
