@@ -16,6 +16,7 @@ from tools.look.vision import VisionReviewer
 from tools.render.base import ImageBackend, SpeechBackend, VideoBackend
 from tools.render.executors import LocalExecutor, ShotExecutor
 from tools.settings import Settings
+from tools.sound.stable_audio import StableAudioBeds
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Context:
     """Finds and compares faces for the critic (dlib, offline); None leaves consistency unmeasured."""
     vision: VisionReviewer | None = None
     """A vision model that looks at each take, when the endpoint takes pictures (`critic.vision`)."""
+    ambience_model: StableAudioBeds | None = None
+    """Makes the ambience beds with Stable Audio 3 (`sound.ambience_backend`); None synthesises them."""
 
     @property
     def prompt_tokens(self) -> int | None:

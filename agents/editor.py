@@ -204,7 +204,10 @@ def sound_models(context: Context) -> list[ModelUse]:
         uses.append(
             ModelUse(role="music", backend="tinysoundfont", model=f"{font.name} ({font.source})", licence=font.licence)
         )
-    if sound.ambience:
+    beds = context.ambience_model
+    if sound.ambience and beds is not None:
+        uses.append(ModelUse(role="ambience", backend="diffusers", model=beds.model, licence=beds.licence))
+    elif sound.ambience:
         uses.append(ModelUse(role="ambience", backend="numpy/scipy", model=AMBIENCE_MODEL, licence="procedural"))
     return uses
 

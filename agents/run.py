@@ -54,6 +54,7 @@ from agents.manifest import Manifest, write_manifest
 from agents.models_report import ModelsReport, models_report
 from agents.project import Project, ProjectError, RunRecord, new_film_id
 from agents.resuming import NOTHING_TO_DO, RunBusyError, lost_note, next_input
+from agents.sound_cut import ambience_model
 from agents.state import (
     CHECKPOINTED_MODULES,
     CutFiles,
@@ -166,6 +167,7 @@ def open_context(
             executor=backends.executor,
             faces=FaceModels(),
             vision=vision_reviewer(settings, project),
+            ambience_model=ambience_model(settings),
         )
 
 

@@ -19,11 +19,13 @@ from agents.state import Film, Scene
 from tools.edit.cut import scene_starts
 from tools.edit.film_sound import PlacedSound, SoundDesign
 from tools.edit.plan import CutPlan
+from tools.settings import Settings
 from tools.sound.ambience import AmbienceSpec, cached_ambience
 from tools.sound.mix import MixPlan
 from tools.sound.score import Motif, SceneCue, ScoreFacts, ScorePlan, motif_for, write_score
 from tools.sound.score_harmony import LEAD_PROGRAMS
 from tools.sound.soundfont import SoundFont, find_soundfont
+from tools.sound.stable_audio import StableAudioBeds, prompt_for
 from tools.sound.synth import render_cues
 
 SOUND_FOLDER = "sound"
@@ -64,7 +66,7 @@ def sound_for_cut(film: Film, plan: CutPlan, context: Context) -> CutSound:
         true_peak=settings.true_peak,
         duck_db=settings.duck_db,
         crossfade=settings.crossfade,
-        ambience=_beds(film, scenes, spans, folder / "ambience") if settings.ambience else [],
+        ambience=_beds(film, scenes, spans, folder / "ambience", context.ambience_model) if settings.ambience else [],
     )
     if not settings.music:
         return CutSound(design=design)
@@ -129,8 +131,25 @@ def seed_of(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("/".join(parts).encode("utf-8")).digest()[:4], "big")
 
 
-def _beds(film: Film, scenes: list[Scene], spans: list[tuple[float, float]], folder: Path) -> list[PlacedSound]:
-    """Each scene's ambience as long as its span (cross-fades included), or silence where it is muted."""
+def ambience_model(settings: Settings) -> StableAudioBeds | None:
+    """Stable Audio 3 for the beds when the settings ask for it (loaded on first use); None: synthesise them."""
+    if settings.sound.ambience_backend != "stable-audio-3":
+        return None
+    return StableAudioBeds.from_settings(settings.sound, settings.render.diffusers)
+
+
+def _beds(
+    film: Film,
+    scenes: list[Scene],
+    spans: list[tuple[float, float]],
+    folder: Path,
+    model: StableAudioBeds | None,
+) -> list[PlacedSound]:
+    """Each scene's ambience as long as its span (cross-fades included), or silence where it is muted.
+
+    With a model, it makes each bed from a prompt of the scene's layers and its setting's look; else the beds
+    are synthesised. Either way a bed is kept under a key of what it holds.
+    """
     placed = []
     for scene, (begin, finish) in zip(scenes, spans, strict=True):
         bed = film.sound.ambience_for(scene.id) or default_ambience(film, scene)
@@ -139,5 +158,10 @@ def _beds(film: Film, scenes: list[Scene], spans: list[tuple[float, float]], fol
             continue
         seconds = math.ceil((finish - begin) * 1000) / 1000
         spec = AmbienceSpec(layers=tuple(bed.layers), seconds=seconds, seed=seed_of(film.id, scene.id))
-        placed.append(PlacedSound(path=cached_ambience(spec, folder), starts_at=begin))
+        if model is not None:
+            look = next((each.look for each in film.settings if each.id == scene.setting_id), "")
+            path = model.bed(spec, prompt_for(bed.layers, look), folder)
+        else:
+            path = cached_ambience(spec, folder)
+        placed.append(PlacedSound(path=path, starts_at=begin))
     return placed

@@ -17,6 +17,7 @@ import pretty_midi
 import pytest
 from fake_crew import crew
 from scipy.io import wavfile
+from tiny_audio_pipelines import build_tiny_stable_audio_3
 
 from agents.project import Project
 from agents.run import new_run, open_context, run_film
@@ -229,3 +230,36 @@ def test_sadder_music_in_the_last_scene_plays_only_its_cue_again(scored, tmp_pat
     assert len(new) == 1, f"only the last scene's cue is played again, not {sorted(new)}"
     assert sorted(p.name for p in project.takes_dir.rglob("*") if p.is_dir()) == takes, "no picture is rendered"
     assert film.feedback[-1].kind == "sound" and film.feedback[-1].remade == []
+
+
+def test_a_model_on_a_gpu_makes_the_beds_when_asked(scored, tmp_path, minilm) -> None:
+    """Stable Audio 3 (here a tiny random-weight pipeline on the CPU) lays the beds; the score is untouched."""
+    settings, project = copy_of(scored, tmp_path)
+    folder = build_tiny_stable_audio_3(tmp_path / "tiny-stable-audio-3")
+    sound = {"ambience_backend": "stable-audio-3", "ambience_model": str(folder), "ambience_steps": 2}
+    settings = settings.model_copy(update={"sound": settings.sound.model_copy(update=sound)})
+    music = wavfile.read(project.cut_dir / "stems" / "music.wav")[1]
+    film = note(settings, project, minilm, "louder rain in scene 1")
+    made = sorted(p.name for p in (project.root / "sound" / "ambience").glob("sa3-*.wav"))
+    assert len(made) == len(film.scenes), "every scene's bed is the model's"
+    assert np.array_equal(wavfile.read(project.cut_dir / "stems" / "music.wav")[1], music)
+    manifest = json.loads(project.manifest_file.read_text())
+    beds = next(use for use in manifest["models"] if use["role"] == "ambience")
+    assert beds["backend"] == "diffusers" and beds["model"] == str(folder)
+    assert measure_loudness(project.cut_dir / "film.mp4").integrated_lufs == pytest.approx(-16.0, abs=1.0)
+
+
+def test_the_crew_answers_what_plays_under_a_scene_and_changes_nothing(scored) -> None:
+    from agents.run import answer_question
+
+    _, project = scored
+    before = project.film_file.read_bytes()
+    answer = answer_question(project, "what music plays in scene 3?")
+    film = project.load_film()
+    cue = film.sound.music_for(film.scenes[2].id)
+    assert answer.topic == "sound" and answer.scenes == [3]
+    assert f"a {cue.mood} cue in {cue.key} {cue.mode} at {cue.tempo} beats a minute" in answer.text
+    assert "Ambience: " in answer.text and "rain" in answer.text
+    overall = answer_question(project, "how loud is the mix, and who has a theme?")
+    assert "LUFS" in overall.text and "Anna" in overall.text
+    assert project.film_file.read_bytes() == before

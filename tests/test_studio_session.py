@@ -70,12 +70,15 @@ def test_a_premise_runs_to_each_gate_and_the_chat_names_the_crew(studio):
     run(session, lambda: session.start_decision(GateDecision(), False))
     assert session.finished and session.gate is None
     agents = {line.agent for line in session.chat if line.role == "assistant"}
-    assert {"Writer", "Director", "Designer", "Camera", "Editor", "Critic"} <= agents
+    assert {"Writer", "Director", "Composer", "Sound designer", "Designer", "Camera", "Editor", "Critic"} <= agents
     page = render(PageStub(), session, full=True)  # type: ignore[arg-type]
     assert page["video"].endswith("cut/film.mp4")
     assert len(page["storyboard"]) == len(session.film().shots())
     names = [Path(path).name for path in page["downloads"]]
-    assert names == ["film.mp4", "film.srt", "film.otio", "film.xml", "film.edl", "timeline.json"] + [
+    assert names == ["film.mp4", "film.srt", "film.otio", "film.xml", "film.edl", "timeline.json", "score.mid"] + [
+        "dialogue.wav",
+        "music.wav",
+        "ambience.wav",
         "storyboard.pdf",
         "manifest.json",
     ]

@@ -291,6 +291,13 @@ class SoundSettings(BaseModel):
     soundfont: Path | None = Field(
         default=None, description="A .sf2/.sf3 to play the score; unset: Debian's FluidR3_GM, else pretty_midi's."
     )
+    ambience_backend: Literal["synth", "stable-audio-3"] = Field(
+        default="synth", description="Who makes the beds: synthesised offline, or Stable Audio 3 (diffusers, a GPU)."
+    )
+    ambience_model: str = Field(
+        default="", description="Stable Audio 3 (diffusers format): folder or cached hub id; empty: the official."
+    )
+    ambience_steps: int | None = Field(default=None, ge=1, le=500, description="Its steps; unset: the model's own.")
 
 
 class Settings(BaseSettings):

@@ -196,4 +196,5 @@ class CrewChat:
         changes = "; ".join(event.changes) or "no change"
         remade = f"Remaking {', '.join(event.dirty)}" if event.dirty else "No shot needs remaking"
         gone = f"; removed {', '.join(event.removed)}" if event.removed else ""
-        return [crew_line(event.stage, f"The note touches {event.kind} {event.target}: {changes}. {remade}{gone}.")]
+        aimed = "the sound" if event.kind == "sound" else f"{event.kind} {event.target}"
+        return [crew_line(event.stage, f"The note touches {aimed}: {changes}. {remade}{gone}.")]

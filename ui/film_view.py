@@ -124,11 +124,12 @@ def reference_items(session: StudioSession, film: Film | None) -> list[tuple[str
 
 
 def downloads(session: StudioSession) -> list[str]:
-    """The cut, its subtitles, the timelines for editors, the storyboard and the manifest."""
+    """The cut, its subtitles, the timelines for editors, the score and stems, the storyboard and the manifest."""
     assert session.project is not None
     root = session.project.root
     cut = root / "cut"
-    names = ["film.mp4", "film.srt", "film.otio", "film.xml", "film.edl", "timeline.json"]
+    names = ["film.mp4", "film.srt", "film.otio", "film.xml", "film.edl", "timeline.json", "score.mid"]
+    names += [f"stems/{stem}.wav" for stem in ("dialogue", "music", "ambience")]
     wanted = [cut / name for name in names] + [root / "storyboard" / "storyboard.pdf", root / "manifest.json"]
     return [str(path) for path in wanted if path.is_file()]
 

@@ -27,6 +27,7 @@ class Topic(StrEnum):
     REVIEW = "review"
     COST = "cost"
     VOICE = "voice"
+    SOUND = "sound"
     CHARACTER = "character"
     PLACE = "place"
     SCENE = "scene"

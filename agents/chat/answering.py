@@ -31,6 +31,8 @@ _RULES: list[tuple[Topic, re.Pattern[str]]] = [
                             r"how\s+long\s+did|how\s+long\s+does\s+it\s+take|took|render(?:ing)?\s+time)\b")),
     (Topic.REVIEW, re.compile(r"\b(critic|critics|review|reviewed|verdicts?|scores?|scored|weakest|worst|best|"
                               r"strongest|flagged|flag|fail|failed|passed|pass|reshoots?|rubric|think\s+of)\b")),
+    (Topic.SOUND, re.compile(r"\b(music|musical|soundtrack|themes?|motifs?|melody|ambiences?|ambient|atmosphere|"
+                             r"loudness|lufs|stems?|mix|tempo|instruments?|soundfont|background\s+sound)\b")),
     (Topic.VOICE, re.compile(r"\b(voices?|sounds?|speaks?|speaking|accent|pitch|espeak)\b")),
     (Topic.NOTES, re.compile(r"\b(notes?|changes|changed|revisions?|edits|remade|history|undo)\b")),
 ]  # fmt: skip

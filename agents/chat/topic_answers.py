@@ -17,6 +17,7 @@ from agents.chat.mentions import (
     shot_reference,
     time_in,
 )
+from agents.chat.sound_answers import sound
 from agents.state import Character, Film, Review, Scene, Setting, Shot, ShotVerdict
 from tools.render.spec import TimeOfDay
 
@@ -377,6 +378,7 @@ ANSWERERS: dict[Topic, Callable[[Draft, FilmRecords, str], None]] = {
     Topic.REVIEW: _review,
     Topic.COST: _cost,
     Topic.VOICE: _voice,
+    Topic.SOUND: sound,
     Topic.CHARACTER: _character,
     Topic.PLACE: _place,
     Topic.SCENE: _scene,
