@@ -20,7 +20,7 @@ MOOD_WORDS: dict[Mood, frozenset[str]] = {
         "dies died dead death regret lonely ended".split()
     ),
     "tense": frozenset(
-        "storm chase run runs running fear afraid danger gun scream threat fight fights escape hide "
+        "storm stormy chase run runs running fear afraid danger gun scream threat fight fights escape hide "
         "hunt panic alarm trapped hardest struggle".split()
     ),
     "mysterious": frozenset(
