@@ -22,7 +22,7 @@ from tools.edit.plan import CutPlan
 from tools.settings import Settings
 from tools.sound.ambience import AmbienceSpec, cached_ambience
 from tools.sound.mix import MixPlan
-from tools.sound.score import Motif, SceneCue, ScoreFacts, ScorePlan, motif_for, write_score
+from tools.sound.score import CueChoice, Motif, SceneCue, ScoreFacts, ScorePlan, motif_for, write_score
 from tools.sound.score_harmony import LEAD_PROGRAMS
 from tools.sound.soundfont import SoundFont, find_soundfont
 from tools.sound.stable_audio import StableAudioBeds, prompt_for
@@ -90,17 +90,10 @@ def score_plan(film: Film, scenes: list[Scene], starts: list[float], ends: list[
     themes = [cid for cid in film.sound.themes if any(c.id == cid for c in film.characters)]
     cues = [
         SceneCue(
+            **music.model_dump(include=set(CueChoice.model_fields)),
             scene_id=scene.id,
             start=start,
             end=end,
-            key=music.key,
-            mode=music.mode,
-            tempo=music.tempo,
-            mood=music.mood,
-            instrumentation=music.instrumentation,
-            intensity=music.intensity,
-            mark_change=music.mark_change,
-            muted=music.muted,
             characters=[cid for cid in themes if cid in present(scene)],
         )
         for scene, music, start, end in zip(scenes, decided, starts, ends, strict=True)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.sound.ambience import AmbienceLayer
-from tools.sound.score import Instrumentation, Key, Mode, Mood
+from tools.sound.score import CueChoice
 
 DecidedBy = Literal["composer", "rules", "filmmaker"]
 """Who chose: the model, the rules when the model's answer was unusable, or a note."""
@@ -21,18 +21,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class SceneMusic(_Model):
+class SceneMusic(CueChoice, _Model):
     """One scene's cue: what the score plays under it, or nothing when the filmmaker said so."""
 
     scene_id: str
-    key: Key
-    mode: Mode
-    tempo: int = Field(ge=50, le=160)
-    mood: Mood
-    instrumentation: Instrumentation
-    intensity: int = Field(ge=1, le=5)
-    mark_change: bool = Field(default=True, description="Change tempo and key at this scene's cut.")
-    muted: bool = Field(default=False, description="No music under this scene.")
     by: DecidedBy = "composer"
 
 

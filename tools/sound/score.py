@@ -48,7 +48,20 @@ MOTIF_CHANNELS: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15)
 CONTIGUITY_TOLERANCE = 1e-6
 
 
-class SceneCue(BaseModel):
+class CueChoice(BaseModel):
+    """What a cue plays: the picks a composer makes for a scene, with no time yet."""
+
+    key: Key
+    mode: Mode
+    tempo: int = Field(ge=50, le=160)
+    mood: Mood
+    instrumentation: Instrumentation
+    intensity: int = Field(ge=1, le=5)
+    mark_change: bool = Field(default=True, description="Change tempo and key at this cue's cut.")
+    muted: bool = Field(default=False, description="No notes under this cue; its time, tempo and key stay.")
+
+
+class SceneCue(CueChoice):
     """What the composer chose for one scene: times in seconds of the film."""
 
     model_config = ConfigDict(frozen=True)
@@ -56,15 +69,7 @@ class SceneCue(BaseModel):
     scene_id: str = Field(min_length=1)
     start: float = Field(ge=0)
     end: float
-    key: Key
-    mode: Mode
-    tempo: int = Field(ge=50, le=160)
-    mood: Mood
-    instrumentation: Instrumentation
-    intensity: int = Field(ge=1, le=5)
-    mark_change: bool = True
     characters: list[str] = Field(default_factory=list)
-    muted: bool = False
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> SceneCue:
