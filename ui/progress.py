@@ -96,7 +96,8 @@ class StageProgress:
             console.print(f"[red]Note not applied:[/] {event.error}")
         elif event.status == "done":
             changes = "; ".join(event.changes) or "no change"
-            console.print(f"[bold]Revision[/] ({event.kind} {event.target}): {changes}")
+            aimed = "the sound" if event.kind == "sound" else f"{event.kind} {event.target}"
+            console.print(f"[bold]Revision[/] ({aimed}): {changes}")
             console.print(f"  remaking {len(event.dirty)} shots: {', '.join(event.dirty) or 'none (recut only)'}")
 
     def _restart(self, key: Stage, label: str, total: int | None) -> None:
