@@ -263,3 +263,21 @@ def test_the_crew_answers_what_plays_under_a_scene_and_changes_nothing(scored) -
     overall = answer_question(project, "how loud is the mix, and who has a theme?")
     assert "LUFS" in overall.text and "Anna" in overall.text
     assert project.film_file.read_bytes() == before
+
+
+def test_director_stats_shows_each_scenes_music_and_ambience_and_the_loudness(scored) -> None:
+    from rich.console import Console
+
+    from agents.run import Manifest
+    from ui.stats import sound_table
+
+    _, project = scored
+    manifest = Manifest.model_validate_json(project.manifest_file.read_text())
+    console = Console(record=True, width=200)
+    console.print(sound_table(manifest))
+    text = console.export_text()
+    film = project.load_film()
+    for scene in film.scenes:
+        cue = film.sound.music_for(scene.id)
+        assert f"{cue.mood}, {cue.key} {cue.mode}, {cue.tempo} bpm" in text
+    assert "rain" in text and "LUFS" in text and "themes: anna" in text

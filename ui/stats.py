@@ -31,6 +31,7 @@ def stats_view(manifest: Manifest, top: int = 10) -> Group:
         renders_table(manifest, top),
         reviews_table(manifest),
         looks_table(manifest),
+        sound_table(manifest),
         cost_table(manifest),
     )
 
@@ -116,6 +117,44 @@ def reviews_table(manifest: Manifest) -> Table:
         table.caption += "; unresolved: " + "; ".join(
             f"{item.shot_id} ({'; '.join(item.reasons)})" for item in last.unresolved
         )
+    return table
+
+
+def sound_table(manifest: Manifest) -> Table:
+    """The score and ambience scene by scene, the themes, and the loudness the mix reached."""
+    table = Table("scene", "music", "chosen by", "ambience", title="Sound: the score and ambience per scene")
+    sound = manifest.sound
+    if sound is None or not (sound.music or sound.ambience):
+        table.caption = "this film has no score or ambience (made before issue 16, or with --no-music --no-ambience)"
+        return table
+    scene_ids = list(dict.fromkeys([cue.scene_id for cue in sound.music] + [bed.scene_id for bed in sound.ambience]))
+    for scene_id in scene_ids:
+        cue, bed = sound.music_for(scene_id), sound.ambience_for(scene_id)
+        music = (
+            "-"
+            if cue is None
+            else "silent"
+            if cue.muted
+            else (
+                f"{cue.mood}, {cue.key} {cue.mode}, {cue.tempo} bpm, {cue.instrumentation}, intensity {cue.intensity}"
+            )
+        )
+        beds = (
+            "-"
+            if bed is None
+            else "silent"
+            if bed.muted or not bed.layers
+            else ", ".join(f"{layer.kind.value} {layer.level_db:.0f} dB" for layer in bed.layers)
+        )
+        table.add_row(scene_id, music, cue.by if cue is not None else "-", beds)
+    loudness = manifest.cut.loudness if manifest.cut is not None else None
+    caption = [f"themes: {', '.join(sound.themes) or 'none'}"]
+    if loudness is not None:
+        caption.append(
+            f"mix {loudness.integrated_lufs:.1f} LUFS (target {loudness.target_lufs:.0f}), true peak "
+            f"{loudness.true_peak_dbtp:.1f} dBTP, master gain {loudness.gain_db:+.1f} dB"
+        )
+    table.caption = "; ".join(caption)
     return table
 
 
