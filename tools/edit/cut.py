@@ -2,12 +2,13 @@
 
 Timing is planned in whole frames (`tools.edit.plan`) so the film, the SRT and the timeline agree to the
 frame. Dialogue is burned into the picture (`tools.edit.overlays`) and also written to `film.srt`
-(`tools.edit.subtitles`); a spoken line starts exactly where its subtitle does and is mixed into an AAC track
-(`tools.edit.sound`).
+(`tools.edit.subtitles`); a spoken line starts exactly where its subtitle does (`tools.edit.sound`) and is
+mixed over the score and ambience the crew placed (`tools.edit.film_sound`) into an AAC track at a set
+loudness, with the stems beside the film.
 
 The picture is encoded in segments (the title card, each shot's own frames, each cross-fade), kept under a
 key of everything they show (`tools.edit.segments`) and joined by stream copy, so a recut after a note encodes
-only the segments of the shots it changed; the sound track is mixed again only when a line changed.
+only the segments of the shots it changed; the sound is mixed again only when a line, a cue or a bed changed.
 """
 
 from __future__ import annotations
