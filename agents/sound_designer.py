@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from agents.context import Context
 from agents.events import AmbienceEvent, Emitter
 from agents.sound_rules import default_ambience
-from agents.soundtrack import SceneAmbience
+from agents.soundtrack import SceneAmbience, heard_as
 from agents.state import RunState
 
 
@@ -43,9 +43,5 @@ def design_sound(state: RunState, runtime: Runtime[Context]) -> dict:
     return {"film": film, "log": [f"sound designer: beds for {len(laid)} scenes ({heard})"]}
 
 
-KIND_WORDS = {"engine": "engine hum", "room": "room tone", "crowd": "crowd murmur", "night": "night insects"}
-
-
 def kind_words(bed: SceneAmbience) -> list[str]:
-    """A bed's layers as a person says them: "engine hum", "room tone"."""
-    return [KIND_WORDS.get(layer.kind.value, layer.kind.value) for layer in bed.layers]
+    return [heard_as(layer) for layer in bed.layers]

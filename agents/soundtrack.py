@@ -49,3 +49,12 @@ class Soundtrack(_Model):
 
     def ambience_for(self, scene_id: str) -> SceneAmbience | None:
         return next((bed for bed in self.ambience if bed.scene_id == scene_id), None)
+
+
+HEARD_AS = {"engine": "engine hum", "room": "room tone", "crowd": "crowd murmur", "night": "night insects"}
+"""The beds whose kind is not what a person calls them."""
+
+
+def heard_as(layer: AmbienceLayer) -> str:
+    """A bed as a person says it: "engine hum", "room tone", "rain"."""
+    return HEARD_AS.get(layer.kind.value, layer.kind.value)

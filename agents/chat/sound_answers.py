@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from agents.chat.answer_drafts import Draft, FilmRecords, listing
 from agents.chat.mentions import scene_in
-from agents.soundtrack import SceneAmbience, SceneMusic
+from agents.soundtrack import SceneAmbience, SceneMusic, heard_as
 from agents.state import Film, Scene
 
 CHOSEN_BY = {"composer": "the composer's choice", "rules": "from the scene's words", "filmmaker": "your note"}
-BED_WORDS = {"engine": "engine hum", "room": "room tone", "crowd": "crowd murmur", "night": "night insects"}
 
 
 def music_words(cue: SceneMusic | None) -> str:
@@ -27,9 +26,7 @@ def bed_words(bed: SceneAmbience | None) -> str:
         return "no bed yet (laid at the next cut)"
     if bed.muted or not bed.layers:
         return "no ambience"
-    return listing(
-        [f"{BED_WORDS.get(layer.kind.value, layer.kind.value)} ({layer.level_db:.0f} dB)" for layer in bed.layers]
-    )
+    return listing([f"{heard_as(layer)} ({layer.level_db:.0f} dB)" for layer in bed.layers])
 
 
 def themes_in(film: Film, scene: Scene) -> list[str]:
