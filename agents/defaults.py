@@ -36,6 +36,10 @@ _OUTDOOR_WORDS = (
 _TITLE_STOP_WORDS = {"a", "an", "the", "and", "of", "to", "in", "on", "at", "across", "for", "with", "from", "by",
                      "into", "over", "under", "through", "before", "after", "ein", "eine", "der", "die", "das", "den",
                      "und", "un", "une", "le", "la", "les", "et", "el", "los", "las", "y", "de"}  # fmt: skip
+_VERBS = {"is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "will", "would", "can", "could",
+          "shall", "should", "may", "might", "must", "do", "does", "did", "gets", "got", "goes", "went", "comes",
+          "ist", "sind", "wird", "est", "sont", "es", "son"}  # fmt: skip
+"""Where a title taken from the premise stops: "the lamp is switched off" gives "The Lamp", never a cut-off verb."""
 
 
 def plain(text: str, max_words: int, fallback: str, min_words: int = 3) -> str:
@@ -65,7 +69,7 @@ def title_from_premise(premise: str) -> TitleAnswer:
     """The premise's last 'the ...' phrase as a title ('The Last Storm'), else its last three content words."""
     definite = [
         words for match in re.findall(r"\b(?:the|The)\s+((?:[^\W\d_]+\s+){0,2}[^\W\d_]+)", premise)
-        if (words := list(itertools.takewhile(lambda w: w.lower() not in _TITLE_STOP_WORDS, match.split())))
+        if (words := list(itertools.takewhile(lambda w: w.lower() not in _TITLE_STOP_WORDS | _VERBS, match.split())))
     ]  # fmt: skip
     if definite:
         title = "The " + " ".join(w[:1].upper() + w[1:] for w in definite[-1])

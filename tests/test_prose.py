@@ -202,6 +202,8 @@ def test_a_word_said_twice_in_a_row_is_a_stutter_not_prose():
         "The crisis: a difficult moment in a story.",
         "The scene where Rex and Ella face a difficult moment.",
         "The village fair scene, where Rex is standing his ground at the fair.",
+        "A story about how they ended it with a single sentence.",
+        "The tale of a keeper and her dog on the last night.",
     ],
 )
 def test_a_beat_that_describes_the_story_from_outside_is_not_an_action(text: str) -> None:

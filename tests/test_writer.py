@@ -117,3 +117,16 @@ def test_a_line_that_tells_of_speech_is_not_a_line_and_a_person_is_not_a_place()
         ]
     )  # fmt: skip
     assert [setting.name for setting in settings_from_answer(answer)] == ["The lamp room"]
+
+
+@pytest.mark.parametrize(
+    ("premise", "title"),
+    [
+        ("A lighthouse keeper and her stray dog wait out the last storm before the lamp is switched off for good.",
+         "The Lamp"),
+        ("An empty theatre on the last night before it is torn down.", "The Last Night"),
+    ],
+)  # fmt: skip
+def test_a_title_taken_from_the_premise_never_stops_inside_a_verb(premise: str, title: str) -> None:
+    """Seen in a premise film: "The Lamp Is Switched", cut from "the lamp is switched off for good"."""
+    assert defaults.title_from_premise(premise).title == title

@@ -135,7 +135,8 @@ _META = re.compile(
 _SPEAKER = re.compile(r"(?<![\w'’])(?:I|I'm|I’m|me|my|you|your)(?![\w'’])|\?|!")
 """A look or an action describes; a question, an exclamation or 'I' and 'you' are someone talking."""
 _STORY_TALK = re.compile(
-    r"\bin (?:the|this|a) story\b|\b(?:the|a|this|main) (?:character|narrator|protagonist|premise|plot)s?\b",
+    r"\bin (?:the|this|a) story\b|\b(?:the|a|this|main) (?:character|narrator|protagonist|premise|plot)s?\b|"
+    r"^(?:a|the|this) (?:story|tale|film|movie) (?:about|of)\b",
     re.IGNORECASE,
 )
 _SENTENCE_BREAK = re.compile(r"[.!?…。！？][\"'”’»)]*(\s+)(?=[\"'“‘«(]?[^\W\d_]|\d)")
