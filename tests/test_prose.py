@@ -221,3 +221,11 @@ def test_a_sentence_that_stops_before_what_is_said_is_cut_off():
     verdict = check_prose("He looks at the keeper, holding his hand, and says", ProseKind.SENTENCE)
     assert not verdict and "before what is said" in verdict.reason
     assert check_prose("The keeper nods and says nothing.", ProseKind.SENTENCE)
+
+
+def test_words_strung_together_with_hyphens_are_not_prose() -> None:
+    """Seen in review.json: a rubric note of hyphenated name chains."""
+    noise = "fizzle-laser-wilson-john emilyne-david-bruce-jack alice-marcel-alisa-maria jaclyn-sara-jennifer-jeh"
+    verdict = check_prose(noise, ProseKind.NOTE)
+    assert not verdict and "hyphens" in verdict.reason
+    assert check_prose("Her mother-in-law waits on the twenty-two-year-old ferry.", ProseKind.SENTENCE)

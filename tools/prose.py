@@ -242,7 +242,13 @@ def _markup_and_files(text: str, kind: ProseKind) -> ProseVerdict:
     return PASS
 
 
+CHAIN_HYPHENS = 3
+"""Words strung with this many hyphens, twice in a text or with more in one word, are noise ("fizzle-laser-wilson-john
+emilyne-david-bruce-jack", seen in a rubric note); one "twenty-two-year-old" is a word."""
+
+
 def _tokens(text: str, kind: ProseKind) -> ProseVerdict:
+    chained = 0
     for raw in text.split():
         token = raw.strip(".,;:!?\"'()«»“”‘’¡¿")
         if not token or token.strip("-–—") == "":
@@ -262,6 +268,9 @@ def _tokens(text: str, kind: ProseKind) -> ProseVerdict:
                 return verdict
         if raw.endswith("-") and not raw.endswith("--"):
             return ProseVerdict(False, f"{raw!r} is a word cut off")
+        chained += token.count("-") >= CHAIN_HYPHENS
+        if token.count("-") > CHAIN_HYPHENS or chained > 1:
+            return ProseVerdict(False, f"{token!r} strings words together with hyphens")
     return PASS
 
 
