@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 
 from agents.project import Project
+from agents.work_ahead import WorkAhead
 from memory.store import MemoryStore
 from tools.llm.asking import StructuredLLM
 from tools.look.faces import FaceModels
@@ -41,6 +42,8 @@ class Context:
     """A vision model that looks at each take, when the endpoint takes pictures (`critic.vision`)."""
     ambience_model: StableAudioBeds | None = None
     """Makes the ambience beds with Stable Audio 3 (`sound.ambience_backend`); None synthesises them."""
+    work_ahead: WorkAhead = field(default_factory=lambda: WorkAhead(enabled=False))
+    """Scenes planned, designed and rendered ahead of the graph (`render.stream_scenes`); closed with the run."""
 
     @property
     def prompt_tokens(self) -> int | None:

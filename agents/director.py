@@ -30,12 +30,10 @@ def plan_shots(state: RunState, runtime: Runtime[Context]) -> dict:
     emit = Emitter(runtime.stream_writer)
     emit(PlanEvent(status="start"))
     film = state.film.model_copy(deep=True)
-    counts = shots_per_scene(film)
-    base = film.target_seconds / max(1, sum(counts.values()))
+    durations = shot_durations(film)
     for scene in film.scenes:
-        scene.shots = plan_scene(film, scene, counts[scene.id], base, runtime.context.llm)
+        scene.shots = planned_scene(film, scene, durations, runtime.context.llm)
     shots = film.shots()
-    fit_durations(shots, film.target_seconds)
     emit(PlanEvent(status="done", shots=len(shots)))
     total = sum(shot.duration for shot in shots)
     return {
@@ -43,6 +41,32 @@ def plan_shots(state: RunState, runtime: Runtime[Context]) -> dict:
         "dirty": [shot.id for shot in shots],
         "log": [f"director: {len(shots)} shots, {total:.1f} s planned for a {film.target_seconds:.0f} s target"],
     }
+
+
+def planned_scene(film: Film, scene: Scene, durations: dict[str, float], llm: StructuredLLM) -> list[Shot]:
+    """The scene's shots with their final durations (`shot_durations`): the same whenever the scene is planned."""
+    counts = shots_per_scene(film)
+    shots = plan_scene(film, scene, counts[scene.id], 0.0, llm)
+    for shot in shots:
+        shot.duration = durations[shot.id]
+    return shots
+
+
+def shot_durations(film: Film) -> dict[str, float]:
+    """Every shot's duration, fitted to the film's target, by shot id.
+
+    A duration follows from the scenes' beats and lines alone (no model answer changes one), so a scene
+    streamed through the crew before the others are planned gets the durations the whole film would give it.
+    """
+    counts = shots_per_scene(film)
+    base = film.target_seconds / max(1, sum(counts.values()))
+    ids, durations, floors = [], [], []
+    for scene in film.scenes:
+        for order, plan in enumerate(shot_plans(scene, counts[scene.id]), start=1):
+            ids.append(f"{scene.id}-{order:02d}")
+            floors.append(shortest_duration(plan.line))
+            durations.append(round(max(base, floors[-1]), 2))
+    return dict(zip(ids, fitted_durations(durations, floors, film.target_seconds), strict=True))
 
 
 def shots_per_scene(film: Film) -> dict[str, int]:
@@ -254,19 +278,25 @@ def shortest_duration(line: DialogueLine | None) -> float:
 
 
 def fit_durations(shots: list[Shot], target_seconds: float) -> None:
-    """Stretch or squeeze shot durations toward the target.
-
-    No shot goes below its reading time or above the longest shot, so a script with more lines than the
-    target allows runs long rather than unreadable.
-    """
+    """Stretch or squeeze shot durations toward the target (see `fitted_durations`)."""
     floors = [shortest_duration(shot.dialogue) for shot in shots]
-    total = sum(shot.duration for shot in shots)
+    fitted = fitted_durations([shot.duration for shot in shots], floors, target_seconds)
+    for shot, duration in zip(shots, fitted, strict=True):
+        shot.duration = duration
+
+
+def fitted_durations(durations: list[float], floors: list[float], target_seconds: float) -> list[float]:
+    """Durations stretched or squeezed toward the target.
+
+    No shot goes below its reading time (`floors`) or above the longest shot, so a script with more lines than
+    the target allows runs long rather than unreadable.
+    """
+    total = sum(durations)
     if total > target_seconds:
-        slack = sum(shot.duration - floor for shot, floor in zip(shots, floors, strict=True))
+        slack = sum(duration - floor for duration, floor in zip(durations, floors, strict=True))
         keep = max(0.0, 1 - (total - target_seconds) / slack) if slack > 0 else 1.0
-        for shot, floor in zip(shots, floors, strict=True):
-            shot.duration = round(floor + (shot.duration - floor) * keep, 2)
-    elif total < target_seconds:
+        return [round(floor + (duration - floor) * keep, 2) for duration, floor in zip(durations, floors, strict=True)]
+    if total < target_seconds:
         scale = target_seconds / total
-        for shot in shots:
-            shot.duration = round(min(MAX_SHOT_SECONDS, shot.duration * scale), 2)
+        return [round(min(MAX_SHOT_SECONDS, duration * scale), 2) for duration in durations]
+    return list(durations)

@@ -44,6 +44,7 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     spec = task.spec
     emit = Emitter(runtime.stream_writer)
     content_hash = take_hash(spec, context.images, context.video, context.speech)
+    context.work_ahead.wait_for_take(content_hash)
     take = cached_take(context.project, content_hash)
     damaged = stored_take(context.project, content_hash) if take is None else None
     if damaged is not None:

@@ -10,13 +10,11 @@ between its runs (the LLM, the embedding model, the render backends).
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
@@ -49,12 +47,11 @@ from agents.editor import manifest_for, usage_of
 from agents.events import Emitter, GateEvent, RunEvent
 from agents.gates import waiting_gate
 from agents.graph import build_graph
-from agents.look_review import vision_reviewer
 from agents.manifest import Manifest, write_manifest
 from agents.models_report import ModelsReport, models_report
 from agents.project import Project, ProjectError, RunRecord, new_film_id
 from agents.resuming import NOTHING_TO_DO, RunBusyError, lost_note, next_input
-from agents.sound_cut import ambience_model
+from agents.run_context import llm_for_run, open_context, open_llm
 from agents.state import (
     CHECKPOINTED_MODULES,
     CutFiles,
@@ -68,10 +65,8 @@ from agents.state import (
 )
 from agents.writing.screenplay import parse_fountain, read_screenplay
 from memory.checkpoints import open_checkpointer
-from memory.store import MemoryStore, MiniLMEmbedding
+from memory.store import MiniLMEmbedding
 from tools.llm.asking import StructuredLLM
-from tools.llm.client import LLMClient
-from tools.look.faces import FaceModels
 from tools.render.setup import RenderBackends
 from tools.settings import Settings
 
@@ -129,60 +124,6 @@ class RunOutcome(BaseModel):
     review: Review | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     log: list[str] = Field(default_factory=list)
-
-
-@contextmanager
-def open_context(
-    settings: Settings,
-    project: Project,
-    llm: StructuredLLM | None = None,
-    embedding_function: MiniLMEmbedding | None = None,
-    unattended: bool = True,
-    backends: RenderBackends | None = None,
-) -> Iterator[Context]:
-    """Start what a run needs (the LLM endpoint or bundled server, memory, backends) and stop it after.
-
-    A given `llm`, `embedding_function` or `backends` is used as is, so an embedding app (the studio) or a
-    test can share them, and a loaded pipeline serves every run.
-    """
-    with ExitStack() as stack:
-        if backends is None:
-            backends = RenderBackends.from_settings(settings)
-            stack.callback(backends.close)
-        project.logs_dir.mkdir(parents=True, exist_ok=True)
-        if llm is None:
-            llm = stack.enter_context(LLMClient.from_settings(settings.llm, log_dir=project.logs_dir))
-        memory = MemoryStore.from_settings(settings.memory, project.root, embedding_function=embedding_function)
-        stack.callback(memory.close)
-        yield Context(
-            settings=settings,
-            project=project,
-            llm=llm,
-            memory=memory,
-            images=backends.images,
-            video=backends.video,
-            speech=backends.speech,
-            unattended=unattended,
-            render_slots=threading.BoundedSemaphore(settings.render.max_parallel),
-            executor=backends.executor,
-            faces=FaceModels(),
-            vision=vision_reviewer(settings, project),
-            ambience_model=ambience_model(settings),
-        )
-
-
-@contextmanager
-def open_llm(settings: Settings, log_dir: Path | None, call_log: bool = True) -> Iterator[StructuredLLM]:
-    """The LLM the settings name, started (the bundled server when no endpoint is set) and stopped after."""
-    with LLMClient.from_settings(settings.llm, log_dir=log_dir, call_log=call_log) as llm:
-        yield llm
-
-
-def llm_for_run(llm: StructuredLLM, project: Project) -> StructuredLLM:
-    """A shared LLM that logs this run's calls in its own project, so no call log mixes owners."""
-    if isinstance(llm, LLMClient):
-        return llm.with_call_log(project.logs_dir / "llm-calls.jsonl")
-    return llm
 
 
 def new_run(settings: Settings, *, premise: str = "", screenplay: str = "", film_id: str | None = None) -> Project:

@@ -147,6 +147,10 @@ class RenderSettings(BaseModel):
     takes: int = Field(
         default=1, ge=1, le=8, description="Coverage: takes rendered per shot (new seeds); the critic cuts the best."
     )
+    stream_scenes: bool = Field(
+        default=True,
+        description="Plan, design and render each scene as soon as it is written, while the crew writes the rest.",
+    )
     diffusers: DiffusersSettings = Field(default_factory=DiffusersSettings)
     openai: OpenAIMediaSettings = Field(default_factory=OpenAIMediaSettings)
 

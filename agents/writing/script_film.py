@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 from agents import defaults
 from agents.answers import (
@@ -25,13 +26,22 @@ from tools.llm.asking import StructuredLLM
 from tools.prose import ProseKind, check_prose, split_sentences
 from tools.render.spec import TimeOfDay
 
+SceneReady = Callable[[Film, str], None]
+"""Told the film so far and a scene's id as soon as that scene's people and place have their looks."""
 
-def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredLLM) -> Film:
-    """The script decides story, people and places; the LLM only fills looks, palette and logline."""
+
+def film_from_screenplay(
+    script: ParsedScript, state: RunState, llm: StructuredLLM, scene_ready: SceneReady | None = None
+) -> Film:
+    """The script decides story, people and places; the LLM only fills looks, palette and logline.
+
+    Places are looked at in scene order, and each scene is handed to `scene_ready` once its place has a look,
+    so the crew can plan and render it while the writer goes on with the next.
+    """
     title = script.title.strip() or "Untitled"
     characters = characters_from_script(script, title, llm)
     ids = {name: character.id for name, character in characters.items()}
-    settings, setting_ids = settings_from_script(script, title, llm)
+    setting_ids = settings_of_script(script)
     scenes = [
         Scene(
             id=f"s{scene.number:02d}",
@@ -56,6 +66,25 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
         )
         for scene in script.scenes
     ]
+
+    def film_with(settings: dict[tuple[str, bool, str], Setting], logline: str) -> Film:
+        settings_list = list(settings.values())
+        return Film(
+            id=state.film_id,
+            title=title,
+            logline=logline,
+            screenplay=state.screenplay,
+            style=style_for(state, settings_list),
+            target_seconds=state.target_seconds,
+            characters=[character.model_copy(deep=True) for character in characters.values()],
+            settings=settings_list,
+            scenes=[scene.model_copy(deep=True) for scene in scenes],
+        )
+
+    settings: dict[tuple[str, bool, str], Setting] = {}
+    for scene in settings_from_script(script, title, llm, setting_ids, settings):
+        if scene_ready is not None:
+            scene_ready(film_with(settings, ""), f"s{scene.number:02d}")
     summaries = " ".join(f"({s.number}) {s.summary}" for s in scenes)[:900]
     language = language_of(" ".join(paragraph for scene in script.scenes for paragraph in scene.action)[:2000])
     logline, used_default = ask(
@@ -69,18 +98,7 @@ def film_from_screenplay(script: ParsedScript, state: RunState, llm: StructuredL
     written = logline.logline if not used_default and acceptable_text(logline.logline, title) else ""
     if written and not check_prose(written, ProseKind.SENTENCE, language=language):
         written = ""
-    settings_list = list(settings.values())
-    return Film(
-        id=state.film_id,
-        title=title,
-        logline=" ".join((written or script_logline(script, title)).split()),
-        screenplay=state.screenplay,
-        style=style_for(state, settings_list),
-        target_seconds=state.target_seconds,
-        characters=list(characters.values()),
-        settings=settings_list,
-        scenes=scenes,
-    )
+    return film_with(settings, " ".join((written or script_logline(script, title)).split()))
 
 
 def script_logline(script: ParsedScript, title: str) -> str:
@@ -152,48 +170,59 @@ def place_description(scene: ScriptScene, people: list[str]) -> str:
     return description if check_prose(description, ProseKind.SENTENCE) else ""
 
 
-def settings_from_script(
-    script: ParsedScript, title: str, llm: StructuredLLM
-) -> tuple[dict[tuple[str, bool, str], Setting], dict[tuple[str, bool, str], str]]:
-    """One setting per place and time of day; a place's look is asked once and shared across its times.
+def settings_of_script(script: ParsedScript) -> dict[tuple[str, bool, str], str]:
+    """One setting id per place and time of day, in order of first appearance; no model is asked."""
+    ids: dict[tuple[str, bool, str], str] = {}
+    for scene in script.scenes:
+        key = setting_key(scene)
+        if key not in ids:
+            ids[key] = unique_id(
+                slugify(f"{scene.location} {scene.time_of_day}", fallback=f"setting-{len(ids) + 1}"), list(ids.values())
+            )
+    return ids
 
-    The script's own description of the place is its look; the model's words fill in only where the script
-    gives none, and its colours make the palette.
+
+def settings_from_script(
+    script: ParsedScript,
+    title: str,
+    llm: StructuredLLM,
+    setting_ids: dict[tuple[str, bool, str], str],
+    settings: dict[tuple[str, bool, str], Setting],
+) -> Iterator[ScriptScene]:
+    """Fill `settings` (one per place and time of day) scene by scene; yields each scene once its place is known.
+
+    A place's look is asked once and shared across its times. The script's own description of the place is its
+    look; the model's words fill in only where the script gives none, and its colours make the palette.
     """
     people = [*script.characters, *(display_name(cue) for cue in script.characters)]
     looks: dict[tuple[str, bool], SettingLookAnswer] = {}
     described: dict[tuple[str, bool], str] = {}
-    settings: dict[tuple[str, bool, str], Setting] = {}
     for scene in script.scenes:
         key = setting_key(scene)
-        if key in settings:
-            continue
-        place = key[:2]
-        if place not in looks:
-            described[place] = place_description(scene, people)
-            context = " ".join(scene.action)[:240] or scene.heading
-            looks[place], _ = ask(
-                llm,
-                "setting_look",
-                SettingLookAnswer,
-                lambda s=scene: defaults.setting_look_for(s.location, s.interior),
-                title=title,
-                heading=scene.heading,
-                context=context,
+        if key not in settings:
+            place = key[:2]
+            if place not in looks:
+                described[place] = place_description(scene, people)
+                context = " ".join(scene.action)[:240] or scene.heading
+                looks[place], _ = ask(
+                    llm,
+                    "setting_look",
+                    SettingLookAnswer,
+                    lambda s=scene: defaults.setting_look_for(s.location, s.interior),
+                    title=title,
+                    heading=scene.heading,
+                    context=context,
+                )
+            look = looks[place]
+            usable = acceptable_text(look.look, title, *PROMPT_EXAMPLES)
+            fallback = defaults.setting_look_for("", scene.interior).look
+            description = described[place] or (look.look if usable else fallback)
+            settings[key] = Setting(
+                id=setting_ids[key],
+                name=display_name(scene.location) or scene.heading,
+                look=" ".join(description.split()),
+                time_of_day=TimeOfDay(scene.time_of_day),
+                interior=scene.interior,
+                palette=[COLOURS[c] for c in dict.fromkeys(look.colors)],
             )
-        look = looks[place]
-        usable = acceptable_text(look.look, title, *PROMPT_EXAMPLES)
-        description = described[place] or (look.look if usable else defaults.setting_look_for("", scene.interior).look)
-        identifier = unique_id(
-            slugify(f"{scene.location} {scene.time_of_day}", fallback=f"setting-{len(settings) + 1}"),
-            [setting.id for setting in settings.values()],
-        )
-        settings[key] = Setting(
-            id=identifier,
-            name=display_name(scene.location) or scene.heading,
-            look=" ".join(description.split()),
-            time_of_day=TimeOfDay(scene.time_of_day),
-            interior=scene.interior,
-            palette=[COLOURS[c] for c in dict.fromkeys(look.colors)],
-        )
-    return settings, {key: setting.id for key, setting in settings.items()}
+        yield scene
