@@ -162,6 +162,11 @@ class Project:
     def logs_dir(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def lines_dir(self) -> Path:
+        """Every distinct line, spoken once (`tools.render.line_store`)."""
+        return self.root / "lines"
+
     def take_dir(self, content_hash: str) -> Path:
         return self.takes_dir / content_hash[:2] / content_hash
 

@@ -18,6 +18,7 @@ from memory.store import MemoryStore, MiniLMEmbedding
 from tools.llm.asking import StructuredLLM
 from tools.llm.client import LLMClient
 from tools.look.faces import FaceModels
+from tools.render.line_store import LineStore
 from tools.render.setup import RenderBackends
 from tools.settings import Settings
 
@@ -55,7 +56,7 @@ def open_context(
             memory=memory,
             images=backends.images,
             video=backends.video,
-            speech=backends.speech,
+            speech=LineStore(backends.speech, project.lines_dir) if backends.speech is not None else None,
             unattended=unattended,
             render_slots=threading.BoundedSemaphore(settings.render.max_parallel),
             executor=backends.executor,
