@@ -52,8 +52,8 @@ def _plan_and_start(film: Film, scene_id: str, context: Context, emit: Emitter, 
                 context.work_ahead.take(content_hash, lambda c=candidate, h=content_hash: _render(c, h, context, emit))
 
 
-def _render(spec: ShotSpec, content_hash: str, context: Context, emit: Emitter) -> None:
+def _render(spec: ShotSpec, content_hash: str, context: Context, emit: Emitter) -> bool:
     if cached_take(context.project, content_hash) is not None:
-        return
+        return False
     with context.render_slots:
-        make_take(spec, content_hash, context, emit)
+        return spec.shot_id in make_take(spec, content_hash, context, emit).get("rendered", {})

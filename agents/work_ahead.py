@@ -26,7 +26,7 @@ class WorkAhead:
         self._takes: ThreadPoolExecutor | None = None
         self._warming: ThreadPoolExecutor | None = None
         self._scene_jobs: dict[str, Future[None]] = {}
-        self._take_jobs: dict[str, Future[None]] = {}
+        self._take_jobs: dict[str, Future[bool]] = {}
         self._guard = threading.Lock()
         self._closed = False
 
@@ -49,8 +49,12 @@ class WorkAhead:
                 self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-ahead")
             self._warming.submit(job)
 
-    def take(self, content_hash: str, job: Callable[[], None]) -> bool:
-        """Start rendering the take `content_hash` unless it is already under way; False when nothing started."""
+    def take(self, content_hash: str, job: Callable[[], bool]) -> bool:
+        """Start rendering the take `content_hash` unless it is already under way; False when nothing started.
+
+        `job` says whether it made the take; the node that then finds it in the store records it as made in
+        this run (`made_ahead`), not reused.
+        """
         with self._guard:
             if not self.enabled or self._closed or content_hash in self._take_jobs:
                 return False
@@ -58,6 +62,12 @@ class WorkAhead:
                 self._takes = ThreadPoolExecutor(max_workers=self._parallel, thread_name_prefix="take-ahead")
             self._take_jobs[content_hash] = self._takes.submit(contextvars.copy_context().run, job)
             return True
+
+    def made_ahead(self, content_hash: str) -> bool:
+        """Whether this run's work ahead rendered the take `content_hash` (and is done with it)."""
+        with self._guard:
+            job = self._take_jobs.get(content_hash)
+        return job is not None and job.done() and job.exception() is None and job.result() is True
 
     def wait_for_take(self, content_hash: str) -> None:
         """Block until the take made ahead under `content_hash` (if any) is done; a failed one the caller redoes."""

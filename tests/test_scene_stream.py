@@ -106,6 +106,9 @@ def test_streaming_changes_when_not_what_and_renders_nothing_twice(streamed, tmp
     started = [event.shot for event in renders if event.status == "start"]
     assert len(started) == len(set(started)), f"a take was rendered twice: {sorted(started)}"
     assert sorted(started) == sorted(shot.id for shot in film.shots()), "every shot is rendered once"
+    made = [shot.take for shot in film.shots() if shot.take is not None]
+    assert made and not any(take.cache_hit for take in made), "a take made ahead is recorded as made, not reused"
+    assert all(take.render_seconds > 0 for take in made), "its render time counts in the film's costs"
     unstreamed, llm, _ = film_made(tmp_path, minilm, stream=False)
     assert llm.take_before_logline is False
     assert take_keys(unstreamed) == take_keys(film), "the same takes with and without streaming"
