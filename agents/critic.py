@@ -1,7 +1,10 @@
 """The critic: objective checks on every take and on the cut, then an LLM rubric on story and continuity.
 
 A take's files are checked once per content: a later round or a note reuses the verdict on an unchanged take
-(`TakeChecks`), so a note that remakes one shot has one take checked, plus the whole cut.
+(`TakeChecks`), so a note that remakes one shot has one take checked, plus the whole cut. A round after a reshoot
+or a note checks only the scenes that changed since the last round (`agents.review_changes`): their shots, and
+the rubric asked about their shots alone; every other scene keeps its verdicts, for the identical takes and
+words. Faces, continuity and the vision verdicts (each kept by content) still look at the whole film.
 
 Objective checks decide every verdict a film passes on; the rubric may send back at most one shot per round,
 with a concrete change, and only when it scores the cut low; a rubric answer that is not usable is discarded and
@@ -29,6 +32,7 @@ from agents.events import Emitter, ReviewEvent
 from agents.look_verdicts import see_takes
 from agents.project import Project, write_model
 from agents.prompting import ask
+from agents.review_changes import RoundPlan, plan_round
 from agents.specs import stable_seed
 from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict, UnresolvedShot
 from agents.take_checks import TakeChecks, check_take_files
@@ -67,19 +71,23 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     project = context.project
     checked = TakeChecks.load(project)
     words = repair_film_words(film)
+    plan = plan_round(film, film.review_rounds[-1] if film.review_rounds else None, context, state.failed)
     with ThreadPoolExecutor(max_workers=1) as whole_cut:
         cut_notes = whole_cut.submit(check_cut, state.cut, film, project)
-        verdicts = {
-            shot.id: check_shot(
+        verdicts = {}
+        for shot in film.shots():
+            if shot.id in plan.kept:
+                verdicts[shot.id] = kept_verdict(shot.id, plan, checked)
+                continue
+            verdicts[shot.id] = check_shot(
                 shot, film, project, context.memory, state.failed, round_number, checked, words, context.prompt_tokens
             )
-            for shot in film.shots()
-        }
         checked.save()
         notes = cut_notes.result()
     drop_model_lines(film, verdicts.values())
     seen = see_takes(film, verdicts, context, round_number)
-    rubric, rubric_flag, discarded = ask_rubric(film, context, round_number)
+    rubric, rubric_flag, discarded = ask_rubric(film, context, round_number, plan.rubric_scene_ids)
+    scope = plan.scope.model_copy(update={"rubric_scenes": rubric_scenes(film, plan.rubric_scene_ids)})
     if rubric_flag is not None and verdicts[rubric_flag.shot_id].passed:
         verdicts[rubric_flag.shot_id] = rubric_flag
     passed = all(v.passed for v in verdicts.values()) and not notes and not words.repaired
@@ -89,7 +97,7 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         round=round_number,
         passed=passed,
         verdicts=list(verdicts.values()),
-        notes=notes + words.repaired + words.notes + seen.notes + rubric_notes(rubric, discarded),
+        notes=notes + words.repaired + words.notes + plan.kept_notes + seen.notes + rubric_notes(rubric, discarded),
         rubric={"story": rubric.story, "continuity": rubric.continuity} if rubric is not None else {},
         rubric_discarded=discarded,
         repaired=words.repaired,
@@ -97,6 +105,7 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         consistency=seen.consistency,
         continuity=seen.continuity,
         vision=seen.vision,
+        scope=scope,
     )
     film.review_rounds.append(review)
     write_model(project.review_file, review)
@@ -112,6 +121,9 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
             repaired=review.repaired,
             unresolved=review.unresolved,
             faces=review.consistency.summary() if review.consistency is not None else "",
+            scope=scope.summary(),
+            checked_shots=scope.checked_shots,
+            verdicts_kept=len(scope.kept_shots),
         )
     )
     outcome = "passed" if review.passed else f"flagged {review.flagged}"
@@ -122,11 +134,23 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         "review": review,
         "dirty": review.flagged,
         "log": [
-            f"critic: round {round_number} {outcome} "
+            f"critic: round {round_number} {outcome}; {scope.summary()} "
             f"(checked {checked.checked} takes, reused {checked.reused} earlier verdicts"
             f"{f', discarded {discarded} rubric answers' if discarded else ''})"
         ],
     }
+
+
+def kept_verdict(shot_id: str, plan: RoundPlan, checked: TakeChecks) -> ShotVerdict:
+    """The last round's verdict on a shot of an unchanged scene; its take's file verdict is kept with it."""
+    key = plan.take_keys.get(shot_id)
+    if key is not None:
+        checked.keep(key)
+    return plan.kept[shot_id]
+
+
+def rubric_scenes(film: Film, scene_ids: set[str] | None) -> list[int]:
+    return [scene.number for scene in film.scenes if scene_ids is None or scene.id in scene_ids]
 
 
 def rounds_left(state: RunState, rounds_done: int) -> int:
@@ -253,16 +277,23 @@ def rubric_notes(rubric: RubricAnswer | None, discarded: int) -> list[str]:
     return notes
 
 
-def ask_rubric(film: Film, context: Context, round_number: int) -> tuple[RubricAnswer | None, ShotVerdict | None, int]:
+def ask_rubric(
+    film: Film, context: Context, round_number: int, scene_ids: set[str] | None = None
+) -> tuple[RubricAnswer | None, ShotVerdict | None, int]:
     """Score story and continuity; when either is low, name the one shot to reshoot and how.
+
+    With `scene_ids`, the rubric is asked about those scenes' shots alone (the scenes that changed since the
+    last round), with the characters in them, and may send back only one of their shots.
 
     Returns the rubric (None when its answer was discarded), the verdict on the shot it sends back (if any),
     and how many answers were discarded. An answer the prose gate refused (the default stood in) or one made of
     the option words alone is discarded: it flags nothing and is not reported as a score.
     """
-    shots = film.shots()
+    shots = [s for s in film.shots() if scene_ids is None or s.scene_id in scene_ids]
     listing = "\n".join(f"{s.id}: {s.framing}, {s.action[:70]}" for s in shots)[:1500]
-    characters = "; ".join(f"{c.name}: {c.look}" for c in film.characters)
+    present = {cid for s in shots for cid in s.character_ids}
+    cast = [c for c in film.characters if scene_ids is None or c.id in present]
+    characters = "; ".join(f"{c.name}: {c.look}" for c in cast)
     rubric, used_default = ask(
         context.llm,
         "rubric",

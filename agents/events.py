@@ -124,6 +124,9 @@ class ReviewEvent(Event):
     repaired: list[str] = Field(default_factory=list)
     unresolved: list[UnresolvedShot] = Field(default_factory=list)
     faces: str = Field(default="", description="Each character's face across the cut, in a line.")
+    scope: str = Field(default="", description="What the round checked and kept: 'checked 2 shots in scene 3, ...'.")
+    checked_shots: list[str] = Field(default_factory=list, description="Shots checked afresh this round.")
+    verdicts_kept: int = Field(default=0, description="Verdicts kept from the round before, for unchanged scenes.")
 
 
 class ReviseEvent(Event):

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.reducers import merge_alternates, merge_failures, merge_takes
+from agents.review_scope import ReviewScope, UnresolvedShot
 from agents.soundtrack import Soundtrack
 from tools.edit.film_sound import SoundFacts
 from tools.look.consistency import ConsistencyReport
@@ -228,13 +229,6 @@ class VisionReport(Model):
     unavailable: str = Field(default="", description="Why it stopped answering, when it did; the review went on.")
 
 
-class UnresolvedShot(Model):
-    """A shot still flagged when the review rounds ran out, and why."""
-
-    shot_id: str
-    reasons: list[str] = Field(default_factory=list)
-
-
 class Review(Model):
     """One round of the critic. It passes only on its objective checks: the rubric can flag, never pass."""
 
@@ -261,6 +255,7 @@ class Review(Model):
     unresolved: list[UnresolvedShot] = Field(
         default_factory=list, description="Shots still flagged when this round spent the last review round."
     )
+    scope: ReviewScope | None = Field(default=None, description="What this round checked afresh and what it kept.")
 
     @property
     def flagged(self) -> list[str]:

@@ -1,7 +1,8 @@
 """Objective checks on a take's files (missing, unreadable, wrong size or length, black, blank or frozen).
 
 A take is checked once per content: a later round, a note or the choice between takes reuses the verdict on an
-unchanged take (`TakeChecks`), kept in the project by what was checked.
+unchanged take (`TakeChecks`), kept in the project by what was checked; a round that keeps a whole scene's
+verdicts (`agents.review_changes`) keeps its takes' file verdicts too (`TakeChecks.keep`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ class TakeChecks:
         if key is not None:
             self.current[key] = reasons
         return reasons
+
+    def keep(self, key: str) -> None:
+        """Count a verdict the review kept whole from its last round, and keep the take's file verdict with it."""
+        self.reused += 1
+        if key in self.known:
+            self.current[key] = list(self.known[key])
 
     def save(self, *, keep_known: bool = False) -> None:
         """Keep the verdicts on this film's takes (only those, unless `keep_known`), atomically."""
