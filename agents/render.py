@@ -38,24 +38,21 @@ def route_renders(state: RunState) -> list[Send] | str:
 def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     """Make (or reuse) one take of a shot. A backend failure marks the shot failed; it never ends the run.
 
-    Take 1 is the shot's take; the others are its alternates, and one of them failing fails nothing.
+    Take 1 is the shot's take; the others are its alternates, and one of them failing fails nothing. A take
+    rendered ahead of the graph for this very request (`agents.scene_stream`) is this node's outcome, made or
+    failed: the request is never sent twice.
     """
     context = runtime.context
     spec = task.spec
     emit = Emitter(runtime.stream_writer)
     content_hash = take_hash(spec, context.images, context.video, context.speech)
-    context.work_ahead.wait_for_take(content_hash)
-    take = cached_take(context.project, content_hash)
-    damaged = stored_take(context.project, content_hash) if take is None else None
+    ahead = context.work_ahead.outcome(content_hash)
+    take = cached_take(context.project, content_hash) if ahead is None else None
+    damaged = stored_take(context.project, content_hash) if take is None and ahead is None else None
     if damaged is not None:
         emit(RenderEvent(status="damaged", shot=spec.shot_id, problem=take_problem(context.project.root, damaged)))
-    if take is not None and context.work_ahead.made_ahead(content_hash):
-        made = stored_take(context.project, content_hash) or take
-        result = {
-            "rendered": {spec.shot_id: made},
-            "failed": {spec.shot_id: ""},
-            "log": [f"render: {spec.shot_id} took {made.render_seconds:.2f} s, ahead of the graph"],
-        }
+    if ahead is not None:
+        result = ahead
     elif take is not None:
         emit(RenderEvent(status="done", shot=spec.shot_id, cache_hit=True, keyframe=take.keyframe))
         result = {

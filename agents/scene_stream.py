@@ -52,8 +52,9 @@ def _plan_and_start(film: Film, scene_id: str, context: Context, emit: Emitter, 
                 context.work_ahead.take(content_hash, lambda c=candidate, h=content_hash: _render(c, h, context, emit))
 
 
-def _render(spec: ShotSpec, content_hash: str, context: Context, emit: Emitter) -> bool:
+def _render(spec: ShotSpec, content_hash: str, context: Context, emit: Emitter) -> dict | None:
+    """The render node's outcome for this request, made now: the take, or its failure (never asked twice)."""
     if cached_take(context.project, content_hash) is not None:
-        return False
+        return None
     with context.render_slots:
-        return spec.shot_id in make_take(spec, content_hash, context, emit).get("rendered", {})
+        return make_take(spec, content_hash, context, emit)

@@ -26,7 +26,7 @@ class WorkAhead:
         self._takes: ThreadPoolExecutor | None = None
         self._warming: ThreadPoolExecutor | None = None
         self._scene_jobs: dict[str, Future[None]] = {}
-        self._take_jobs: dict[str, Future[bool]] = {}
+        self._take_jobs: dict[str, Future[dict | None]] = {}
         self._guard = threading.Lock()
         self._closed = False
 
@@ -49,11 +49,11 @@ class WorkAhead:
                 self._warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-ahead")
             self._warming.submit(job)
 
-    def take(self, content_hash: str, job: Callable[[], bool]) -> bool:
+    def take(self, content_hash: str, job: Callable[[], dict | None]) -> bool:
         """Start rendering the take `content_hash` unless it is already under way; False when nothing started.
 
-        `job` says whether it made the take; the node that then finds it in the store records it as made in
-        this run (`made_ahead`), not reused.
+        `job` returns what the render node would have returned for that request (the take made, or its
+        failure), or None when it made nothing; the node then takes that outcome as its own (`outcome`).
         """
         with self._guard:
             if not self.enabled or self._closed or content_hash in self._take_jobs:
@@ -63,21 +63,19 @@ class WorkAhead:
             self._take_jobs[content_hash] = self._takes.submit(contextvars.copy_context().run, job)
             return True
 
-    def made_ahead(self, content_hash: str) -> bool:
-        """Whether this run's work ahead rendered the take `content_hash` (and is done with it)."""
-        with self._guard:
-            job = self._take_jobs.get(content_hash)
-        return job is not None and job.done() and job.exception() is None and job.result() is True
+    def outcome(self, content_hash: str) -> dict | None:
+        """What rendering `content_hash` ahead came to, once it is done; None when nothing was made ahead.
 
-    def wait_for_take(self, content_hash: str) -> None:
-        """Block until the take made ahead under `content_hash` (if any) is done; a failed one the caller redoes."""
+        A job that raised (a full disk, say) counts as nothing made: the node renders and meets the error itself.
+        """
         with self._guard:
             job = self._take_jobs.get(content_hash)
-        if job is not None:
-            try:
-                job.result()
-            except Exception:  # noqa: BLE001 - the node renders the take itself and reports that error
-                pass
+        if job is None:
+            return None
+        try:
+            return job.result()
+        except Exception:  # noqa: BLE001 - the node renders the take itself and reports that error
+            return None
 
     def scene_errors(self) -> list[BaseException]:
         """What went wrong in the scene lane so far (a node redoes that scene's work and meets it itself)."""
