@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -158,6 +159,13 @@ def test_subtitles_burned_only_during_their_cue(frames: list[np.ndarray]) -> Non
     assert during_cue[SUBTITLE_BAND].std(axis=(0, 1)).max() > 20
 
 
+def test_subtitles_start_and_stop_on_their_cue_frames(cut: CutResult, frames: list[np.ndarray]) -> None:
+    """s1's cue is frames 12-29 and s2 is silent; s3's cue starts at frame 39, mid-way through its cross-fade."""
+    assert [(round(c.start * FPS), round(c.end * FPS)) for c in cut.cues[:2]] == [(12, 30), (39, 51)]
+    shown = [bool(frames[i][SUBTITLE_BAND].std(axis=(0, 1)).max() > 20) for i in (11, 12, 29, 30, 38, 39)]
+    assert shown == [False, True, True, False, False, True]
+
+
 def test_hard_cut_within_scene_and_crossfade_between_scenes(frames: list[np.ndarray]) -> None:
     assert close_to(frames[29], RED) and close_to(frames[30], GREEN)
     assert close_to(frames[35], GREEN), "a clip shorter than planned holds its last frame"
@@ -168,6 +176,24 @@ def test_hard_cut_within_scene_and_crossfade_between_scenes(frames: list[np.ndar
     greens = [region_mean(frames[i], TOP)[1] for i in range(36, 42)]
     assert greens == sorted(greens, reverse=True)
     assert close_to(frames[42], BLUE)
+
+
+def test_cross_fade_weighs_the_incoming_shot_by_its_frame(frames: list[np.ndarray]) -> None:
+    """The 6 frames from 36: the blue shot's k-th frame is k/6 blue over green, so frame 36 is still green."""
+    for k in range(6):
+        expected = np.array(GREEN) + (np.array(BLUE) - np.array(GREEN)) * k / 6
+        assert np.abs(region_mean(frames[36 + k], TOP) - expected).max() < 6, k
+
+
+def test_a_clip_at_another_frame_rate_keeps_its_speed(clips: dict[str, Path], tmp_path: Path) -> None:
+    """A 24 fps clip of 24 grey levels in a 12 fps film shows every other level, the last held past its end."""
+    levels = [10 + 9 * n for n in range(24)]
+    clip = write_clip(tmp_path / "fast.mp4", [np.full((H, W, 3), v, np.uint8) for v in levels], fps=24)
+    plan = make_plan(clips, items=[CutItem(shot_id="f", scene_number=1, clip=clip, duration=1.5)], title_seconds=0.0)
+    film = read_film(assemble_cut(plan, tmp_path / "cut").video)
+    assert len(film) == 18
+    seen = [round(float(np.median(frame))) for frame in film]
+    assert all(abs(got - want) <= 3 for got, want in zip(seen, levels[0::2] + [levels[-1]] * 6, strict=True)), str(seen)
 
 
 def test_other_sizes_are_fitted_with_bars(frames: list[np.ndarray]) -> None:
@@ -186,6 +212,9 @@ def test_missing_or_unreadable_clip_names_the_shot(clips: dict[str, Path], tmp_p
     junk.write_text("not a video")
     with pytest.raises(CutError, match=r"shot s2\b.*not a readable video"):
         assemble_cut(make_plan({**clips, "s2": junk}), out)
+    sound_only = write_tone(tmp_path / "sound.mp4.wav", 0.5).rename(tmp_path / "sound.mp4")
+    with pytest.raises(CutError, match=r"shot s4\b.*not a readable video"):
+        assemble_cut(make_plan({**clips, "s4": sound_only}), out)
     assert not (out / "film.mp4").exists()
 
 
@@ -286,3 +315,11 @@ def test_the_film_carries_its_provenance_tags_for_ffprobe(clips: dict[str, Path]
     format_tags = json.loads(shown.stdout)["format"]["tags"]
     assert {key: format_tags.get(key) for key in tags} == tags
     assert {key: container_tags(result.video).get(key) for key in tags} == tags
+
+
+def test_the_cut_composes_in_ffmpeg_without_moviepy() -> None:
+    """The cut's modules import no moviepy: the frames are composed by ffmpeg's filter graph."""
+    code = "import sys, tools.edit.cut, tools.edit.reels; print(sorted(m for m in sys.modules if 'moviepy' in m))"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    assert done.stdout.strip() == "[]"

@@ -275,6 +275,9 @@ def pitch(samples: np.ndarray, start: float, end: float, rate: int = 16000) -> f
 
 def test_the_folder_keeps_only_the_current_cuts_segments(first, clips, lines, tmp_path) -> None:
     _, segments = first
+    left_by_a_killed_cut = segments / ".0123456789ab.partial.overlays"
+    left_by_a_killed_cut.mkdir()
+    (left_by_a_killed_cut / "title.png").write_bytes(b"png")
     revised = assemble_cut(make_plan(clips, lines, b="magenta", d="white"), tmp_path / "cut", segments_dir=segments)
     keys = {segment.key for segment in revised.segments}
     names = sorted(path.name for path in segments.iterdir())

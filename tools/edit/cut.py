@@ -1,7 +1,8 @@
 """The editor's cutting tool: shot clips in; one H.264 film, its subtitles and its timeline out.
 
 Timing is planned in whole frames (`tools.edit.plan`) so the film, the SRT and the timeline agree to the
-frame. Dialogue is burned into the picture (`tools.edit.overlays`) and also written to `film.srt`
+frame. Dialogue is burned into the picture (`tools.edit.overlays`, laid on by ffmpeg's filter graph in
+`tools.edit.filter_graph`) and also written to `film.srt`
 (`tools.edit.subtitles`); a spoken line starts exactly where its subtitle does (`tools.edit.sound`) and is
 mixed over the score and ambience the crew placed (`tools.edit.film_sound`) into an AAC track at a set
 loudness, with the stems beside the film.
@@ -24,19 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import PIL
-from moviepy import CompositeVideoClip, ImageClip, VideoClip, vfx
-from moviepy import __version__ as moviepy_version
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.edit.film_sound import SoundDesign, SoundFacts, design_key, mix_film_sound, stem_paths, stored_facts
-from tools.edit.overlays import subtitle_overlay, title_card
+from tools.edit.filter_graph import COMPOSITOR, Overlay, run_graph
+from tools.edit.overlays import on_even_grid, save_png, subtitle_overlay, title_card
 from tools.edit.plan import CutError, CutItem, CutPlan, Slot, frame_layout
-from tools.edit.reels import Reels
-from tools.edit.segments import X264_PRESET, X264_THREADS, Encoding, SegmentError, SegmentStore
+from tools.edit.reels import unreadable_clip
+from tools.edit.segments import X264_PRESET, X264_THREADS, Encoding, SegmentError, SegmentStore, encode_segments
 from tools.edit.sound import AUDIO_RATE, Line, line_span, mix_dialogue, read_lines, sound_key
 from tools.edit.subtitles import SubtitleCue, cue_text, format_srt
 from tools.files import atomic_path, content_key, open_atomic, sha256_of
 
+MAX_RUN_SEGMENTS = 48
+"""The most segments one ffmpeg run composes: it opens every clip they show at once."""
 VIDEO_NAME = "film.mp4"
 SUBTITLES_NAME = "film.srt"
 TIMELINE_NAME = "timeline.json"
@@ -145,15 +147,12 @@ def assemble_cut(
 
     finals = [out_dir / VIDEO_NAME, out_dir / SUBTITLES_NAME, out_dir / TIMELINE_NAME]
     scratch: Path | None = None
-    reels: Reels | None = None
     try:
         if segments_dir is None:
             scratch = Path(tempfile.mkdtemp(dir=out_dir, prefix=".segments-"))
         store = SegmentStore(segments_dir if segments_dir is not None else scratch)
         started = time.perf_counter()
         fresh = {s.key for s in segments if not store.trusted(s.key, frames=s.end - s.start)}
-        size = (plan.width, plan.height)
-        reels = Reels(slots, size)
         with ThreadPoolExecutor(max_workers=1) as mixer:
             total_samples = round(duration * AUDIO_RATE)
             if designed:
@@ -168,8 +167,7 @@ def assemble_cut(
             else:
                 mixing = None
             if fresh:
-                film = CompositeVideoClip(_layers(plan, title_frames, slots, reels), size=size, bg_color=(0, 0, 0))
-                _encode(film.with_duration(duration), [s for s in segments if s.key in fresh], store, encoding)
+                _encode(plan, title_frames, slots, [s for s in segments if s.key in fresh], store, encoding)
             track, sound_reused = mixing.result() if mixing is not None else (None, False)
         with ExitStack() as outputs:
             video = outputs.enter_context(atomic_path(finals[0]))
@@ -188,8 +186,6 @@ def assemble_cut(
     except OSError as err:
         raise CutError(f"could not write the cut into {out_dir}: {err}") from err
     finally:
-        if reels is not None:
-            reels.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
@@ -295,7 +291,7 @@ def _segments(
     for slot in slots:
         bounds |= {slot.start, slot.start + slot.fade_in, slot.end}
     edges = sorted(b for b in bounds if 0 <= b <= total_frames)
-    renderer = {"encoding": encoding.fingerprint(), "moviepy": moviepy_version, "pillow": PIL.__version__}
+    renderer = {"encoding": encoding.fingerprint(), "compositor": COMPOSITOR, "pillow": PIL.__version__}
     segments = []
     for start, end in zip(edges, edges[1:], strict=False):
         layers: list[dict[str, object]] = []
@@ -323,27 +319,68 @@ def _segments(
     return segments
 
 
-def _encode(film: VideoClip, segments: list[_Segment], store: SegmentStore, encoding: Encoding) -> None:
-    """Composite and encode `segments`: one ffmpeg run per stretch of consecutive ones, a key encoded once."""
+def _encode(
+    plan: CutPlan,
+    title_frames: int,
+    slots: list[Slot],
+    segments: list[_Segment],
+    store: SegmentStore,
+    encoding: Encoding,
+) -> None:
+    """Compose and encode `segments` with ffmpeg: one run per stretch of consecutive ones, a key encoded once.
+
+    The title card and the subtitle strips the runs show are drawn once as PNGs in a hidden folder beside the
+    segments, removed when the runs are done.
+
+    Raises:
+        CutError: a clip the runs read is not a readable video.
+        SegmentError: ffmpeg could not compose or encode a run.
+    """
     runs: list[list[_Segment]] = []
     seen: set[str] = set()
     for segment in segments:
         if segment.key in seen:
             continue
         seen.add(segment.key)
-        if runs and runs[-1][-1].end == segment.start:
+        if runs and runs[-1][-1].end == segment.start and len(runs[-1]) < MAX_RUN_SEGMENTS:
             runs[-1].append(segment)
         else:
             runs.append([segment])
-    for run in runs:
-        writer = store.writer([(s.key, s.end - s.start) for s in run], encoding)
-        try:
-            for index in range(run[0].start, run[-1].end):
-                writer.write(film.get_frame(index / encoding.fps))
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
+    size = (plan.width, plan.height)
+    drawings = store.temp_path(".overlays")
+    drawings.mkdir()
+    try:
+        title = None
+        if any(run[0].start < title_frames for run in runs):
+            title = (save_png(title_card(plan), drawings / "title.png"), title_frames)
+        overlays = _subtitles(slots, size, drawings, [(run[0].start, run[-1].end) for run in runs])
+        for run in runs:
+            graph = run_graph(run[0].start, run[-1].end, slots, size, encoding.fps, title, overlays)
+            try:
+                encode_segments(store, [(s.key, s.end - s.start) for s in run], encoding, graph.arguments)
+            except SegmentError as err:
+                unreadable = unreadable_clip(slots[index] for index in graph.slots)
+                if unreadable is not None:
+                    raise unreadable from err
+                raise
+    finally:
+        shutil.rmtree(drawings, ignore_errors=True)
+
+
+def _subtitles(slots: list[Slot], size: tuple[int, int], folder: Path, spans: list[tuple[int, int]]) -> list[Overlay]:
+    """Each subtitle strip shown in the film frames `spans`, drawn into `folder` as a PNG once per distinct line."""
+    overlays = []
+    drawn: dict[str, tuple[Path, int, int]] = {}
+    for slot in slots:
+        text = cue_text(slot.item)
+        if not text or not any(slot.cue_start < end and slot.cue_end > start for start, end in spans):
+            continue
+        if text not in drawn:
+            strip, (x, y) = on_even_grid(*subtitle_overlay(text, size))
+            drawn[text] = (save_png(strip, folder / f"subtitle-{len(drawn):04d}.png"), x, y)
+        path, x, y = drawn[text]
+        overlays.append(Overlay(path=path, x=x, y=y, start=slot.cue_start, end=slot.cue_end))
+    return overlays
 
 
 def _tags(plan: CutPlan) -> list[str]:
@@ -371,30 +408,3 @@ def _digest_clips(items: list[CutItem]) -> dict[Path, str]:
         except OSError as err:
             raise CutError(f"shot {item.shot_id}: clip {item.clip} cannot be read ({err}); render it again") from err
     return digests
-
-
-def _layers(plan: CutPlan, title_frames: int, slots: list[Slot], reels: Reels) -> list[VideoClip]:
-    """The composite's clips: title card, shots (fading in at scene changes), then subtitle overlays."""
-    fps = plan.fps
-    size = (plan.width, plan.height)
-    layers: list[VideoClip] = []
-    if title_frames:
-        layers.append(ImageClip(title_card(plan)).with_start(0).with_end(title_frames / fps))
-    for index, slot in enumerate(slots):
-        shot = reels.clip(index, fps)
-        if slot.fade_in:
-            shot = shot.with_effects([vfx.CrossFadeIn(slot.fade_in / fps)])
-        layers.append(shot.with_start(slot.start / fps).with_end(slot.end / fps))
-    for slot in slots:
-        text = cue_text(slot.item)
-        if not text:
-            continue
-        overlay, position = subtitle_overlay(text, size)
-        layers.append(
-            ImageClip(overlay)
-            .with_position(position)
-            .with_start(slot.cue_start / fps)
-            .with_end(slot.cue_end / fps)
-            .with_layer_index(1)
-        )
-    return layers

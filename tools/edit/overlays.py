@@ -1,11 +1,13 @@
 """What the cut draws over the picture: the title card and the burned-in subtitle strips.
 
-Text is set in Pillow's bundled font, so no system fonts are needed.
+Each is drawn once with Pillow, in its bundled font so no system fonts are needed, and saved as a PNG that
+ffmpeg's filter graph lays over the film (`tools.edit.filter_graph`).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
+
 from PIL import Image, ImageDraw, ImageFont
 
 from tools.edit.plan import CutPlan
@@ -17,7 +19,17 @@ SUBTITLE_BOX_RGBA = (0, 0, 0, 170)
 SUBTITLE_TEXT_RGBA = (255, 255, 255, 255)
 
 
-def title_card(plan: CutPlan) -> np.ndarray:
+PNG_COMPRESSION = 1
+"""zlib level for the overlay PNGs: they are read once, a moment later, so speed beats size."""
+
+
+def save_png(image: Image.Image, path: Path) -> Path:
+    """Write an overlay for ffmpeg to read."""
+    image.save(path, format="PNG", compress_level=PNG_COMPRESSION)
+    return path
+
+
+def title_card(plan: CutPlan) -> Image.Image:
     """Title and logline centred on a dark card, with Pillow's bundled font so no system fonts are needed."""
     width, height = plan.width, plan.height
     card = Image.new("RGB", (width, height), CARD_COLOUR)
@@ -37,10 +49,10 @@ def title_card(plan: CutPlan) -> np.ndarray:
             draw.text((x, y), line, font=font, fill=colour)
             y += _line_height(font)
         y += gap
-    return np.asarray(card)
+    return card
 
 
-def subtitle_overlay(text: str, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+def subtitle_overlay(text: str, size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
     """An RGBA strip with the wrapped line on a translucent box, and where it sits near the bottom."""
     width, height = size
     font = ImageFont.load_default(size=max(10, height // 16))
@@ -55,7 +67,20 @@ def subtitle_overlay(text: str, size: tuple[int, int]) -> tuple[np.ndarray, tupl
         x = (box_w - font.getlength(line)) / 2
         draw.text((x, pad + row * line_height), line, font=font, fill=SUBTITLE_TEXT_RGBA)
     position = ((width - box_w) // 2, max(0, height - box_h - max(2, height // 24)))
-    return np.asarray(overlay), position
+    return overlay, position
+
+
+def on_even_grid(image: Image.Image, position: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
+    """The same overlay moved onto even coordinates by a transparent margin, at the same place on screen.
+
+    ffmpeg's `overlay` rounds an odd position down to the 4:2:0 chroma grid, which would shift the strip a pixel.
+    """
+    x, y = position
+    if x % 2 == 0 and y % 2 == 0:
+        return image, position
+    moved = Image.new("RGBA", (image.width + x % 2, image.height + y % 2), (0, 0, 0, 0))
+    moved.paste(image, (x % 2, y % 2))
+    return moved, (x - x % 2, y - y % 2)
 
 
 def wrap_text(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:

@@ -1,104 +1,85 @@
-"""The shots' clips as the cut reads them: decoders opened when a shot plays, frames fitted to the film's size."""
+"""The shots' clips as the cut reads them: ffmpeg inputs and the filters that fit each to the film's frame grid.
+
+A shot plays from its clip's first frame at the film's frame rate, scaled to fit the frame with black bars,
+and holds its last frame when the clip runs shorter than the shot. A clip is opened only when a segment that
+shows it is encoded: a clip that plays only in stored segments has the bytes those segments were made from.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
 
-import numpy as np
-from moviepy import VideoClip, VideoFileClip
-from PIL import Image
+import imageio_ffmpeg
 
 from tools.edit.plan import CutError, Slot
 
+DECODE_THREADS = 1
+"""Threads per clip decoder: a run opens every clip it shows at once, so one each keeps the cores for x264."""
+SCALE_FLAGS = "lanczos"
+FILM_COLOURS = "out_color_matrix=bt601:out_range=tv"
+"""Every picture is converted to the one YUV the film is encoded in (a clip tagged BT.709 or full range too),
+so that each segment's encoder, set up from its first frame, writes the same SPS."""
+PROBE_TIMEOUT_S = 60.0
 
-@dataclass(frozen=True)
-class _ClipInfo:
-    duration: float
-    fps: float
-    size: tuple[int, int]
+
+def clip_input(clip: Path) -> list[str]:
+    """The ffmpeg input arguments that open a shot's clip (its picture only is used)."""
+    return ["-threads", str(DECODE_THREADS), "-i", str(clip)]
 
 
-class Reels:
-    """Decoders for the shots, opened when a shot first plays and closed once the cut has moved past it.
+def shot_chain(source: str, first: int, end: int, size: tuple[int, int], fps: int) -> str:
+    """Filters that turn input `source` into the shot's own frames `[first, end)` on the film's grid.
 
-    moviepy keeps an ffmpeg process per open clip; a long film would otherwise hold one for every shot. A clip
-    is opened only when a segment that shows it is encoded: a clip that plays only in stored segments has the
-    bytes those segments were made from. A clip that cannot be opened or decoded fails the cut by shot name.
+    The clip's timestamps start at zero and its last frame is held forever; film frame `k` shows the clip's
+    frame on screen at `k / fps` (`round=up`: the last one whose time is not after it), so a clip at another
+    rate keeps its speed. It is fitted into `size` keeping its aspect ratio (black bars, even sizes for
+    4:2:0), then trimmed; every frame comes out in the film's pixel format and colours (`FILM_COLOURS`) with
+    timestamps counting frames, as `xfade` and `concat` want them.
     """
-
-    def __init__(self, slots: list[Slot], size: tuple[int, int]) -> None:
-        self._slots = slots
-        self._size = size
-        self._open: dict[int, tuple[VideoFileClip, _ClipInfo, Callable[[np.ndarray], np.ndarray]]] = {}
-
-    def frame(self, index: int, t: float) -> np.ndarray:
-        """Frame `t` seconds into shot `index`, holding the last frame if the clip runs short.
-
-        Raises:
-            CutError: the shot's clip is not a readable video.
-        """
-        source, info, fit = self._source(index)
-        try:
-            picture = source.get_frame(min(t, max(0.0, info.duration - 1.0 / info.fps)))
-        except Exception as err:
-            raise self._unreadable(index, err) from err
-        return fit(picture)
-
-    def clip(self, index: int, fps: int) -> VideoClip:
-        """Shot `index` as a moviepy clip of its planned length, fitted to the frame."""
-        slot = self._slots[index]
-        return _LazyClip(lambda t: self.frame(index, t), self._size, (slot.end - slot.start) / fps)
-
-    def close(self) -> None:
-        while self._open:
-            self._open.popitem()[1][0].close()
-
-    def _source(self, index: int) -> tuple[VideoFileClip, _ClipInfo, Callable[[np.ndarray], np.ndarray]]:
-        opened = self._open.get(index)
-        if opened is not None:
-            return opened
-        start = self._slots[index].start
-        for done in [i for i in self._open if self._slots[i].end <= start]:
-            self._open.pop(done)[0].close()
-        source = None
-        try:
-            source = VideoFileClip(str(self._slots[index].item.clip), audio=False)
-            info = _ClipInfo(duration=float(source.duration), fps=float(source.fps), size=(source.w, source.h))
-            if info.duration <= 0 or info.fps <= 0:
-                raise ValueError(f"duration {info.duration} s at {info.fps} fps")
-        except Exception as err:
-            if source is not None:
-                source.close()
-            raise self._unreadable(index, err) from err
-        opened = self._open[index] = (source, info, _fitter(info.size, self._size))
-        return opened
-
-    def _unreadable(self, index: int, error: Exception) -> CutError:
-        item = self._slots[index].item
-        return CutError(f"shot {item.shot_id}: clip {item.clip} is not a readable video ({error}); render it again")
+    width, height = size
+    return (
+        f"[{source}]setpts=PTS-STARTPTS,tpad=stop=-1:stop_mode=clone,fps={fps}:round=up,"
+        f"trim=start_frame={first}:end_frame={end},"
+        f"scale=w={width}:h={height}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags={SCALE_FLAGS}:{FILM_COLOURS},"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:black,setsar=1,format=yuv420p,{frame_clock(fps)}"
+    )
 
 
-class _LazyClip(VideoClip):
-    """A clip that decodes nothing until played (moviepy's VideoClip reads frame 0 when built)."""
-
-    def __init__(self, frame_function: Callable[[float], np.ndarray], size: tuple[int, int], duration: float) -> None:
-        super().__init__(duration=duration)
-        self.frame_function = frame_function
-        self.size = size
+def frame_clock(fps: int) -> str:
+    """Filters that restamp a stream as one frame per tick of `1/fps`, counting from zero."""
+    return f"settb=1/{fps},setpts=N"
 
 
-def _fitter(src: tuple[int, int], dst: tuple[int, int]) -> Callable[[np.ndarray], np.ndarray]:
-    """A frame mapper that scales to fit `dst` keeping the aspect ratio, padding with black bars."""
-    if src == dst:
-        return lambda frame: frame
-    scale = min(dst[0] / src[0], dst[1] / src[1])
-    inner = (max(1, round(src[0] * scale)), max(1, round(src[1] * scale)))
-    offset = ((dst[0] - inner[0]) // 2, (dst[1] - inner[1]) // 2)
+def unreadable_clip(slots: Iterable[Slot]) -> CutError | None:
+    """The first shot whose clip ffmpeg cannot decode a picture from, as the error to raise; None if all can.
 
-    def fit(frame: np.ndarray) -> np.ndarray:
-        canvas = Image.new("RGB", dst)
-        canvas.paste(Image.fromarray(frame[:, :, :3].astype(np.uint8)).resize(inner, Image.LANCZOS), offset)
-        return np.asarray(canvas)
+    Called only after an encode failed, to name the shot instead of passing on ffmpeg's words.
+    """
+    checked: set[Path] = set()
+    for slot in slots:
+        clip = slot.item.clip
+        if clip in checked:
+            continue
+        checked.add(clip)
+        problem = _decode_problem(clip)
+        if problem:
+            return CutError(
+                f"shot {slot.item.shot_id}: clip {clip} is not a readable video ({problem}); render it again"
+            )
+    return None
 
-    return fit
+
+def _decode_problem(clip: Path) -> str:
+    """What stops ffmpeg decoding the clip's first picture, or '' when it decodes one."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(clip)]
+    command += ["-map", "0:v:0", "-frames:v", "1", "-f", "null", "-"]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return str(err)
+    text = done.stderr.decode("utf-8", errors="replace").strip()
+    if done.returncode != 0:
+        return text.splitlines()[-1] if text else f"ffmpeg exited with {done.returncode}"
+    return ""

@@ -13,20 +13,20 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
-import numpy as np
 
 from tools.files import atomic_path, sha256_of, write_atomic
 
 SEGMENT_FORMAT = 1
-"""Bump when what a segment holds for a given key changes (compositing, encoder arguments)."""
+"""Bump when what a stored file holds for a given key changes (encoder arguments, mixing); the picture's
+compositing has its own version in the segment keys (`tools.edit.filter_graph.COMPOSITOR`)."""
 X264_PRESET = "veryfast"
 X264_CRF = 23
 X264_THREADS = 2
@@ -101,115 +101,50 @@ def _mp4_boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, 
         start += size
 
 
-class SegmentWriter:
-    """Consecutive segments encoded by one ffmpeg: frames go to its stdin, and `commit` stores each file.
+def encode_segments(
+    store: SegmentStore, segments: Sequence[tuple[str, int]], encoding: Encoding, source: Sequence[str]
+) -> list[Path]:
+    """Encode consecutive segments, given as (key, frames), in one ffmpeg run, and store each under its key.
 
-    One x264 run splits into segment files at IDR frames forced at their first frames (ffmpeg's segment
-    muxer), so encoding many short segments costs what encoding them as one film would.
+    `source` is the ffmpeg arguments that make the run's frames: its inputs, a filter graph and the `-map` of
+    the picture (`tools.edit.filter_graph`). One x264 run splits into segment files at IDR frames forced at
+    their first frames (ffmpeg's segment muxer), so encoding many short segments costs what encoding them as
+    one film would.
+
+    Raises:
+        SegmentError: ffmpeg failed or ran over its time, or a segment came out with other than its frames.
     """
-
-    def __init__(self, store: SegmentStore, segments: Sequence[tuple[str, int]], encoding: Encoding) -> None:
-        if not segments or any(frames < 1 for _, frames in segments):
-            raise ValueError(f"a segment run needs segments of at least one frame, got {segments}")
-        self.segments = list(segments)
-        self._store = store
-        self._written = 0
-        self._size = (encoding.height, encoding.width, 3)
-        stem = f".{uuid.uuid4().hex[:12]}"
-        self._pattern = store.folder / f"{stem}-%04d.partial.mp4"
-        self._temps = [store.folder / f"{stem}-{n:04d}.partial.mp4" for n in range(len(self.segments))]
-        starts = list(itertools.accumulate(frames for _, frames in self.segments))
-        forced = ["-force_key_frames", "expr:" + "+".join(f"eq(n,{n})" for n in starts[:-1])] if len(starts) > 1 else []
-        command = [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            *("-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"),
-            *("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{encoding.width}x{encoding.height}"),
-            *("-framerate", str(encoding.fps), "-i", "pipe:0"),
-            *encoding.arguments(),
-            *forced,
-            *("-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1"),
-            *("-segment_format_options", f"video_track_timescale={encoding.timescale}"),
-            *("-segment_frames", ",".join(str(n) for n in starts)),
-            str(self._pattern),
-        ]
-        self._stderr = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._stderr)
-
-    @property
-    def frames(self) -> int:
-        return sum(frames for _, frames in self.segments)
-
-    def write(self, frame: np.ndarray) -> None:
-        """Send the next RGB frame of the run.
-
-        Raises:
-            SegmentError: the frame has the wrong shape, or ffmpeg stopped reading.
-        """
-        if frame.shape != self._size:
-            raise SegmentError(f"a frame of shape {frame.shape} for segments of {self._size}")
-        assert self._process.stdin is not None
-        try:
-            self._process.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
-        except BrokenPipeError as err:
-            self._process.wait()
-            raise SegmentError(f"ffmpeg stopped encoding segments: {self._error_text() or 'no message'}") from err
-        self._written += 1
-
-    def commit(self) -> list[Path]:
-        """Wait for ffmpeg, then move each segment into place under its key and write its sidecar.
-
-        Raises:
-            SegmentError: ffmpeg failed, a segment file is missing, or fewer frames were sent than the run holds.
-        """
-        self._close_input()
-        try:
-            self._process.wait(timeout=FFMPEG_TIMEOUT_S)
-        except subprocess.TimeoutExpired as err:
-            self.abort()
-            raise SegmentError(f"ffmpeg took over {FFMPEG_TIMEOUT_S:.0f} s encoding segments") from err
-        text = self._error_text()
-        if self._process.returncode != 0 or self._written != self.frames or not all(t.is_file() for t in self._temps):
-            self.abort()
-            raise SegmentError(
-                f"ffmpeg exited with {self._process.returncode} after {self._written} of {self.frames} frames "
-                f"for {len(self.segments)} segments: {text or 'no message'}"
-            )
-        for temp, (key, frames) in zip(self._temps, self.segments, strict=True):
-            found = mp4_sample_count(temp)
-            if found != frames:
-                self.abort()
-                raise SegmentError(f"segment {key[:12]} came out with {found} frames instead of {frames}")
+    if not segments or any(frames < 1 for _, frames in segments):
+        raise ValueError(f"a segment run needs segments of at least one frame, got {segments}")
+    stem = f".{uuid.uuid4().hex[:12]}"
+    pattern = store.folder / f"{stem}-%04d.partial.mp4"
+    temps = [store.folder / f"{stem}-{n:04d}.partial.mp4" for n in range(len(segments))]
+    starts = list(itertools.accumulate(frames for _, frames in segments))
+    forced = ["-force_key_frames", "expr:" + "+".join(f"eq(n,{n})" for n in starts[:-1])] if len(starts) > 1 else []
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        *("-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"),
+        *source,
+        *encoding.arguments(),
+        *("-fps_mode", "passthrough", *forced),
+        *("-f", "segment", "-segment_format", "mp4", "-reset_timestamps", "1"),
+        *("-segment_format_options", f"video_track_timescale={encoding.timescale}"),
+        *("-segment_frames", ",".join(str(n) for n in starts)),
+        str(pattern),
+    ]
+    frames = sum(frames for _, frames in segments)
+    try:
+        run_ffmpeg(command, f"encoding {len(segments)} segments of {frames} frames")
+        for temp, (key, wanted) in zip(temps, segments, strict=True):
+            found = mp4_sample_count(temp) if temp.is_file() else None
+            if found != wanted:
+                raise SegmentError(f"segment {key[:12]} came out with {found} frames instead of {wanted}")
         return [
-            self._store.commit(temp, key, ".mp4", frames=frames)
-            for temp, (key, frames) in zip(self._temps, self.segments, strict=True)
+            store.commit(temp, key, ".mp4", frames=wanted) for temp, (key, wanted) in zip(temps, segments, strict=True)
         ]
-
-    def abort(self) -> None:
-        """Stop ffmpeg and remove its partial files."""
-        self._close_input()
-        if self._process.poll() is None:
-            self._process.kill()
-        self._process.wait()
-        self._stderr.close()
-        for leftover in self._store.folder.glob(self._pattern.name.replace("%04d", "*")):
+    finally:
+        for leftover in store.folder.glob(pattern.name.replace("%04d", "*")):
             leftover.unlink(missing_ok=True)
-
-    def _close_input(self) -> None:
-        stdin = self._process.stdin
-        if stdin is not None and not stdin.closed:
-            try:
-                stdin.close()
-            except BrokenPipeError:
-                pass
-
-    def _error_text(self) -> str:
-        """What ffmpeg said on stderr (kept in a file, so a chatty ffmpeg never blocks on a full pipe)."""
-        if self._stderr.closed:
-            return ""
-        self._stderr.seek(0)
-        text = self._stderr.read()[-4000:].decode("utf-8", errors="replace").strip()
-        self._stderr.close()
-        return text
 
 
 class SegmentStore:
@@ -272,10 +207,6 @@ class SegmentStore:
             record["frames"] = frames
         write_atomic(self.sidecar(final), json.dumps(record, indent=1) + "\n")
 
-    def writer(self, segments: Sequence[tuple[str, int]], encoding: Encoding) -> SegmentWriter:
-        """Start encoding consecutive segments, given as (key, frames), in one ffmpeg run."""
-        return SegmentWriter(self, segments, encoding)
-
     def sound(self, key: str, make: Callable[[Path], None]) -> tuple[Path, bool]:
         """The stored track for `key`, made by `make(temporary_path)` unless a trusted one is there.
 
@@ -311,13 +242,16 @@ class SegmentStore:
             listing.unlink(missing_ok=True)
 
     def prune(self, keep: set[str]) -> int:
-        """Remove stored files whose key is not in `keep`, and partial files; returns how many went."""
+        """Remove stored files whose key is not in `keep`, and partial files and folders; returns how many went."""
         removed = 0
         for entry in self.folder.iterdir():
             name = entry.name
             stale = (_ENTRY.match(name) and name.split(".", 1)[0] not in keep) or _PARTIAL.match(name)
             if stale and entry.is_file():
                 entry.unlink(missing_ok=True)
+                removed += 1
+            elif _PARTIAL.match(name) and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
         return removed
 
