@@ -51,7 +51,7 @@ AFTER_RENDER = {"cut", "review"}
 TRIGGERS = {
     "spawn": "start",
     "line": "run line",
-    "server": "the bundled model server's start",
+    "server": "the bundled model's start (llama.cpp's server, or the torch engine mapping the model file)",
     "film": "film.json changes",
     "take": "finished takes",
     "encode": "files written by the cut",
@@ -179,7 +179,7 @@ class Director:
                 if self.said(*RUN_LINE):
                     break
             elif point.after == "server":
-                if any("llama_cpp.server" in command for command in group_members(self.process.pid)):
+                if model_server_started(self.process.pid):
                     break
             else:
                 changes |= disk_marks(projects) - before
@@ -218,6 +218,25 @@ class Director:
             if not left or time.monotonic() > deadline:
                 return [member[:300] for member in left]
             time.sleep(0.1)
+
+
+def model_server_started(pgid: int) -> bool:
+    """Whether the bundled model is starting: a llama.cpp server in the group, or a process mapping the model's file.
+
+    The torch engine loads the model in the director process itself, reading the GGUF (first run) or its
+    converted `model.safetensors` (later runs) through a memory map, which /proc/PID/maps shows.
+    """
+    for member in group_members(pgid):
+        pid, _, command = member.partition(" ")
+        if "llama_cpp.server" in command:
+            return True
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        if ".gguf" in maps or "model.safetensors" in maps:
+            return True
+    return False
 
 
 def group_members(pgid: int) -> list[str]:

@@ -1,4 +1,5 @@
-"""The real bundled SmolLM2 behind llama-cpp-python's server, and one contract shared with the fake."""
+"""The real bundled SmolLM2 on each engine (torch in-process; llama-cpp-python's server where it is installed),
+and one contract shared with the fake."""
 
 from __future__ import annotations
 
@@ -20,9 +21,16 @@ from tools.llm.asking import StructuredLLM, complete_structured_or
 from tools.llm.client import LLMClient
 from tools.llm.errors import LLMAnswerError, LLMUnavailableError
 from tools.llm.llama_server import BundledModelServer, BundledServerError, free_loopback_port
+from tools.llm.offline_models import llama_cpp_installed
+from tools.llm.torch_server import TorchModelServer
 from tools.settings import LLMSettings
 
 pytestmark = [pytest.mark.llm, pytest.mark.timeout(300)]
+
+needs_llama_cpp = pytest.mark.skipif(
+    not llama_cpp_installed(),
+    reason="llama-cpp-python is not installed (the opt-in `llama` extra: pip install -e '.[llama]')",
+)
 
 SYSTEM = "You are the casting director of a short film. You invent vivid, concrete characters."
 USER = "Invent the lighthouse keeper of a stormy island."
@@ -71,30 +79,51 @@ def _wait_gone(pid: int, seconds: float) -> bool:
     return not _alive(pid)
 
 
+ENGINES = ["torch", pytest.param("llama.cpp", marks=needs_llama_cpp)]
+
+
+def _bundled_client(engine: str, tmp_path_factory: pytest.TempPathFactory) -> LLMClient:
+    settings = LLMSettings(max_retries=3, temperature=0.3, max_tokens=256, engine=engine)
+    return LLMClient.from_settings(settings, log_dir=tmp_path_factory.mktemp("llm-logs"))
+
+
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMClient]:
-    log_dir = tmp_path_factory.mktemp("llm-logs")
-    client = LLMClient.from_settings(LLMSettings(max_retries=3, temperature=0.3, max_tokens=256), log_dir=log_dir)
-    yield client
-    client.close()
+def bundled_torch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMClient]:
+    with _bundled_client("torch", tmp_path_factory) as client:
+        yield client
 
 
-@pytest.fixture(params=["fake", "bundled"])
+@pytest.fixture(scope="module")
+def bundled_llama_cpp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMClient]:
+    with _bundled_client("llama.cpp", tmp_path_factory) as client:
+        yield client
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def bundled(request: pytest.FixtureRequest) -> LLMClient:
+    return request.getfixturevalue(f"bundled_{request.param.replace('.', '_')}")
+
+
+@pytest.fixture(params=["fake", *ENGINES])
 def structured_llm(request: pytest.FixtureRequest) -> StructuredLLM:
     if request.param == "fake":
         scripted = Character(name="Maren Holt", look="weathered face, grey braid, yellow oilskin", role=Role.mentor,
                              traits=["stubborn", "kind"])  # fmt: skip
         return FakeLLM({"contract": [scripted], "impossible": ['{"code": 7}'] * 4}, max_retries=3)
-    return request.getfixturevalue("bundled")
+    return request.getfixturevalue(f"bundled_{request.param.replace('.', '_')}")
 
 
 def test_bundled_server_runs_the_packaged_model(bundled: LLMClient) -> None:
     assert bundled.server is not None and bundled.server.running
     assert bundled.flavour == "llama.cpp"
     assert bundled.model == "smollm2-135m-instruct"
-    assert bundled.endpoint.startswith("http://127.0.0.1:")
-    assert bundled.server.started_in is not None and bundled.server.started_in < 60
-    assert bundled.server.log_path is not None and bundled.server.log_path.name == "llama-server.log"
+    if isinstance(bundled.server, TorchModelServer):
+        assert bundled.endpoint.rstrip("/") == "http://smollm2-135m-instruct.in-process/v1"
+        assert bundled.server.pid is None
+    else:
+        assert bundled.endpoint.startswith("http://127.0.0.1:")
+    assert bundled.server.started_in is not None and bundled.server.started_in < 120
+    assert bundled.server.log_path is not None and bundled.server.log_path.name == "llm-server.log"
 
 
 def test_bundled_model_fills_a_tight_schema(bundled: LLMClient) -> None:
@@ -166,8 +195,16 @@ def test_contract_invalid_answers_end_in_answer_error_or_default(structured_llm:
     assert used_default and value.code == 987_654_321_987
 
 
+def test_the_default_engine_is_torch_in_process() -> None:
+    client = LLMClient.from_settings(LLMSettings())
+    assert isinstance(client.server, TorchModelServer) and client.server.running
+    client.close()
+    assert not client.server.running
+
+
+@needs_llama_cpp
 def test_closing_the_client_stops_its_server() -> None:
-    client = LLMClient.from_settings(LLMSettings(server_start_timeout=60))
+    client = LLMClient.from_settings(LLMSettings(server_start_timeout=60, engine="llama.cpp"))
     assert client.server is not None
     pid = client.server.pid
     assert pid is not None and _alive(pid)
@@ -177,6 +214,7 @@ def test_closing_the_client_stops_its_server() -> None:
     client.close()
 
 
+@needs_llama_cpp
 def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
     script = (
         "import os, signal, sys\n"
@@ -198,6 +236,7 @@ def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
     assert _wait_gone(pid, 15), f"llama server {pid} outlived its killed parent"
 
 
+@needs_llama_cpp
 def test_a_broken_model_file_fails_fast_with_the_server_log(tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"not a gguf file")

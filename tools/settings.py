@@ -46,7 +46,14 @@ class LLMSettings(BaseModel):
         ),
     )
     max_tokens: int = Field(default=512, ge=16, le=8192)
-    context_size: int = Field(default=2048, ge=512, description="n_ctx of the bundled llama.cpp server.")
+    context_size: int = Field(default=2048, ge=512, description="Context window of the bundled model (tokens).")
+    engine: Literal["auto", "torch", "llama.cpp"] = Field(
+        default="auto",
+        description=(
+            "What runs the offline model: torch (in-process, nothing to compile), llama.cpp (faster; the "
+            "`llama` extra compiles llama-cpp-python), or auto: the model's own (smollm2-135m: torch)."
+        ),
+    )
     server_start_timeout: float = Field(default=120.0, gt=0)
     offline_model: str = Field(
         default="smollm2-135m",

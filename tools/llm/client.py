@@ -36,6 +36,7 @@ from tools.llm.structured_output import (
     resolve_flavour,
     structured_request_options,
 )
+from tools.llm.torch_server import TorchModelServer
 from tools.llm.usage import LLMUsage, UsageMeter
 from tools.settings import LLMSettings
 
@@ -74,7 +75,7 @@ class LLMClient:
         temperature: float = 0.4,
         max_tokens: int = 512,
         max_retries: int = 2,
-        server: BundledModelServer | None = None,
+        server: BundledModelServer | TorchModelServer | None = None,
         call_log: Path | None = None,
         include_schema: bool | None = None,
     ) -> None:
@@ -101,7 +102,7 @@ class LLMClient:
 
         Args:
             settings: The LLM settings.
-            log_dir: Where the bundled server's log (`llama-server.log`) and the call log (`llm-calls.jsonl`)
+            log_dir: Where the bundled model's log (`llm-server.log`) and the call log (`llm-calls.jsonl`)
                 go; None keeps the server log in a temporary file and writes no call log.
             call_log: False writes no call log in `log_dir` (a shared client whose views log per run).
 
@@ -114,13 +115,17 @@ class LLMClient:
         model = settings.model
         if base_url is None:
             try:
-                server = offline_server(settings, log_path=log_dir / "llama-server.log" if log_dir else None)
+                server = offline_server(settings, log_path=log_dir / "llm-server.log" if log_dir else None)
                 server.start()
             except BundledServerError as error:
                 raise LLMUnavailableError(f"The bundled model could not be started. {error}") from error
             base_url, api_key, model = server.base_url, server.api_key, model or server.model
         client = openai.OpenAI(
-            base_url=base_url, api_key=api_key, timeout=request_timeout(settings), max_retries=settings.max_retries
+            base_url=base_url,
+            api_key=api_key,
+            timeout=request_timeout(settings),
+            max_retries=settings.max_retries,
+            http_client=server.http_client() if isinstance(server, TorchModelServer) else None,
         )
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)

