@@ -1,9 +1,14 @@
 """The demo film end to end with the embedded defaults: wall time, peak memory, first frame, time per node.
 
-    .venv/bin/python bench/film.py                         # examples/the_last_ferry.fountain, as `make demo`
+    .venv/bin/python bench/film.py                 # examples/the_last_ferry.fountain, as `make demo`, 3 x 2 films
+    .venv/bin/python bench/film.py --one on        # one film, streaming on, as JSON
 
-Everything is the real default path of `director make --script`: the bundled SmolLM2 served by llama.cpp on
-loopback (started by `open_context`, timed apart as start-up), MiniLM and Chroma, the animatic backends, eSpeak
+Each film is made in a fresh process, alternating streaming on and off (`render.stream_scenes`), and the table
+gives medians. Every film has the same id, so the same shots make the same takes: the content hash of the
+shots' takes must not depend on streaming, which changes when a take is made, not what it is.
+
+Everything is the real default path of `director make --script`: the bundled SmolLM2 (started by
+`open_context`, timed apart as start-up), MiniLM and Chroma, the animatic backends, eSpeak
 NG and the cut, in a temporary projects folder. Peak memory is sampled with psutil every 0.2 s (this process
 plus all its children, summed), and also read from `getrusage` at the end (ru_maxrss of this process, and of
 the largest child that has exited; a forked child's counts the parent's pages it had before its exec, so that
@@ -14,8 +19,12 @@ storyboard frame is the first `render`/`done` event the run reports.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +45,7 @@ from agents.run import new_run, open_context, run_film  # noqa: E402
 from tools.settings import Settings  # noqa: E402
 
 SCRIPT = ROOT / "examples" / "the_last_ferry.fountain"
+FILM_ID = "the-last-ferry-bench"
 MIB = 1024 * 1024
 
 
@@ -74,16 +84,12 @@ class MemorySampler:
             self._stop.wait(self.every)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--script", type=Path, default=SCRIPT)
-    parser.add_argument("--keep", type=Path, default=None, help="make the film in this projects folder, and keep it")
-    args = parser.parse_args()
-    print(f"machine: {machine()}")
+def one_film(script: Path, stream: bool, keep: Path | None) -> dict:
+    """Make the film once in this process; what was measured, as a dict."""
     events: list[tuple[float, dict]] = []
     with tempfile.TemporaryDirectory() as scratch, MemorySampler() as memory:
-        settings = Settings(projects_dir=args.keep or Path(scratch) / "projects")
-        project = new_run(settings, screenplay=args.script.read_text(encoding="utf-8"))
+        settings = Settings(projects_dir=keep or Path(scratch) / "projects", render={"stream_scenes": stream})
+        project = new_run(settings, screenplay=script.read_text(encoding="utf-8"), film_id=FILM_ID)
         started = time.perf_counter()
         with open_context(settings, project) as context:
             ready = time.perf_counter() - started
@@ -92,47 +98,93 @@ def main() -> None:
             usage = usage_of(context)
         wall = time.perf_counter() - started
     assert outcome.finished and outcome.film is not None, "the film did not finish"
-    self_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     frames = [t for t, e in events if e.get("stage") == "render" and e.get("status") == "done"]
     renders = [e for _, e in events if e.get("stage") == "render" and e.get("status") == "done" and not e["cache_hit"]]
     film = outcome.film
-    shots = film.shots()
-    print(
-        f"film {film.title!r}: {len(film.scenes)} scenes, {len(shots)} shots, "
-        f"{outcome.cut.duration if outcome.cut else 0:.1f} s cut at {film.style.width}x{film.style.height}, "
-        f"{film.style.fps} fps; {len(renders)} takes rendered; review rounds {len(film.review_rounds)}; "
-        f"LLM: {usage.calls} calls, {usage.prompt_tokens} + {usage.completion_tokens} tokens, "
-        f"{usage.retries} re-asks, {usage.failures} failed calls; load after: {load()}"
+    takes = sorted(f"{shot.id}:{shot.take.content_hash if shot.take else '-'}" for shot in film.shots())
+    first_round = sorted(
+        f"{v.shot_id}" for v in (film.review_rounds[0].verdicts if film.review_rounds else []) if not v.passed
     )
-    print()
-    print("| measure | value |")
-    print("|---|---|")
-    print(f"| wall, start-up to finished film | {wall:.1f} s |")
+    return {
+        "stream": stream,
+        "wall": wall,
+        "ready": ready,
+        "ran": ran,
+        "first_frame": frames[0] if frames else None,
+        "peak_mib": memory.peak / MIB,
+        "peak_self_mib": memory.peak_self / MIB,
+        "peak_children_mib": memory.peak_children / MIB,
+        "ru_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "shots_hash": hashlib.sha256("\n".join(takes).encode()).hexdigest()[:16],
+        "scenes": len(film.scenes),
+        "shots": len(film.shots()),
+        "cut_seconds": outcome.cut.duration if outcome.cut else 0.0,
+        "takes_rendered": len(renders),
+        "review_rounds": len(film.review_rounds),
+        "flagged_first_round": first_round,
+        "llm_calls": usage.calls,
+        "llm_seconds": usage.seconds,
+        "llm_tokens": [usage.prompt_tokens, usage.completion_tokens],
+        "timings": outcome.timings,
+        "llm_tasks": {task: [used.calls, round(used.seconds, 2)] for task, used in usage.tasks.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--script", type=Path, default=SCRIPT)
+    parser.add_argument("--runs", type=int, default=3, help="films per setting (streaming on, off), interleaved")
+    parser.add_argument("--one", choices=["on", "off"], help="make one film in this process and print its JSON")
+    parser.add_argument("--keep", type=Path, default=None, help="with --one: make the film in this projects folder")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_film(args.script, args.one == "on", args.keep)))
+        return
+    print(f"machine: {machine()}; load before: {load()}")
+    results: dict[str, list[dict]] = {"on": [], "off": []}
+    for run in range(args.runs):
+        for stream in ("on", "off") if run % 2 == 0 else ("off", "on"):
+            command = [sys.executable, __file__, "--script", str(args.script), "--one", stream]
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            results[stream].append(result)
+            print(
+                f"run {run + 1} streaming {stream}: wall {result['wall']:.1f} s, first frame "
+                f"{result['first_frame']:.1f} s, peak {result['peak_mib']:.0f} MiB, shots {result['shots_hash']}",
+                flush=True,
+            )
+    print(f"load after: {load()}")
+    example = results["on"][0]
     print(
-        "| start-up (`open_context`: llama.cpp server answering, memory open; MiniLM loads later, on first use) "
-        f"| {ready:.1f} s |"
+        f"\nfilm: {example['scenes']} scenes, {example['shots']} shots, a {example['cut_seconds']:.1f} s cut; "
+        f"{example['takes_rendered']} takes rendered, {example['review_rounds']} review rounds; LLM "
+        f"{example['llm_calls']} calls, {example['llm_tokens'][0]} + {example['llm_tokens'][1]} tokens\n"
     )
-    print(f"| `run_film` | {ran:.1f} s |")
-    if frames:
-        print(f"| first storyboard frame, from start-up | {frames[0]:.1f} s ({frames[0] - ready:.1f} s into the run) |")
-    print(f"| LLM time (client side, all calls) | {usage.seconds:.1f} s |")
-    print(f"| peak RSS, this process + children summed (psutil, 0.2 s samples) | {memory.peak / MIB:.0f} MiB |")
-    print(
-        f"| of which this process / children, each at its own peak | {memory.peak_self / MIB:.0f} / "
-        f"{memory.peak_children / MIB:.0f} MiB |"
-    )
-    print(f"| ru_maxrss: this process / largest exited child | {self_kib / 1024:.0f} / {child_kib / 1024:.0f} MiB |")
-    print()
-    print("| node | seconds | share of `run_film` |")
+    print("| measure (median of runs) | streaming on | streaming off |")
     print("|---|---|---|")
-    for node, seconds in outcome.timings.items():
-        print(f"| {node} | {seconds:.2f} | {seconds / ran:.1%} |")
-    print()
-    print("| LLM task | calls | seconds |")
+    for label, key, unit in (
+        ("wall, start-up to finished film", "wall", "s"),
+        ("start-up (`open_context`)", "ready", "s"),
+        ("first storyboard frame, from start-up", "first_frame", "s"),
+        ("LLM time (client side)", "llm_seconds", "s"),
+        ("peak RSS, this process + children summed", "peak_mib", "MiB"),
+        ("of which this process, at its peak", "peak_self_mib", "MiB"),
+        ("of which children, at their peak", "peak_children_mib", "MiB"),
+    ):
+        on, off = (statistics.median(r[key] for r in results[s]) for s in ("on", "off"))
+        print(f"| {label} | {on:.{0 if unit == 'MiB' else 1}f} {unit} | {off:.{0 if unit == 'MiB' else 1}f} {unit} |")
+    hashes = {r["shots_hash"] for rs in results.values() for r in rs}
+    films = 2 * args.runs
+    print(f"| content hash of the shots' takes | {len(hashes)} distinct over {films} films | {sorted(hashes)} |")
+    print("\n| node (median seconds) | streaming on | streaming off |")
     print("|---|---|---|")
-    for task, used in usage.tasks.items():
-        print(f"| {task} | {used.calls} | {used.seconds:.1f} |")
+    for node in example["timings"]:
+        on, off = (statistics.median(r["timings"].get(node, 0.0) for r in results[s]) for s in ("on", "off"))
+        print(f"| {node} | {on:.2f} | {off:.2f} |")
+    print("\n| LLM task (first streamed run) | calls | seconds |")
+    print("|---|---|---|")
+    for task, (calls, seconds) in example["llm_tasks"].items():
+        print(f"| {task} | {calls} | {seconds:.1f} |")
 
 
 if __name__ == "__main__":
