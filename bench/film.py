@@ -7,13 +7,13 @@ Each film is made in a fresh process, alternating streaming on and off (`render.
 gives medians. Every film has the same id, so the same shots make the same takes: the content hash of the
 shots' takes must not depend on streaming, which changes when a take is made, not what it is.
 
-Everything is the real default path of `director make --script`: the bundled SmolLM2 (started by
-`open_context`, timed apart as start-up), MiniLM and Chroma, the animatic backends, eSpeak
-NG and the cut, in a temporary projects folder. Peak memory is sampled with psutil every 0.2 s (this process
-plus all its children, summed), and also read from `getrusage` at the end (ru_maxrss of this process, and of
-the largest child that has exited; a forked child's counts the parent's pages it had before its exec, so that
-one is no measure of the children). Summed RSS counts shared pages once per process: an upper bound. The first
-storyboard frame is the first `render`/`done` event the run reports.
+Everything is the real default path of `director make --script`: the bundled SmolLM2 in torch (loaded by
+`open_context`, timed apart as start-up), MiniLM and Chroma, the animatic backends, eSpeak NG and the cut, in a
+temporary projects folder. Peak memory is sampled with psutil every 0.2 s: this process plus all its children,
+summed. A child caught between its fork and its exec (it still runs this very command line) shares this
+process's pages, so summing it would count them twice; it is counted apart. Summed RSS still counts pages
+shared between processes once per process: an upper bound. `ru_maxrss` of this process is read at the end.
+The first storyboard frame is the first `render`/`done` event the run reports.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ class MemorySampler:
         self.peak = 0
         self.peak_self = 0
         self.peak_children = 0
+        self.peak_with_forks = 0
+        """The sum counting a child forked from this process before its exec (it shares this one's pages)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
@@ -70,17 +72,23 @@ class MemorySampler:
 
     def _run(self) -> None:
         me = psutil.Process()
+        command = me.cmdline()
         while not self._stop.is_set():
             own = me.memory_info().rss
-            children = 0
+            children = forks = 0
             for child in me.children(recursive=True):
                 try:
-                    children += child.memory_info().rss
+                    rss = child.memory_info().rss
+                    if child.cmdline() == command:
+                        forks = max(forks, rss)
+                    else:
+                        children += rss
                 except psutil.Error:
                     pass
             self.peak_self = max(self.peak_self, own)
             self.peak_children = max(self.peak_children, children)
             self.peak = max(self.peak, own + children)
+            self.peak_with_forks = max(self.peak_with_forks, own + children + forks)
             self._stop.wait(self.every)
 
 
@@ -112,6 +120,7 @@ def one_film(script: Path, stream: bool, keep: Path | None) -> dict:
         "ran": ran,
         "first_frame": frames[0] if frames else None,
         "peak_mib": memory.peak / MIB,
+        "peak_with_forks_mib": memory.peak_with_forks / MIB,
         "peak_self_mib": memory.peak_self / MIB,
         "peak_children_mib": memory.peak_children / MIB,
         "ru_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -168,6 +177,7 @@ def main() -> None:
         ("first storyboard frame, from start-up", "first_frame", "s"),
         ("LLM time (client side)", "llm_seconds", "s"),
         ("peak RSS, this process + children summed", "peak_mib", "MiB"),
+        ("the same, counting children forked before their exec", "peak_with_forks_mib", "MiB"),
         ("of which this process, at its peak", "peak_self_mib", "MiB"),
         ("of which children, at their peak", "peak_children_mib", "MiB"),
     ):
