@@ -69,7 +69,7 @@ class TorchModelServer:
         n_threads: torch threads while answering; None: half the cores, at most 4.
         log_path: Where the load and any failed request are logged; None logs nothing.
         alias: The model name clients ask for.
-        dtype: The weights' dtype in torch.
+        dtype: How the weights are held (`tools.llm.torch_model.Dtype`): int8 linear layers by default.
         cache_root: Where converted models are kept; None: `tools.llm.torch_model.converted_cache_root()`.
     """
 
@@ -81,7 +81,7 @@ class TorchModelServer:
         n_threads: int | None = None,
         log_path: Path | None = None,
         alias: str = BUNDLED_ALIAS,
-        dtype: Dtype = "float32",
+        dtype: Dtype = "int8",
         cache_root: Path | None = None,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
