@@ -32,7 +32,7 @@ from agents.writing.premise import (
     language_of,
     story_beat,
 )
-from agents.writing.text_checks import PROMPT_EXAMPLES, acceptable_text
+from agents.writing.text_checks import PROMPT_EXAMPLES, about_the_story, acceptable_text
 from tools.llm.asking import StructuredLLM
 from tools.prose import ProseKind, check_prose, names_an_owner
 
@@ -68,6 +68,7 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
         premise, scene_count(state.target_seconds), characters, people, settings, llm, language=language
     )
     logline = titled.logline if check_prose(titled.logline, ProseKind.SENTENCE, language=language) else ""
+    logline = logline if about_the_story(logline, premise, tuple(names)) else ""
     logline = logline if not logline or logline[-1] in ".!?" else f"{logline}."
     return Film(
         id=state.film_id,

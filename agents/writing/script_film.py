@@ -21,7 +21,7 @@ from agents.writing.premise import (
     language_of,
 )
 from agents.writing.script_models import ParsedScript, ScriptScene
-from agents.writing.text_checks import PROMPT_EXAMPLES, acceptable_text
+from agents.writing.text_checks import PROMPT_EXAMPLES, about_the_story, acceptable_text
 from tools.llm.asking import StructuredLLM
 from tools.prose import ProseKind, check_prose, split_sentences
 from tools.render.spec import TimeOfDay
@@ -97,6 +97,9 @@ def film_from_screenplay(
     )
     written = logline.logline if not used_default and acceptable_text(logline.logline, title) else ""
     if written and not check_prose(written, ProseKind.SENTENCE, language=language):
+        written = ""
+    story = " ".join([title, *(paragraph for scene in script.scenes for paragraph in scene.action)])
+    if written and not about_the_story(written, story, tuple(c.name for c in characters.values())):
         written = ""
     return film_with(settings, " ".join((written or script_logline(script, title)).split()))
 

@@ -33,3 +33,32 @@ def acceptable_text(text: str, *echoes: str) -> bool:
     copied = any(pair in " ".join(re.findall(r"[^\W\d_]+", example)) for example in PROMPT_EXAMPLES for pair in pairs)
     only_colours = all(word in COLOURS or word in _SMALL_WORDS for word in words)
     return len(lowered.split()) >= 3 and not echoed and not copied and not only_colours
+
+
+_FUNCTION_WORDS = frozenset(
+    "about above after again against also another because been before being below between both came come could "
+    "does doing down during each even every from further have having here into just like made make many more most "
+    "much must never only other over same should since some such than that their them then there these they this "
+    "those through under until upon very want were what when where which while will with within without would "
+    "your story film tale scene scenes line lines text paragraph words".split()
+)
+"""Words that say nothing of what a film is about; the words the question itself uses are among them."""
+
+
+def about_the_story(text: str, story: str, names: tuple[str, ...] = ()) -> bool:
+    """Whether `text` (a logline) is about this film: it names one of its people, or shares two words with its story.
+
+    A small model writes fluent sentences about nothing ("A line of text in a paragraph."); no check on the form
+    of a sentence stops them, so a logline must hold something of the story it sums up. Words are compared by
+    their first five letters, so "crossing" meets "crosses".
+    """
+    lowered = text.lower()
+    if any(name.strip() and re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", lowered) for name in names):
+        return True
+
+    def stems(words: str) -> set[str]:
+        found = re.findall(r"[^\W\d_]{4,}", words.lower())
+        return {word[:5] for word in found if word not in _FUNCTION_WORDS}
+
+    return len(stems(text) & stems(story)) >= 2
+
