@@ -1,4 +1,4 @@
-"""A logline must hold something of its story: a small model's fluent sentence about nothing is not one."""
+"""A logline must hold something of its story, and a title no made-up word: what a small model writes is checked."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fake_crew import crew
 from agents.state import RunState
 from agents.writing.screenplay import parse_fountain
 from agents.writing.script_film import film_from_screenplay, script_logline
-from agents.writing.text_checks import about_the_story
+from agents.writing.text_checks import about_the_story, invented_words
 
 STORY = "The island ferry makes its final crossing tonight. Margit steers the Marta through the fog to the jetty."
 SCRIPT = """Title: The Last Ferry
@@ -40,3 +40,11 @@ def test_a_screenplay_keeps_its_own_logline_when_the_model_writes_about_nothing(
     assert film_from_screenplay(script, RunState(film_id="ferry", screenplay=SCRIPT), grounded).logline == (
         "Margit takes the island ferry across one last time."
     )
+
+
+def test_a_title_with_a_word_nobody_said_is_made_up() -> None:
+    premise = "A night-shift nurse and a lost boy look for his grandfather's house before the storm floods the valley"
+    assert invented_words("A Night-Shaftonan 21", premise) == ["Shaftonan"]
+    assert invented_words("Before the Flood", premise) == []
+    assert invented_words("Grandfather's House", premise) == []
+    assert invented_words("Noor Remembers", "Noor keeps the lighthouse") == [], "a name the premise gives is kept"

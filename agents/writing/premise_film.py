@@ -32,7 +32,7 @@ from agents.writing.premise import (
     language_of,
     story_beat,
 )
-from agents.writing.text_checks import PROMPT_EXAMPLES, about_the_story, acceptable_text
+from agents.writing.text_checks import PROMPT_EXAMPLES, about_the_story, acceptable_text, invented_words
 from tools.llm.asking import StructuredLLM
 from tools.prose import ProseKind, check_prose, names_an_owner
 
@@ -50,6 +50,8 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
     titled, _ = ask(
         llm, "title", TitleAnswer, lambda: defaults.title_from_premise(premise), premise=premise, language_note=note
     )
+    if invented_words(titled.title, premise, language):
+        titled = titled.model_copy(update={"title": defaults.title_from_premise(premise).title})
     characters, people = cast_premise(premise, language, llm)
     cast_words = ", ".join(f"{c.name} ({c.look})" for c in characters)
     settings_answer, _ = ask(

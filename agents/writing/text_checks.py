@@ -62,3 +62,22 @@ def about_the_story(text: str, story: str, names: tuple[str, ...] = ()) -> bool:
 
     return len(stems(text) & stems(story)) >= 2
 
+
+def invented_words(title: str, source: str, language: str = "en") -> list[str]:
+    """The title's words of five letters or more that no word list of its language knows and its source never says.
+
+    A title is capitalised, so the prose gate takes its words for names; a name the premise never gave
+    ("A Night-Shaftonan 21") is a word the model made up.
+    """
+    from wordfreq import zipf_frequency
+
+    from tools.known_words import word_lists
+
+    languages = word_lists(language) or ("en",)
+    said = source.lower()
+    return [
+        word
+        for word in re.findall(r"[^\W\d_]{5,}", title)
+        if word.lower() not in said and all(zipf_frequency(word.lower(), name) == 0 for name in languages)
+    ]
+
