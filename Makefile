@@ -43,8 +43,9 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 	$(PY) -m pip install -e .
 	touch $@
 
+# The suite also tests the opt-in llama.cpp engine (the 1.5B writer's), so the test install compiles it once.
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test,llama]"
 	touch $@ $(VENV)/.installed
 
 $(VENV)/.tinysoundfont: | $(PY)

@@ -241,6 +241,7 @@ def offline_server(settings: LLMSettings, log_path: Path | None = None) -> Bundl
             log_path=log_path,
             alias=model.alias,
         )
+    path = model_file(model)  # a model whose parts are missing says so first: its extra brings llama.cpp too
     if not llama_cpp_installed():
         raise LlamaCppMissingError(
             f"The llama.cpp engine (for {model.name}) needs llama-cpp-python, which is not installed. "
@@ -249,7 +250,7 @@ def offline_server(settings: LLMSettings, log_path: Path | None = None) -> Bundl
             + (" (slow and about 6 GB of memory for this model)." if model.size > 500_000_000 else ".")
         )
     return BundledModelServer(
-        model_path=model_file(model),
+        model_path=path,
         context_size=context_size,
         n_threads=model.n_threads,
         start_timeout=settings.server_start_timeout,
