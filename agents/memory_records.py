@@ -11,10 +11,15 @@ from agents.state import Film, Scene, Shot
 from memory.store import CharacterRecord, MemoryStore, SettingRecord, ShotRecord
 
 
-def remember_looks(film: Film, memory: MemoryStore) -> None:
-    """Keep every look and voice in memory; a character heard for the first time is cast a voice here."""
+def remember_looks(film: Film, memory: MemoryStore, scene: Scene | None = None) -> None:
+    """Keep every look and voice in memory (only `scene`'s people and place, when given); voices are cast here.
+
+    Every character without a voice is cast one either way, so a voice never depends on which scene came first.
+    """
     cast_voices(film)
     for character in film.characters:
+        if scene is not None and character.id not in scene.character_ids:
+            continue
         memory.upsert_character(
             CharacterRecord(
                 id=character.id,
@@ -26,6 +31,8 @@ def remember_looks(film: Film, memory: MemoryStore) -> None:
             )
         )
     for setting in film.settings:
+        if scene is not None and setting.id != scene.setting_id:
+            continue
         memory.upsert_setting(
             SettingRecord(
                 id=setting.id,

@@ -40,7 +40,7 @@ def stream_scene(film: Film, scene_id: str, context: Context, emit: Emitter, tak
 def _plan_and_start(film: Film, scene_id: str, context: Context, emit: Emitter, takes: int) -> None:
     scene = next(scene for scene in film.scenes if scene.id == scene_id)
     scene.shots = planned_scene(film, scene, shot_durations(film), context.llm)
-    remember_looks(film, context.memory)
+    remember_looks(film, context.memory, scene)  # its own people and place: the rest come with their scenes
     for shot in scene.shots:
         shot.prompt = compose_prompt(shot, scene, film.style, context.memory, budget=context.prompt_tokens)
         shot.negative_prompt = NEGATIVE_PROMPT
