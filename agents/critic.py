@@ -52,6 +52,7 @@ _OPTION_WORDS = frozenset(
 )
 """The rubric's own option words: an answer made only of these says nothing about the film."""
 _WORD = re.compile(r"[a-z][a-z'-]{2,}")
+_ARTICLES = frozenset({"the", "a", "an"})
 _NEXT_FRAMING = {
     Framing.WIDE: Framing.MEDIUM,
     Framing.MEDIUM: Framing.CLOSE_UP,
@@ -263,9 +264,15 @@ def check_cut(cut: CutFiles, film: Film, project: Project) -> list[str]:
 
 
 def says_something(text: str) -> bool:
-    """Whether `text` says more than the rubric's own option words ('new-prompt, new-framing' does not)."""
+    """Whether `text` says more than the rubric's own option words ('new-prompt, new-framing' does not).
+
+    A list of things named ('the end of the day shift nurse, the lost boy') says nothing of them either: a note
+    whose every comma-separated part opens on an article names and never judges.
+    """
     content = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in _OPTION_WORDS and len(w) > 1]
-    return len(content) >= 2
+    parts = [part.split() for part in text.lower().split(",") if part.strip()]
+    listed = len(parts) > 1 and all(part[0] in _ARTICLES for part in parts)
+    return len(content) >= 2 and not listed
 
 
 def rubric_notes(rubric: RubricAnswer | None, discarded: int) -> list[str]:

@@ -143,12 +143,19 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
     return characters, people
 
 
+_OPENING_WORDS = frozenset({"A", "An", "The", "His", "Her", "Their", "With"})
+"""Words that open a look as a sentence would; after the premise's phrase and a comma they are lower case."""
+
+
 def being_look(being: Being, look: str) -> str:
     """The premise's words for who they are come first, so a stray dog is drawn as a dog whatever else is said."""
     phrase = being.phrase if being.phrase != being.proper_name else ""
     described = look if look else defaults.being_idea(being, 0).look
     if phrase and phrase.lower() not in described.lower():
-        described = f"{phrase}, {described}"
+        first, _, rest = described.partition(" ")
+        if first in _OPENING_WORDS:  # "grandfather, a man in a red shirt", not "grandfather, A man in a red shirt."
+            described = f"{first.lower()} {rest}"
+        described = f"{phrase}, {described.rstrip('.')}"
     return " ".join(described.split())
 
 
