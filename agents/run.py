@@ -208,6 +208,8 @@ def run_film(
         except Exception as error:
             record.failed(error)
             raise
+        finally:
+            context.work_ahead.settle()
         result = outcome(project, graph, config, record.timings, cancelled=cancelled)
         request.settle_note(project, graph.get_state(config), cancelled)
         record.finished()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 
 class WorkAhead:
@@ -82,6 +82,24 @@ class WorkAhead:
         with self._guard:
             jobs = list(self._scene_jobs.values())
         return [error for job in jobs if job.done() and (error := job.exception()) is not None]
+
+    def settle(self) -> None:
+        """Drop what has not started and wait for what has, then forget it: the run that asked for it is over.
+
+        Nothing made ahead outlives its run's call, so a later call (a question, a refused note) finds the
+        project as the run left it. What was made stays in the take store for the next run to find.
+        """
+        while True:
+            with self._guard:
+                pending = [job for job in (*self._scene_jobs.values(), *self._take_jobs.values()) if not job.done()]
+            if not pending:
+                break
+            for job in pending:
+                job.cancel()
+            wait(pending)
+        with self._guard:
+            self._scene_jobs.clear()
+            self._take_jobs.clear()
 
     def close(self) -> None:
         """Drop what has not started and wait for what has: no thread outlives the run."""
