@@ -10,6 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fake_crew import PREMISE, crew
 
@@ -19,6 +20,7 @@ from agents.state import Feedback, Film
 from agents.takes import cached_take, take_problem
 from tools.edit.probe import probe_video
 from tools.files import DiskFullError, sha256_of
+from tools.render.animatic.clip import write_clip
 from tools.settings import Settings
 
 
@@ -147,3 +149,15 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_it_resumes_once_there_
         assert (project.root / film.shot(shot_id).take.clip).stat().st_mtime_ns == mtime
     assert all(shot.take is not None for shot in film.shots())
     assert probe_video(project.root / "cut" / "film.mp4").duration >= 10
+
+
+def test_a_clip_that_does_not_fit_is_a_full_disk_never_a_file_that_only_looks_finished(tmp_path, small_disk):
+    """ffmpeg failing to write its trailer exits non-zero and says so; that must stop the take, not pass."""
+    folder = tmp_path / "take"
+    small_disk(folder)
+    noise = np.random.default_rng(0).integers(0, 256, size=(24, 180, 320, 3), dtype=np.uint8)
+
+    with pytest.raises(DiskFullError, match=r"the disk holding .* is full"):
+        write_clip(iter(noise), folder / "clip.mp4", (320, 180), 24)
+
+    assert list(folder.iterdir()) == [], "a half-written clip was left behind"

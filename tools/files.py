@@ -39,6 +39,15 @@ def disk_full(error: BaseException, folder: Path) -> DiskFullError | None:
     return DiskFullError(error.errno, f"the disk holding {folder} is full ({free}): free some space, then resume")
 
 
+def disk_full_in(words: str, folder: Path) -> DiskFullError | None:
+    """A tool's own words (ffmpeg's last lines, say) as a `DiskFullError` when they say the disk is full."""
+    said = next((errno_ for errno_, text in _DISK_FULL_WORDS.items() if text in words), None)
+    return disk_full(OSError(said, words), folder) if said is not None else None
+
+
+_DISK_FULL_WORDS = {errno.ENOSPC: os.strerror(errno.ENOSPC), errno.EDQUOT: os.strerror(errno.EDQUOT)}
+
+
 def sha256_of(path: Path) -> str:
     """The file's SHA-256, hex: what a take records of each of its files, to notice one that was damaged."""
     with path.open("rb") as handle:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from tools.files import atomic_path, sha256_of, write_atomic
+from tools.files import atomic_path, disk_full_in, sha256_of, write_atomic
 
 SEGMENT_FORMAT = 1
 """Bump when what a stored file holds for a given key changes (encoder arguments, mixing); the picture's
@@ -260,7 +260,8 @@ def run_ffmpeg(command: list[str], what: str) -> None:
     """Run an ffmpeg command to completion.
 
     Raises:
-        SegmentError: it failed or ran over the time limit, with ffmpeg's last words.
+        DiskFullError: the disk under its output (the command's last argument) filled up.
+        SegmentError: it failed otherwise or ran over the time limit, with ffmpeg's last words.
     """
     try:
         done = subprocess.run(command, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
@@ -268,4 +269,7 @@ def run_ffmpeg(command: list[str], what: str) -> None:
         raise SegmentError(f"ffmpeg took over {FFMPEG_TIMEOUT_S:.0f} s {what}") from err
     if done.returncode != 0:
         text = done.stderr.decode("utf-8", errors="replace").strip() or "no message"
+        full = disk_full_in(text, Path(command[-1]).parent)
+        if full is not None:
+            raise full
         raise SegmentError(f"ffmpeg failed {what}: {text[-800:]}")

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.io import wavfile
 
 from tools.errors import DirectorError
-from tools.files import atomic_path
+from tools.files import atomic_path, disk_full_in
 from tools.sound.loudness import FFMPEG_TIMEOUT_S, Loudness, measure_loudness, measure_samples, read_audio, rms_dbfs
 
 BROADCAST_LUFS = -23.0
@@ -293,6 +293,9 @@ def _limit(samples: np.ndarray, plan: MixPlan, limit_db: float, out: Path) -> No
         raise MixError(f"ffmpeg took over {FFMPEG_TIMEOUT_S:.0f} s limiting the mix; try again") from err
     if done.returncode != 0:
         text = done.stderr.decode("utf-8", errors="replace").strip() or "no message"
+        full = disk_full_in(text, out.parent)
+        if full is not None:
+            raise full
         raise MixError(f"ffmpeg failed limiting the mix: {text[-600:]}")
 
 

@@ -10,7 +10,10 @@ all that is added.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tools.files import atomic_path
+from tools.files import DiskFullError, atomic_path, disk_full, disk_full_in
 from tools.render.animatic.drawing import (
     MIN_LEVEL,
     MODEL,
@@ -225,31 +228,47 @@ def write_clip(
 ) -> None:
     """Encode `frames` as H.264 in yuv420p with the index up front, so every player and browser takes it.
 
-    Written to a temporary file beside `out` and moved into place, so `out` is either whole or absent.
+    Written to a temporary file beside `out` and moved into place, so `out` is either whole or absent. The
+    frames are piped to ffmpeg one by one, and its exit status is checked: a clip whose trailer could not be
+    written (a full disk) is an error, never a file that only looks finished.
 
     Raises:
-        BackendError: ffmpeg could not write the file (`what` names the shot in the message).
+        DiskFullError: the disk under `out` filled up.
+        BackendError: ffmpeg could not write the file otherwise (`what` names the shot in the message).
     """
+    width, height = size
     try:
-        with atomic_path(out) as temp:
-            writer = imageio_ffmpeg.write_frames(
-                str(temp),
-                size,
-                fps=fps,
-                codec="libx264",
-                pix_fmt_out="yuv420p",
-                quality=None,
-                macro_block_size=1,
-                ffmpeg_log_level="error",
-                output_params=["-preset", preset, "-crf", str(crf), "-movflags", "+faststart", "-f", "mp4"],
-            )
-            writer.send(None)
+        with atomic_path(out) as temp, tempfile.TemporaryFile() as log:
+            command = [
+                *(imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-v", "error", "-y"),
+                *("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-"),
+                *("-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", preset, "-crf", str(crf)),
+                *("-movflags", "+faststart", "-f", "mp4", str(temp)),
+            ]
+            encoder = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+            assert encoder.stdin is not None
             try:
                 for frame in frames:
-                    writer.send(np.ascontiguousarray(frame))
+                    encoder.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+            except BrokenPipeError:
+                pass  # ffmpeg stopped early; its exit status and words below say why
             finally:
-                writer.close()
+                with contextlib.suppress(BrokenPipeError):
+                    encoder.stdin.close()
+                returncode = encoder.wait()
+            if returncode != 0:
+                log.seek(0)
+                words = log.read().decode("utf-8", errors="replace").strip() or f"exit status {returncode}"
+                full = disk_full_in(words, out.parent)
+                if full is not None:
+                    raise full
+                raise BackendError(f"{what}: ffmpeg could not write {out}: {words[-600:]}")
+    except DiskFullError:
+        raise
     except OSError as error:
+        full = disk_full(error, out.parent)
+        if full is not None:
+            raise full from error
         raise BackendError(f"{what}: ffmpeg could not write {out}: {error}") from error
 
 
