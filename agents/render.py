@@ -46,7 +46,7 @@ def render_shot(task: RenderTask, runtime: Runtime[Context]) -> dict:
     spec = task.spec
     emit = Emitter(runtime.stream_writer)
     content_hash = take_hash(spec, context.images, context.video, context.speech)
-    ahead = context.work_ahead.outcome(content_hash)
+    ahead = context.work_ahead.claim(content_hash)
     take = cached_take(context.project, content_hash) if ahead is None else None
     damaged = stored_take(context.project, content_hash) if take is None and ahead is None else None
     if damaged is not None:

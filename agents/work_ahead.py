@@ -53,7 +53,7 @@ class WorkAhead:
         """Start rendering the take `content_hash` unless it is already under way; False when nothing started.
 
         `job` returns what the render node would have returned for that request (the take made, or its
-        failure), or None when it made nothing; the node then takes that outcome as its own (`outcome`).
+        failure), or None when it made nothing; the node then takes that outcome as its own (`claim`).
         """
         with self._guard:
             if not self.enabled or self._closed or content_hash in self._take_jobs:
@@ -63,15 +63,20 @@ class WorkAhead:
             self._take_jobs[content_hash] = self._takes.submit(contextvars.copy_context().run, job)
             return True
 
-    def outcome(self, content_hash: str) -> dict | None:
-        """What rendering `content_hash` ahead came to, once it is done; None when nothing was made ahead.
+    def claim(self, content_hash: str) -> dict | None:
+        """Take the take `content_hash` over for the graph: what rendering it ahead came to, once done, or None.
 
-        A job that raised (a full disk, say) counts as nothing made: the node renders and meets the error itself.
+        With None the caller renders it itself, and nothing ahead starts it after this: a lane that reached the
+        scene late must not write into the take folder the node is writing. A job that raised (a full disk, say)
+        also gives None: the node renders and meets the error itself.
         """
         with self._guard:
             job = self._take_jobs.get(content_hash)
-        if job is None:
-            return None
+            if job is None:
+                claimed: Future[dict | None] = Future()
+                claimed.set_result(None)
+                self._take_jobs[content_hash] = claimed
+                return None
         try:
             return job.result()
         except Exception:  # noqa: BLE001 - the node renders the take itself and reports that error

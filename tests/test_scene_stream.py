@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from agents.events import RenderEvent, read_event
 from agents.run import new_run, open_context, run_film
 from agents.state import Film
+from agents.work_ahead import WorkAhead
 from tools.llm.asking import StructuredLLM
 from tools.llm.usage import LLMUsage
 from tools.settings import Settings
@@ -113,3 +114,17 @@ def test_streaming_changes_when_not_what_and_renders_nothing_twice(streamed, tmp
     assert llm.take_before_logline is False
     assert take_keys(unstreamed) == take_keys(film), "the same takes with and without streaming"
     assert len(take_keys(film)) == len(film.shots())
+
+
+def test_a_take_the_graph_claimed_is_never_started_ahead_after() -> None:
+    """A lane that reaches a scene late must not write into the take folder the render node is writing."""
+    work = WorkAhead(parallel=1)
+    started: list[str] = []
+    try:
+        assert work.claim("late") is None, "nothing was made ahead: the node renders it"
+        assert work.take("late", lambda: started.append("late")) is False
+        assert work.take("early", lambda: {"made": "early"}) is True
+        assert work.claim("early") == {"made": "early"}, "a take made ahead is the node's outcome"
+    finally:
+        work.close()
+    assert started == []
