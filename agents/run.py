@@ -67,6 +67,7 @@ from agents.writing.screenplay import parse_fountain, read_screenplay
 from memory.checkpoints import open_checkpointer
 from memory.store import MiniLMEmbedding
 from tools.llm.asking import StructuredLLM
+from tools.process_memory import give_back_freed_memory
 from tools.render.setup import RenderBackends
 from tools.settings import Settings
 
@@ -329,6 +330,7 @@ def stream_run(
             for node in payload:
                 if not node.startswith("__"):
                     timings[node] = round(timings.get(node, 0.0) + now - last, 3)
+            give_back_freed_memory()
             last = now
         elif mode == "values":
             state = payload if isinstance(payload, RunState) else RunState.model_validate(payload)

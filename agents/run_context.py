@@ -18,6 +18,7 @@ from memory.store import MemoryStore, MiniLMEmbedding
 from tools.llm.asking import StructuredLLM
 from tools.llm.client import LLMClient
 from tools.look.faces import FaceModels
+from tools.process_memory import keep_large_blocks_apart
 from tools.render.line_store import LineStore
 from tools.render.setup import RenderBackends
 from tools.settings import Settings
@@ -37,6 +38,7 @@ def open_context(
     A given `llm`, `embedding_function` or `backends` is used as is, so an embedding app (the studio) or a
     test can share them, and a loaded pipeline serves every run.
     """
+    keep_large_blocks_apart()
     with ExitStack() as stack:
         if backends is None:
             backends = RenderBackends.from_settings(settings)

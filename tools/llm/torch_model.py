@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy
 
 from tools.errors import DirectorError
+from tools.process_memory import give_back_freed_memory
 
 DEFAULT_SEED = 0
 """The seed of a request that names none, so the same request always gets the same answer."""
@@ -146,6 +147,7 @@ def _linear_layers_in_int8(torch: Any, model: Any) -> Any:
     for tensor in [*model.parameters(), *model.buffers()]:
         tensor.data = tensor.data.clone()  # off the loaded file's memory map, so its float32 pages are let go
     gc.collect()
+    give_back_freed_memory()
     return model
 
 

@@ -72,7 +72,7 @@ def measure_samples(samples: np.ndarray, sample_rate: int = MEASURE_RATE) -> Lou
     """
     frames = _frames(samples)
     source = ["-f", "f32le", "-ar", str(sample_rate), "-ac", str(frames.shape[1]), "-i", "pipe:0"]
-    return _ebur128(source, frames.astype("<f4").tobytes(), "samples")
+    return _ebur128(source, memoryview(np.ascontiguousarray(frames, dtype="<f4")).cast("B"), "samples")
 
 
 def read_audio(path: Path, sample_rate: int = MEASURE_RATE, channels: int | None = None) -> np.ndarray:
@@ -151,7 +151,7 @@ def _frames(samples: np.ndarray) -> np.ndarray:
     return frames
 
 
-def _ebur128(source: list[str], stdin: bytes | None, what: str) -> Loudness:
+def _ebur128(source: list[str], stdin: bytes | memoryview | None, what: str) -> Loudness:
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats"] + (["-nostdin"] if stdin is None else [])
     command += [*source, "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
     text = _run(command, stdin, f"measuring the loudness of {what}").decode("utf-8", errors="replace")
@@ -184,7 +184,7 @@ def _decode(path: Path, output: list[str]) -> np.ndarray:
     raise LoudnessError(f"ffmpeg gave no audio for {path}; check it has a sound track")
 
 
-def _run(command: list[str], stdin: bytes | None, what: str, stdout: bool = False) -> bytes:
+def _run(command: list[str], stdin: bytes | memoryview | None, what: str, stdout: bool = False) -> bytes:
     try:
         done = subprocess.run(command, input=stdin, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as err:

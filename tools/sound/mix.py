@@ -215,13 +215,17 @@ def mix(stems: Stems, plan: MixPlan, out: Path, stems_folder: Path | None = None
         LoudnessError: a stem is unreadable.
     """
     dialogue, music, ambience = _ducked(stems, plan)
-    total = dialogue + music + ambience
+    written = None if stems_folder is None else _write_stem_arrays((dialogue, music, ambience), plan, stems_folder)
+    total = np.add(dialogue, music, out=dialogue)
+    total += ambience
+    del music, ambience  # a film-length stereo float array each: only their sum is needed from here
     measured = measure_samples(total, plan.sample_rate)
     gain_db = 0.0 if math.isinf(measured.integrated_lufs) else plan.target_lufs - measured.integrated_lufs
     limit_db = plan.true_peak - LIMITER_MARGIN_DB
+    scaled = np.empty_like(total)
     with atomic_path(out) as temp:
         for _ in range(MAX_PASSES):
-            _limit(total * np.float32(10 ** (gain_db / 20)), plan, limit_db, temp)
+            _limit(np.multiply(total, np.float32(10 ** (gain_db / 20)), out=scaled), plan, limit_db, temp)
             loudness = measure_loudness(temp)
             if math.isinf(loudness.integrated_lufs):
                 break
@@ -234,9 +238,6 @@ def mix(stems: Stems, plan: MixPlan, out: Path, stems_folder: Path | None = None
             if not level_ok:
                 gain_db += plan.target_lufs - loudness.integrated_lufs
         _check_targets(loudness, plan)
-    written = (
-        None if stems_folder is None else _write_stem_arrays((dialogue, music, ambience), plan, stems_folder, 0.0)
-    )
     return MixResult(path=out, loudness=loudness, gain_db=gain_db, stems=written)
 
 
@@ -264,14 +265,16 @@ def _ducked(stems: Stems, plan: MixPlan) -> tuple[np.ndarray, np.ndarray, np.nda
         needed = plan.clearance_db - gap if math.isfinite(gap) else 0.0
         depths.append(min(MAX_DUCK_DB, max(plan.duck_db, needed)))
     gain = (10 ** (duck_gain(plan, depths) / 20)).astype(np.float32)[:, None]
-    return dialogue, music * gain, ambience * gain
+    music *= gain
+    ambience *= gain
+    return dialogue, music, ambience
 
 
-def _write_stem_arrays(arrays: Sequence[np.ndarray], plan: MixPlan, folder: Path, gain_db: float) -> Stems:
+def _write_stem_arrays(arrays: Sequence[np.ndarray], plan: MixPlan, folder: Path, gain_db: float = 0.0) -> Stems:
     scale = np.float32(10 ** (gain_db / 20))
     paths = {name: folder / f"{name}.wav" for name in STEM_NAMES}
     for name, samples in zip(STEM_NAMES, arrays, strict=True):
-        _write_wav(paths[name], samples * scale, plan.sample_rate)
+        _write_wav(paths[name], samples * scale if gain_db else samples, plan.sample_rate)
     return Stems(**paths)
 
 
@@ -286,7 +289,7 @@ def _limit(samples: np.ndarray, plan: MixPlan, limit_db: float, out: Path) -> No
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-v", "error", "-y"]
     command += ["-f", "f32le", "-ar", str(plan.sample_rate), "-ac", "2", "-i", "pipe:0"]
     command += ["-af", f"{limiter},{trim}", "-c:a", "pcm_s24le", "-f", "wav", str(out)]
-    data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    data = memoryview(np.ascontiguousarray(samples, dtype="<f4")).cast("B")
     try:
         done = subprocess.run(command, input=data, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as err:
