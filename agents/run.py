@@ -211,6 +211,7 @@ def run_film(
             raise
         finally:
             context.work_ahead.settle()
+            give_back_freed_memory()  # a studio waits between runs: what the run freed goes back meanwhile
         result = outcome(project, graph, config, record.timings, cancelled=cancelled)
         request.settle_note(project, graph.get_state(config), cancelled)
         record.finished()
