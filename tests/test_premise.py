@@ -197,3 +197,90 @@ def test_a_long_role_name_keeps_its_last_words_and_fits_a_character_answer():
         (being,) = beings_in(premise)
         assert being.role_name == expected
         assert being_idea(being, 0).name == expected
+
+
+def test_what_the_model_writes_about_its_question_or_to_the_reader_is_not_a_scene() -> None:
+    from agents.writing.text_checks import describes_a_look, is_a_label, narrates_the_scene, talks_about_the_task
+
+    for meta in (
+        "What they do is what the majority of them wouldn't even believe.",
+        "How to write the next scene.",
+        "Your story of the hardest moment you'd ever had to imagine.",
+        "This is the first sentence of a short story",
+    ):
+        assert not narrates_the_scene(meta), meta
+    for told in ("The storm rises over the tower.", "Agnes climbs the iron stairs with a torch."):
+        assert narrates_the_scene(told), told
+    assert talks_about_the_task("It talks about the film, not how it is written.")
+    assert not talks_about_the_task("Hold on. Don't let go.")
+    assert is_a_label("Premise") and is_a_label("The Setting") and not is_a_label("Lamp room")
+    assert not describes_a_look("awesomely impressive business process")
+    assert describes_a_look("grey braid, yellow oilskin coat, rubber boots")
+    assert describes_a_look("scruffy brown terrier, torn red collar")
+
+
+def test_a_premise_film_keeps_none_of_the_names_places_and_scenes_a_lost_model_writes() -> None:
+    """The bundled model's own answers for this premise (int8 torch engine): every one is noise on screen."""
+    from fake_crew import scene_answer
+
+    premise = "A retired lighthouse keeper teaches his granddaughter to read the weather before the lamp is automated"
+    answers = {
+        "character": [
+            {"name": "Premise", "look": "the sun was shining over the sea", "color": "blue"},
+            {"name": "Awesome job", "look": "awesomely impressive business process", "color": "black"},
+        ],
+        "settings": [
+            {
+                "settings": [
+                    {"name": "Premise", "look": "The sun was shining.", "time_of_day": "day", "interior": True,
+                     "colors": ["white", "red"]},
+                    {"name": "A retired lighthouse keeper.", "look": "the sun was shining.", "time_of_day": "night",
+                     "interior": False, "colors": ["blue", "green"]},
+                ]
+            }
+        ],
+    }  # fmt: skip
+    llm = crew(answers)
+    first_scene = True
+
+    def respond(task: str, schema: type):
+        nonlocal first_scene
+        if task == "scene" and first_scene:
+            first_scene = False
+            lost = {
+                "summary": "What they do is what the majority of them wouldn't even believe.",
+                "image": "They are here to help their loved ones and that's all it takes.",
+                "line": "Their is a lot of people who have no idea how much others are paid, but they're still doing "
+                "something that will hopefully change.",
+            }
+            return {**scene_answer(schema), **lost}
+        return llm._responder(task, schema)
+
+    film = film_from_premise(RunState(film_id="f", premise=premise, target_seconds=30), FakeLLM(respond))
+    assert [c.name for c in film.characters] == ["The Lighthouse Keeper", "The Granddaughter"]
+    assert "business" not in film.characters[1].look and film.characters[1].look.startswith("granddaughter")
+    assert not {"premise", "a retired lighthouse keeper"} & {s.name.lower() for s in film.settings}
+    on_screen = " ".join([*film.scenes[0].action, *(line.text for line in film.scenes[0].dialogue)])
+    for noise in ("majority", "loved ones", "paid"):
+        assert noise not in on_screen
+    later = " ".join(text for scene in film.scenes[1:] for text in scene.action)
+    assert "The lamp flickers and goes dark." in later, "the crew's good scenes are kept"
+
+
+def test_a_picture_of_a_scene_holds_something_of_it_and_a_line_is_said_in_a_breath() -> None:
+    from agents.writing.premise_film import spoken_line_usable
+
+    llm = crew()
+    pictures = iter(["They are here to help their loved ones and that's all it takes.", "Biscuit shakes off the rain."])
+
+    def respond(task: str, schema: type):
+        answer = llm._responder(task, schema)
+        picture = next(pictures, None) if task == "scene" else None
+        return {**answer, "image": picture} if picture else answer
+
+    premise = "A lighthouse keeper and a stray dog wait out the last storm"
+    film = film_from_premise(RunState(film_id="f", premise=premise, target_seconds=20), FakeLLM(respond))
+    assert film.scenes[0].action == [film.scenes[0].summary], "a picture of nothing in the story is dropped"
+    assert film.scenes[1].action[1:] == ["Biscuit shakes off the rain."], "a picture naming one of them is kept"
+    assert spoken_line_usable("Hold on, Biscuit. The lamp has to stay lit until morning.", ["Biscuit"])
+    assert not spoken_line_usable(" ".join(["word"] * 21), [])

@@ -32,7 +32,16 @@ from agents.writing.premise import (
     language_of,
     story_beat,
 )
-from agents.writing.text_checks import PROMPT_EXAMPLES, about_the_story, acceptable_text, invented_words
+from agents.writing.text_checks import (
+    PROMPT_EXAMPLES,
+    about_the_story,
+    acceptable_text,
+    describes_a_look,
+    invented_words,
+    is_a_label,
+    narrates_the_scene,
+    talks_about_the_task,
+)
 from tools.llm.asking import StructuredLLM
 from tools.prose import ProseKind, check_prose, names_an_owner
 
@@ -126,10 +135,12 @@ def cast_premise(premise: str, language: str, llm: StructuredLLM) -> tuple[list[
         )
         taken = {c.name.lower() for c in characters}
         name = being.proper_name or clean_name(answer.name)
-        if used_default or len(name) < 2 or name.lower() in taken or not slugify(name, fallback=""):
+        invented = not being.proper_name and (len(name.split()) > 1 or is_a_label(name))  # asked: "a first name"
+        if used_default or invented or len(name) < 2 or name.lower() in taken or not slugify(name, fallback=""):
             name = being.role_name
         others = [other.phrase for other in beings if other is not being]
         usable = acceptable_text(answer.look, premise, *PROMPT_EXAMPLES, *others) and not names_an_owner(answer.look)
+        usable = usable and (language != "en" or describes_a_look(answer.look))
         look = answer.look if usable and check_prose(answer.look, ProseKind.PHRASE, language=language) else ""
         look = being_look(being, look)
         if not check_prose(look, ProseKind.PHRASE):  # the critic reads the finished look in any language
@@ -199,9 +210,9 @@ def settings_from_answer(
     settings: list[Setting] = []
     taken = {name.lower() for name in character_names}
     for idea in answer.settings:
-        name = " ".join(idea.name.split())[:40]
+        name = " ".join(idea.name.split())[:40].strip(" .,;:!?")
         identifier = slugify(name, fallback="")
-        if len(name) < 3 or not identifier or any(s.id == identifier for s in settings):
+        if len(name) < 3 or not identifier or any(s.id == identifier for s in settings) or is_a_label(name):
             continue
         if name.lower().removeprefix("the ") in {t.removeprefix("the ") for t in taken}:
             continue
@@ -283,10 +294,15 @@ def scenes_from_premise(
         said = [line.text for s in scenes for line in s.dialogue]
         summary = answer.summary
         noise = not check_prose(summary, ProseKind.SENTENCE, language=language)
+        noise = noise or (language == "en" and not narrates_the_scene(summary))
         if noise or repeats(summary, earlier):
             summary = default_summary(opening, beat, present_names, language, again=again)
         image = answer.image if not noise and check_prose(answer.image, ProseKind.SENTENCE, language=language) else ""
         image = "" if repeats(image, [*earlier, summary]) else image
+        setting = setting_by_name[answer.setting]
+        seen = " ".join([premise, setting.name, setting.look, summary, *earlier])
+        if language == "en" and not (narrates_the_scene(image) and about_the_story(image, seen, tuple(names), 1)):
+            image = ""  # a picture of this scene holds something of it: a name, or a word of its story or place
         dialogue: list[DialogueLine] = []
         if speaker is not None:
             line = answer.line.strip("\"' ")
@@ -296,7 +312,6 @@ def scenes_from_premise(
                 line = next((option for option in options if not repeats(option, said)), options[0])
             action_count = 2 if image else 1
             dialogue = [DialogueLine(character_id=speaker.id, text=line, after_action=action_count)]
-        setting = setting_by_name[answer.setting]
         scenes.append(
             Scene(
                 id=f"s{number:02d}",
@@ -317,12 +332,16 @@ def repeats(text: str, earlier: list[str]) -> bool:
     return bool(text) and any(text[:48].lower() == other[:48].lower() for other in earlier)
 
 
+MAX_LINE_WORDS = 20
+"""A short film's line is said in a breath; the model's longer ones ramble ("Their is a lot of people who...")."""
+
+
 def spoken_line_usable(line: str, names: list[str]) -> bool:
-    """A line someone could say: not a bare name or place, not the question read back, not trailing off."""
+    """A line someone could say: not a bare name or place, not the question read back or talk of the film, short."""
     lowered = line.lower().strip(" .!?").removeprefix("the ")
     if len(lowered) < 2 or lowered in {name.lower().removeprefix("the ") for name in names}:
         return False
-    if _NARRATED_SPEECH.search(line):
+    if _NARRATED_SPEECH.search(line) or talks_about_the_task(line) or len(line.split()) > MAX_LINE_WORDS:
         return False
     return not any(marker in line.lower() for marker in ("one sentence", "scene ", "...", "story so far"))
 

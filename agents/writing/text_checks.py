@@ -45,12 +45,12 @@ _FUNCTION_WORDS = frozenset(
 """Words that say nothing of what a film is about; the words the question itself uses are among them."""
 
 
-def about_the_story(text: str, story: str, names: tuple[str, ...] = ()) -> bool:
-    """Whether `text` (a logline) is about this film: it names one of its people, or shares two words with its story.
+def about_the_story(text: str, story: str, names: tuple[str, ...] = (), shared: int = 2) -> bool:
+    """Whether `text` (a logline) is about this film: it names one of its people, or shares words with its story.
 
     A small model writes fluent sentences about nothing ("A line of text in a paragraph."); no check on the form
-    of a sentence stops them, so a logline must hold something of the story it sums up. Words are compared by
-    their first five letters, so "crossing" meets "crosses".
+    of a sentence stops them, so a logline must hold something of the story it sums up: a name, or `shared`
+    words. Words are compared by their first five letters, so "crossing" meets "crosses".
     """
     lowered = text.lower()
     if any(name.strip() and re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", lowered) for name in names):
@@ -60,7 +60,7 @@ def about_the_story(text: str, story: str, names: tuple[str, ...] = ()) -> bool:
         found = re.findall(r"[^\W\d_]{4,}", words.lower())
         return {word[:5] for word in found if word not in _FUNCTION_WORDS}
 
-    return len(stems(text) & stems(story)) >= 2
+    return len(stems(text) & stems(story)) >= shared
 
 
 def invented_words(title: str, source: str, language: str = "en") -> list[str]:
@@ -81,3 +81,62 @@ def invented_words(title: str, source: str, language: str = "en") -> list[str]:
         if word.lower() not in said and all(zipf_frequency(word.lower(), name) == 0 for name in languages)
     ]
 
+
+PROMPT_LABELS = frozenset(
+    "premise character characters setting settings place places story scene scenes film name look colour color "
+    "summary image line speaker".split()
+)
+"""The questions' own field words: a model that cannot answer names a character or a place 'Premise'."""
+
+
+def is_a_label(name: str) -> bool:
+    """Whether a name the model gave is only the question's own words ('Premise', 'The Setting')."""
+    words = re.findall(r"[^\W\d_]+", name.lower())
+    return bool(words) and all(word in PROMPT_LABELS or word in _SMALL_WORDS for word in words)
+
+
+_TASK_WORDS = re.compile(r"\b(?:story|stories|film|scene|scenes|sentence|paragraph|chapter|writer|reader)\b", re.I)
+_READER = re.compile(r"\b(?:you|your|yours|we|our|us)\b", re.I)
+_CLAUSE_OPENING = re.compile(r"^\s*(?:what|how|why|who|whom|whose|which|when|where|whatever)\b", re.I)
+
+
+def talks_about_the_task(text: str) -> bool:
+    """Whether a line speaks of writing the film ('It talks about the film, not how it is written.')."""
+    return bool(_TASK_WORDS.search(text))
+
+
+def narrates_the_scene(text: str) -> bool:
+    """Whether `text` reads as a scene's narration: told of the people in it, not of the task or to the reader.
+
+    The 135M model, out of ideas, writes about its question ("How to write the next scene."), addresses the
+    reader ("Your story of the hardest moment...") or opens on a clause that goes nowhere ("What they do is
+    what the majority of them wouldn't even believe."). A scene's summary does none of these.
+    """
+    return not (talks_about_the_task(text) or _READER.search(text) or _CLAUSE_OPENING.match(text))
+
+
+_APPEARANCE = frozenset(
+    word[:5]
+    for word in """
+    hair haired beard bearded moustache braid braided bald curly curls ponytail plait fringe bun eyes eyed face
+    freckles freckled scar glasses spectacles hat cap hood hooded helmet scarf coat jacket jumper sweater cardigan
+    shirt blouse dress skirt trousers jeans shorts boots shoes sandals slippers apron uniform overalls oilskin
+    gloves mittens collar tie vest waistcoat suit robe gown shawl cloak cape backpack satchel bag basket necklace
+    earrings bracelet ring watch badge wool woollen knitted leather denim linen tweed cotton silk velvet canvas
+    fur furry feathers feathered wings paw paws tail ears whiskers mane spots spotted stripes striped scales beak
+    muzzle snout hooves tall short thin slight skinny stocky broad plump small tiny little big old young elderly
+    wrinkled weathered tanned pale freckled muddy worn faded patched torn frayed stained scruffy neat smile grin
+    hands fingers arms shoulders cheeks nose lips skin wrinkles limp cane stick beret bonnet pinafore sash belt
+    buttons pocket pockets sleeves lanyard goggles mask costume clothes dressed wearing
+    """.split()
+)
+"""What a look is made of: hair, face, build, age, clothes and what they are made of, an animal's coat."""
+
+
+def describes_a_look(text: str) -> bool:
+    """Whether `text` says how someone looks: a colour, or a word for hair, face, build, age or clothes.
+
+    "awesomely impressive business process" is a phrase, not a look; a picture cannot be drawn from it.
+    """
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return any(word in COLOURS or word[:5] in _APPEARANCE for word in words)
