@@ -200,7 +200,13 @@ def test_a_long_role_name_keeps_its_last_words_and_fits_a_character_answer():
 
 
 def test_what_the_model_writes_about_its_question_or_to_the_reader_is_not_a_scene() -> None:
-    from agents.writing.text_checks import describes_a_look, is_a_label, narrates_the_scene, talks_about_the_task
+    from agents.writing.text_checks import (
+        describes_a_look,
+        describes_a_place,
+        is_a_label,
+        narrates_the_scene,
+        talks_about_the_task,
+    )
 
     for meta in (
         "What they do is what the majority of them wouldn't even believe.",
@@ -217,6 +223,7 @@ def test_what_the_model_writes_about_its_question_or_to_the_reader_is_not_a_scen
     assert not describes_a_look("awesomely impressive business process")
     assert describes_a_look("grey braid, yellow oilskin coat, rubber boots")
     assert describes_a_look("scruffy brown terrier, torn red collar")
+    assert describes_a_place("wet cobbles, a flickering shop sign") and not describes_a_place("more than one page")
 
 
 def test_a_premise_film_keeps_none_of_the_names_places_and_scenes_a_lost_model_writes() -> None:
@@ -236,6 +243,8 @@ def test_a_premise_film_keeps_none_of_the_names_places_and_scenes_a_lost_model_w
                      "colors": ["white", "red"]},
                     {"name": "A retired lighthouse keeper.", "look": "the sun was shining.", "time_of_day": "night",
                      "interior": False, "colors": ["blue", "green"]},
+                    {"name": "narrative", "look": "more than one page", "time_of_day": "day", "interior": False,
+                     "colors": ["grey"]},
                 ]
             }
         ],
@@ -259,7 +268,7 @@ def test_a_premise_film_keeps_none_of_the_names_places_and_scenes_a_lost_model_w
     film = film_from_premise(RunState(film_id="f", premise=premise, target_seconds=30), FakeLLM(respond))
     assert [c.name for c in film.characters] == ["The Lighthouse Keeper", "The Granddaughter"]
     assert "business" not in film.characters[1].look and film.characters[1].look.startswith("granddaughter")
-    assert not {"premise", "a retired lighthouse keeper"} & {s.name.lower() for s in film.settings}
+    assert not {"premise", "a retired lighthouse keeper", "narrative"} & {s.name.lower() for s in film.settings}
     on_screen = " ".join([*film.scenes[0].action, *(line.text for line in film.scenes[0].dialogue)])
     for noise in ("majority", "loved ones", "paid"):
         assert noise not in on_screen

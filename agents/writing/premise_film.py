@@ -37,6 +37,7 @@ from agents.writing.text_checks import (
     about_the_story,
     acceptable_text,
     describes_a_look,
+    describes_a_place,
     invented_words,
     is_a_label,
     narrates_the_scene,
@@ -221,6 +222,8 @@ def settings_from_answer(
         if not acceptable_text(idea.look, name, *PROMPT_EXAMPLES):
             continue
         if not check_prose(idea.look, ProseKind.PHRASE, language=language) or names_an_owner(idea.look):
+            continue
+        if language == "en" and not describes_a_place(idea.look):
             continue
         settings.append(
             Setting(

@@ -140,3 +140,31 @@ def describes_a_look(text: str) -> bool:
     """
     words = re.findall(r"[^\W\d_]+", text.lower())
     return any(word in COLOURS or word[:5] in _APPEARANCE for word in words)
+
+
+_SCENERY = frozenset(
+    word[:5]
+    for word in """
+    sky light lights lamp lamps lantern sun sunlight sunset sunrise dawn dusk moon moonlight stars night rain snow
+    fog mist wind storm cloud clouds shadow shadows water sea waves river lake pond shore beach sand rocks rock cliff
+    hill hills field fields grass meadow trees tree forest woods wooden wood leaves road street streets path track
+    bridge pier jetty dock harbour harbor quay boat boats ship wall walls floor floors ceiling window windows door
+    doors roof stairs steps table chair chairs bed shelf shelves kitchen room rooms hall corridor office shop store
+    market station platform tower house houses cottage barn garden yard fence gate glass brick stone concrete metal
+    iron brass steel tiles tiled carpet curtains candle candles fire fireplace stove neon sign signs dust dirt mud
+    puddles ice frost steam smoke warm cold dark bright dim wet dry dusty empty crowded narrow wide open cramped
+    lit glow glowing shining rusted rusty peeling cracked faded sunlit shaded flickering ground horizon valley
+    mountain mountains snowy frozen city town village alley square park bench cabin deck mast rope nets engine
+    radio screen screens desk lockers beds curtain hospital ward classroom church library attic cellar basement
+    """.split()
+)
+"""What a place is seen by: its light and weather, its land or water, its rooms, things and what they are made of."""
+
+
+def describes_a_place(text: str) -> bool:
+    """Whether `text` says what a place looks like: a colour, or a word for its light, weather, ground or things.
+
+    "more than one page" names no place a camera could stand in.
+    """
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return any(word in COLOURS or word[:5] in _SCENERY for word in words)
