@@ -37,6 +37,7 @@ from agents.specs import stable_seed
 from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict, UnresolvedShot
 from agents.take_checks import TakeChecks, check_take_files
 from agents.wording import FilmWords, check_shot_words, drop_model_lines, repair_film_words
+from agents.writing.text_checks import addresses_the_reader
 from memory.store import MemoryStore
 from tools.edit.probe import ProbeError, probe_video
 from tools.edit.subtitles import parse_srt
@@ -89,6 +90,7 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
     seen = see_takes(film, verdicts, context, round_number)
     rubric, rubric_flag, discarded = ask_rubric(film, context, round_number, plan.rubric_scene_ids)
     scope = plan.scope.model_copy(update={"rubric_scenes": rubric_scenes(film, plan.rubric_scene_ids)})
+    rubric_flag, as_noted = respect_the_note(rubric_flag, film)
     if rubric_flag is not None and verdicts[rubric_flag.shot_id].passed:
         verdicts[rubric_flag.shot_id] = rubric_flag
     passed = all(v.passed for v in verdicts.values()) and not notes and not words.repaired
@@ -98,7 +100,8 @@ def review_cut(state: RunState, runtime: Runtime[Context]) -> dict:
         round=round_number,
         passed=passed,
         verdicts=list(verdicts.values()),
-        notes=notes + words.repaired + words.notes + plan.kept_notes + seen.notes + rubric_notes(rubric, discarded),
+        notes=[*notes, *words.repaired, *words.notes, *plan.kept_notes, *seen.notes, *rubric_notes(rubric, discarded)]
+        + as_noted,
         rubric={"story": rubric.story, "continuity": rubric.continuity} if rubric is not None else {},
         rubric_discarded=discarded,
         repaired=words.repaired,
@@ -263,6 +266,18 @@ def check_cut(cut: CutFiles, film: Film, project: Project) -> list[str]:
     return notes
 
 
+def respect_the_note(flag: ShotVerdict | None, film: Film) -> tuple[ShotVerdict | None, list[str]]:
+    """The rubric's pick, unless it is a shot the filmmaker's latest note remade: that one stays as noted.
+
+    The rubric is the small model's taste. Asked about the scene a note just changed, it picked the noted shot
+    and sent it to the next framing, undoing the close-up the filmmaker had asked for.
+    """
+    noted = film.feedback[-1].remade if film.feedback else []
+    if flag is None or flag.shot_id not in noted:
+        return flag, []
+    return None, [f"rubric: picked {flag.shot_id}, which the filmmaker's last note set; it stays as noted"]
+
+
 def says_something(text: str) -> bool:
     """Whether `text` says more than the rubric's own option words ('new-prompt, new-framing' does not).
 
@@ -326,7 +341,8 @@ def ask_rubric(
         note=rubric.note,
     )
     reason = " ".join(pick.reason.split())
-    if used_default or not check_prose(reason, ProseKind.PHRASE) or not says_something(reason):
+    judged = says_something(reason) and not addresses_the_reader(reason)
+    if used_default or not check_prose(reason, ProseKind.PHRASE) or not judged:
         return rubric, None, 1
     if pick.shot == "none":
         return rubric, None, 0

@@ -198,3 +198,21 @@ def test_a_note_on_one_shot_checks_its_scene_and_keeps_the_others(filmed):
     assert target.id in scope.checked_shots
     assert set(scope.kept_shots) == {s.id for s in note.film.shots() if s.scene_id != target.scene_id}
     assert note.review.round == len(outcome.film.review_rounds) + 1
+
+
+def test_the_rubric_never_undoes_what_a_note_just_asked_for(tmp_path, minilm):
+    """Round 2's rubric picks the shot the note made a close-up and asks for the next framing: it stays as noted."""
+    settings = Settings(projects_dir=tmp_path / "projects", target_seconds=12, max_review_rounds=2)
+    project = new_run(settings, premise=PREMISE)
+    fine = {"story": 4, "continuity": 4, "note": "a clear, quiet story"}
+    low = {"story": 1, "continuity": 2, "note": "the middle of the film drags"}
+    with open_context(settings, project, llm=crew({"rubric": [fine]}), embedding_function=minilm) as context:
+        first = run_film(settings, project, context=context)
+        target = next(shot for shot in first.film.shots() if shot.framing != "close-up")
+    picks = {"rubric": [low], "weakest_shot": [{"shot": target.id, "change": "new_framing", "reason": "too flat"}]}
+    with open_context(settings, project, llm=crew(picks), embedding_function=minilm) as context:
+        note = Feedback(text="make it a close-up", shot=target.id)
+        noted = run_film(settings, project, context=context, feedback=note)
+    assert noted.finished and noted.review.passed, noted.review.notes
+    assert noted.film.shot(target.id).framing == "close-up"
+    assert any("stays as noted" in line for line in noted.review.notes)

@@ -18,3 +18,23 @@ def test_a_look_after_the_premise_phrase_reads_as_one_phrase() -> None:
     grandfather = Being(phrase="grandfather", kind="person")
     assert being_look(grandfather, "A man with a red shirt.") == "grandfather, a man with a red shirt"
     assert being_look(grandfather, "Anna's old coat") == "grandfather, Anna's old coat", "a name keeps its capital"
+
+
+def test_a_weakest_shot_reason_that_speaks_to_someone_judges_no_shot() -> None:
+    from types import SimpleNamespace
+
+    from fake_crew import crew
+
+    from agents.critic import ask_rubric
+    from agents.state import Film, Scene, Shot
+
+    film = Film(
+        id="f",
+        title="The Music",
+        scenes=[Scene(id="s01", number=1, setting_id="street", shots=[Shot(id="s01-01", scene_id="s01", order=1)])],
+    )
+    low = {"story": 1, "continuity": 2, "note": "the middle of the film drags"}
+    for reason, flagged in (("You got 'It' wrong.", False), ("too dark to read", True)):
+        llm = crew({"rubric": [low], "weakest_shot": [{"shot": "s01-01", "change": "new_seed", "reason": reason}]})
+        _, verdict, discarded = ask_rubric(film, SimpleNamespace(llm=llm), 2)
+        assert (verdict is not None) == flagged and discarded == (0 if flagged else 1), reason

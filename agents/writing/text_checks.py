@@ -105,6 +105,11 @@ def talks_about_the_task(text: str) -> bool:
     return bool(_TASK_WORDS.search(text))
 
 
+def addresses_the_reader(text: str) -> bool:
+    """Whether `text` speaks to someone ('You got it wrong.'): a scene's narration or a critic's reason does not."""
+    return bool(_READER.search(text))
+
+
 def narrates_the_scene(text: str) -> bool:
     """Whether `text` reads as a scene's narration: told of the people in it, not of the task or to the reader.
 
@@ -112,7 +117,7 @@ def narrates_the_scene(text: str) -> bool:
     reader ("Your story of the hardest moment...") or opens on a clause that goes nowhere ("What they do is
     what the majority of them wouldn't even believe."). A scene's summary does none of these.
     """
-    return not (talks_about_the_task(text) or _READER.search(text) or _CLAUSE_OPENING.match(text))
+    return not (talks_about_the_task(text) or addresses_the_reader(text) or _CLAUSE_OPENING.match(text))
 
 
 _APPEARANCE = frozenset(
