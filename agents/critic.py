@@ -37,7 +37,7 @@ from agents.specs import stable_seed
 from agents.state import CutFiles, Film, Review, RunState, Shot, ShotChange, ShotVerdict, UnresolvedShot
 from agents.take_checks import TakeChecks, check_take_files
 from agents.wording import FilmWords, check_shot_words, drop_model_lines, repair_film_words
-from agents.writing.text_checks import addresses_the_reader
+from agents.writing.text_checks import about_the_story, addresses_the_reader
 from memory.store import MemoryStore
 from tools.edit.probe import ProbeError, probe_video
 from tools.edit.subtitles import parse_srt
@@ -266,6 +266,18 @@ def check_cut(cut: CutFiles, film: Film, project: Project) -> list[str]:
     return notes
 
 
+RETOLD_WORDS = 3
+"""Words a rubric note shares with the film's logline and premise before it is the story told again, not judged."""
+
+
+def retells_the_story(note: str, film: Film) -> bool:
+    """Whether a rubric note only tells the story again ('A street violinist played for a deaf girl that...').
+
+    A judgement names what is wrong ("the ferry crossing drags"); it may name a thing of the story, not retell it.
+    """
+    return about_the_story(note, f"{film.logline} {film.premise}", shared=RETOLD_WORDS)
+
+
 def respect_the_note(flag: ShotVerdict | None, film: Film) -> tuple[ShotVerdict | None, list[str]]:
     """The rubric's pick, unless it is a shot the filmmaker's latest note remade: that one stays as noted.
 
@@ -326,7 +338,7 @@ def ask_rubric(
         characters=characters,
         shots=listing,
     )
-    if used_default or not says_something(rubric.note):
+    if used_default or not says_something(rubric.note) or retells_the_story(rubric.note, film):
         return None, None, 1
     if min(rubric.story, rubric.continuity) >= RUBRIC_FLAG_BELOW:
         return rubric, None, 0

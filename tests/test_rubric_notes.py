@@ -14,6 +14,17 @@ def test_a_rubric_note_must_judge_not_list() -> None:
     assert not says_something("new-prompt, new-framing")
 
 
+def test_a_rubric_note_that_tells_the_story_again_judges_nothing() -> None:
+    from agents.critic import retells_the_story
+    from agents.state import Film
+
+    premise = "A street violinist plays for a deaf girl who feels the music through the pavement"
+    film = Film(id="f", title="The Music", logline=f"{premise}.", premise=premise)
+    assert retells_the_story("A street violinist played for a deaf girl that felt her music through the t of l", film)
+    assert not retells_the_story("the middle of the film drags", film)
+    assert not retells_the_story("the street scenes drag and the music is too quiet", film), "it names, and judges"
+
+
 def test_a_look_after_the_premise_phrase_reads_as_one_phrase() -> None:
     grandfather = Being(phrase="grandfather", kind="person")
     assert being_look(grandfather, "A man with a red shirt.") == "grandfather, a man with a red shirt"
