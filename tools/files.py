@@ -20,6 +20,8 @@ from typing import Any, BinaryIO
 from tools.errors import DirectorError
 
 DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DISK_FULL_WORDS = {errno.ENOSPC: os.strerror(errno.ENOSPC), errno.EDQUOT: os.strerror(errno.EDQUOT)}
+"""What a tool such as ffmpeg prints when the disk is full."""
 
 
 class DiskFullError(DirectorError, OSError):
@@ -43,9 +45,6 @@ def disk_full_in(words: str, folder: Path) -> DiskFullError | None:
     """A tool's own words (ffmpeg's last lines, say) as a `DiskFullError` when they say the disk is full."""
     said = next((errno_ for errno_, text in _DISK_FULL_WORDS.items() if text in words), None)
     return disk_full(OSError(said, words), folder) if said is not None else None
-
-
-_DISK_FULL_WORDS = {errno.ENOSPC: os.strerror(errno.ENOSPC), errno.EDQUOT: os.strerror(errno.EDQUOT)}
 
 
 def sha256_of(path: Path) -> str:

@@ -143,8 +143,7 @@ def describes_a_look(text: str) -> bool:
 
     "awesomely impressive business process" is a phrase, not a look; a picture cannot be drawn from it.
     """
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    return any(word in COLOURS or word[:5] in _APPEARANCE for word in words)
+    return _holds_a_word_of(text, _APPEARANCE)
 
 
 _SCENERY = frozenset(
@@ -171,5 +170,9 @@ def describes_a_place(text: str) -> bool:
 
     "more than one page" names no place a camera could stand in.
     """
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    return any(word in COLOURS or word[:5] in _SCENERY for word in words)
+    return _holds_a_word_of(text, _SCENERY)
+
+
+def _holds_a_word_of(text: str, stems: frozenset[str]) -> bool:
+    """Whether a word of `text` is a colour or opens (first five letters) like one of `stems`."""
+    return any(word in COLOURS or word[:5] in stems for word in re.findall(r"[^\W\d_]+", text.lower()))
