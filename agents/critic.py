@@ -338,7 +338,8 @@ def ask_rubric(
         characters=characters,
         shots=listing,
     )
-    if used_default or not says_something(rubric.note) or retells_the_story(rubric.note, film):
+    note = rubric.note
+    if used_default or not says_something(note) or retells_the_story(note, film) or addresses_the_reader(note):
         return None, None, 1
     if min(rubric.story, rubric.continuity) >= RUBRIC_FLAG_BELOW:
         return rubric, None, 0

@@ -232,6 +232,7 @@ def test_a_premise_film_keeps_none_of_the_names_places_and_scenes_a_lost_model_w
 
     premise = "A retired lighthouse keeper teaches his granddaughter to read the weather before the lamp is automated"
     answers = {
+        "title": [{"title": "Premise", "logline": "The movie has two men who were murdered."}] * 2,
         "character": [
             {"name": "Premise", "look": "the sun was shining over the sea", "color": "blue"},
             {"name": "Awesome job", "look": "awesomely impressive business process", "color": "black"},
@@ -266,6 +267,7 @@ def test_a_premise_film_keeps_none_of_the_names_places_and_scenes_a_lost_model_w
         return llm._responder(task, schema)
 
     film = film_from_premise(RunState(film_id="f", premise=premise, target_seconds=30), FakeLLM(respond))
+    assert film.title != "Premise"
     assert [c.name for c in film.characters] == ["The Lighthouse Keeper", "The Granddaughter"]
     assert "business" not in film.characters[1].look and film.characters[1].look.startswith("granddaughter")
     assert not {"premise", "a retired lighthouse keeper", "narrative"} & {s.name.lower() for s in film.settings}

@@ -25,6 +25,20 @@ def test_a_rubric_note_that_tells_the_story_again_judges_nothing() -> None:
     assert not retells_the_story("the street scenes drag and the music is too quiet", film), "it names, and judges"
 
 
+def test_a_rubric_note_that_speaks_to_someone_is_discarded() -> None:
+    from types import SimpleNamespace
+
+    from fake_crew import crew
+
+    from agents.critic import ask_rubric
+    from agents.state import Film
+
+    film = Film(id="f", title="The Tailor", logline="An old tailor sews a wedding dress.")
+    spoken = {"story": 2, "continuity": 3, "note": "a tale that has been told many times before in your life"}
+    rubric, _, discarded = ask_rubric(film, SimpleNamespace(llm=crew({"rubric": [spoken]})), 1)
+    assert rubric is None and discarded == 1
+
+
 def test_a_look_after_the_premise_phrase_reads_as_one_phrase() -> None:
     grandfather = Being(phrase="grandfather", kind="person")
     assert being_look(grandfather, "A man with a red shirt.") == "grandfather, a man with a red shirt"

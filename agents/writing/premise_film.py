@@ -60,7 +60,7 @@ def film_from_premise(state: RunState, llm: StructuredLLM) -> Film:
     titled, _ = ask(
         llm, "title", TitleAnswer, lambda: defaults.title_from_premise(premise), premise=premise, language_note=note
     )
-    if invented_words(titled.title, premise, language):
+    if invented_words(titled.title, premise, language) or is_a_label(titled.title):
         titled = titled.model_copy(update={"title": defaults.title_from_premise(premise).title})
     characters, people = cast_premise(premise, language, llm)
     cast_words = ", ".join(f"{c.name} ({c.look})" for c in characters)
