@@ -294,12 +294,15 @@ def says_something(text: str) -> bool:
     """Whether `text` says more than the rubric's own option words ('new-prompt, new-framing' does not).
 
     A list of things named ('the end of the day shift nurse, the lost boy') says nothing of them either: a note
-    whose every comma-separated part opens on an article names and never judges.
+    whose every comma-separated part opens on an article names and never judges. Nor does a title ('The Story
+    of the Daughter'): a note whose every word of four letters or more is capitalised.
     """
     content = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in _OPTION_WORDS and len(w) > 1]
     parts = [part.split() for part in text.lower().split(",") if part.strip()]
     listed = len(parts) > 1 and all(part[0] in _ARTICLES for part in parts)
-    return len(content) >= 2 and not listed
+    long_words = re.findall(r"[^\W\d_]{4,}", text)
+    titled = len(long_words) >= 2 and all(word[0].isupper() for word in long_words)
+    return len(content) >= 2 and not listed and not titled
 
 
 def rubric_notes(rubric: RubricAnswer | None, discarded: int) -> list[str]:

@@ -12,6 +12,9 @@ def test_a_rubric_note_must_judge_not_list() -> None:
     assert says_something("Said in a voice that was too loud, for the night")
     assert not says_something("the end of the day shift nurse, the lost boy"), "names listed, nothing judged"
     assert not says_something("new-prompt, new-framing")
+    assert not says_something("The Story of the Daughter"), "a title judges nothing"
+    assert not says_something("A List Of Names Not A Sentence")
+    assert says_something("The ferry scenes drag"), "a sentence may open on a capital"
 
 
 def test_a_rubric_note_that_tells_the_story_again_judges_nothing() -> None:
