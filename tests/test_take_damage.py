@@ -161,3 +161,19 @@ def test_a_clip_that_does_not_fit_is_a_full_disk_never_a_file_that_only_looks_fi
         write_clip(iter(noise), folder / "clip.mp4", (320, 180), 24)
 
     assert list(folder.iterdir()) == [], "a half-written clip was left behind"
+
+
+def test_a_full_disk_a_backend_wrapped_in_its_own_error_is_still_a_full_disk(tmp_path) -> None:
+    import errno
+
+    from tools.files import disk_full
+    from tools.render.base import BackendError
+
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as error:
+            raise BackendError("shot s01-01: cannot write keyframe") from error
+    except BackendError as wrapped:
+        assert isinstance(disk_full(wrapped, tmp_path), DiskFullError)
+    assert disk_full(BackendError("shot s01-01: the model refused"), tmp_path) is None

@@ -29,8 +29,16 @@ class DiskFullError(DirectorError, OSError):
 
 
 def disk_full(error: BaseException, folder: Path) -> DiskFullError | None:
-    """`error` as a `DiskFullError` naming the folder and its free space, if it says the disk is full."""
-    if not isinstance(error, OSError) or error.errno not in DISK_FULL:
+    """`error` as a `DiskFullError` naming the folder and its free space, if it or what caused it says so.
+
+    A backend wraps what went wrong in its own error (`BackendError("cannot read keyframe …") from error`); a
+    full disk under it is still a full disk, so the chain of causes is followed.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen and not (isinstance(error, OSError) and error.errno in DISK_FULL):
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    if error is None or id(error) in seen:
         return None
     if isinstance(error, DiskFullError):
         return error
